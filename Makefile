@@ -1,0 +1,40 @@
+# MicroServiceHub: `make dev` runs the platform natively, `make test` runs every test.
+# Both install what is missing first (system packages with apt-get, Python packages in .venv).
+
+PYTHON_SYSTEM ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+REQUIREMENTS := requirements-dev.txt mainapp/requirements.txt gateway/requirements.txt libs/pyproject.toml
+
+.PHONY: install dev test test-libs test-mainapp test-gateway test-stack lint format clean
+
+$(STAMP): $(REQUIREMENTS)
+	$(PYTHON_SYSTEM) -m devstack.system
+	test -x $(PY) || $(PYTHON_SYSTEM) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)  ## system packages + .venv with every service's requirements and the dev tools
+
+dev: install  ## start the platform natively on http://127.0.0.1:$${GATEWAY_PORT:-8000}
+	$(PY) -m devstack dev
+
+test: install  ## every test of every part, each against real servers
+	$(PY) -m devstack.system
+	$(PY) -m pytest libs/tests
+	cd gateway && ../$(PY) -m pytest
+	cd mainapp && ../$(PY) -m pytest
+	$(PY) -m pytest tests
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: install
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+clean:  ## remove the native run's data (databases, keys, mail)
+	rm -rf .run

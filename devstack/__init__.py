@@ -1,0 +1,2 @@
+"""Run the whole platform natively: throwaway PostgreSQL, Redis and MongoDB-compatible servers,
+then every service, worker and relay, then the gateway (``make dev``; the test fixtures)."""

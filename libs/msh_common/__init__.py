@@ -1,0 +1,1 @@
+"""Small pieces every MicroServiceHub Python service shares: logging and start-up guards."""

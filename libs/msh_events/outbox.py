@@ -1,0 +1,76 @@
+"""The transactional outbox relay, independent of where the outbox is stored.
+
+A producer writes each event into its outbox in the same database transaction as the state
+change that caused it, so an event exists if and only if the change was committed. The relay then
+publishes what is pending and marks it sent: right after a commit (low latency) and on a periodic
+sweep (for anything a crash or a broker outage left behind). A relay may publish an event twice
+(it crashed after publishing, before marking); consumers are idempotent, so that is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+from .envelope import Event
+
+logger = logging.getLogger(__name__)
+
+
+class OutboxStore(Protocol):
+    """Where a service keeps its outbox (a SQL table, a MongoDB collection...)."""
+
+    def claim(self, limit: int) -> AbstractContextManager[Sequence[Event]]:
+        """Yield up to ``limit`` pending events, oldest first, held against other relays.
+
+        On a clean exit of the block they are marked sent; if the block raises they stay
+        pending.
+        """
+        ...
+
+    def backlog(self) -> int:
+        """How many events are pending (for health and metrics)."""
+        ...
+
+
+class Publisher(Protocol):
+    def publish(self, event: Event) -> None: ...
+
+
+class OutboxRelay:
+    """Moves pending events from an outbox to the broker."""
+
+    def __init__(self, store: OutboxStore, publisher: Publisher, batch_size: int = 100) -> None:
+        self.store = store
+        self.publisher = publisher
+        self.batch_size = batch_size
+
+    def relay_pending(self) -> int:
+        """Publish every pending event; return how many were published."""
+        published = 0
+        while True:
+            with self.store.claim(self.batch_size) as events:
+                for event in events:
+                    self.publisher.publish(event)
+                published += len(events)
+            if len(events) < self.batch_size:
+                return published
+
+    def run_forever(self, interval: float, stop: threading.Event | None = None) -> None:
+        """The periodic sweep: relay, sleep ``interval``, repeat until ``stop`` is set.
+
+        A broker or database outage is logged and retried on the next sweep; it never ends
+        the loop.
+        """
+        stop = stop or threading.Event()
+        while not stop.is_set():
+            try:
+                count = self.relay_pending()
+                if count:
+                    logger.info("outbox relayed", extra={"published": count})
+            except Exception:
+                logger.exception("outbox sweep failed; retrying in %ss", interval)
+            stop.wait(interval)

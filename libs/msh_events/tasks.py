@@ -1,0 +1,76 @@
+"""The Celery task through which a service consumes its queue.
+
+Transient failures are retried with exponential backoff; after the last try, or at once for a
+message that is not an envelope, the message goes to the service's dead-letter store so that one
+poison message never blocks the queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from celery import Celery, Task
+
+from .celery_app import EVENT_TASK_NAME
+from .consumer import DeadLetterStore, IdempotentConsumer
+from .envelope import Event, InvalidEnvelope
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_retries: int = 5
+    backoff_base: float = 1.0
+    backoff_max: float = 60.0
+    # A fault-drill knob: sleep before each event so a drill can kill a worker mid-event.
+    handler_delay: float = 0.0
+
+    def countdown(self, retries: int) -> float:
+        return min(self.backoff_base * (2**retries), self.backoff_max)
+
+
+def register_event_task(
+    app: Celery,
+    consumer: Callable[[], IdempotentConsumer],
+    dead_letters: Callable[[], DeadLetterStore],
+    policy: RetryPolicy = RetryPolicy(),  # noqa: B008 - immutable
+) -> Task:
+    """Register the service's event handler task on ``app`` and return it."""
+
+    @app.task(name=EVENT_TASK_NAME, bind=True, max_retries=policy.max_retries)
+    def handle_event(self: Task, message: Any) -> str:
+        attempts = self.request.retries + 1
+        try:
+            event = Event.from_dict(message)
+        except InvalidEnvelope as exc:
+            logger.error("invalid envelope dead-lettered", extra={"error": str(exc)})
+            dead_letters().add(message, f"InvalidEnvelope: {exc}", attempts)
+            return "dead-lettered"
+        if policy.handler_delay:
+            time.sleep(policy.handler_delay)
+        try:
+            outcome = consumer().handle(event)
+        except Exception as exc:
+            if self.request.retries < policy.max_retries:
+                countdown = policy.countdown(self.request.retries)
+                logger.warning(
+                    "event handler failed; retrying",
+                    extra={"event_id": event.id, "attempt": attempts, "countdown": countdown},
+                )
+                raise self.retry(exc=exc, countdown=countdown) from exc
+            logger.exception("event dead-lettered after %d attempts", attempts)
+            dead_letters().add(message, "".join(traceback.format_exception(exc)), attempts)
+            return "dead-lettered"
+        logger.info(
+            "event consumed",
+            extra={"event_id": event.id, "event_type": event.type, "outcome": str(outcome)},
+        )
+        return str(outcome)
+
+    return handle_event

@@ -1,0 +1,22 @@
+"""Who consumes what: the event table of ARCHITECTURE.md as data.
+
+Each service owns one queue named after itself. A producer sends an event once to the queue of
+every consumer listed here, so adding a consumer is a one-line change in one place.
+"""
+
+from __future__ import annotations
+
+SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
+    "user.registered": ("mainapp",),
+    "user.deleted": ("orders", "catalog"),
+    "order.placed": ("catalog",),
+    "stock.reserved": ("orders",),
+    "stock.rejected": ("orders",),
+    "order.confirmed": ("mainapp",),
+    "order.cancelled": ("catalog",),
+}
+
+
+def consumer_queues(event_type: str) -> tuple[str, ...]:
+    """The queues an event of this type is delivered to (empty for an unknown type)."""
+    return SUBSCRIPTIONS.get(event_type, ())

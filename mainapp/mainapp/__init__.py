@@ -1,0 +1,1 @@
+"""mainapp: identity (users, roles, JWT), the Django admin and transactional e-mail."""

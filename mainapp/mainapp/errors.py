@@ -1,0 +1,116 @@
+"""The platform's one JSON error shape, for every error mainapp answers outside the admin:
+
+    {"error": {"code": "validation_error", "message": "...", "fields": {"email": ["..."]}}}
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger(__name__)
+
+CODES = {
+    exceptions.ParseError: "malformed_request",
+    exceptions.AuthenticationFailed: "not_authenticated",
+    exceptions.NotAuthenticated: "not_authenticated",
+    exceptions.PermissionDenied: "permission_denied",
+    exceptions.NotFound: "not_found",
+    exceptions.MethodNotAllowed: "method_not_allowed",
+    exceptions.NotAcceptable: "not_acceptable",
+    exceptions.UnsupportedMediaType: "unsupported_media_type",
+    exceptions.Throttled: "rate_limited",
+    exceptions.ValidationError: "validation_error",
+}
+
+
+def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        error["fields"] = fields
+    return {"error": error}
+
+
+def json_error(status_code: int, code: str, message: str, **kwargs: Any) -> JsonResponse:
+    return JsonResponse(error_body(code, message, **kwargs), status=status_code)
+
+
+def _flatten(detail: Any) -> Any:
+    """DRF ErrorDetail structures to plain lists of strings per field."""
+    if isinstance(detail, dict):
+        return {key: _flatten(value) for key, value in detail.items()}
+    if isinstance(detail, list):
+        return [str(item) if not isinstance(item, dict | list) else _flatten(item) for item in detail]
+    return [str(detail)]
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's handler, reshaped: keep its status and headers (e.g. Retry-After), change the body."""
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            error_body("payload_too_large", "The request body is too large."),
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # a real bug: Django's 500 handler answers (also JSON, see handler500)
+    code = next(
+        (name for cls, name in CODES.items() if isinstance(exc, cls)),
+        getattr(exc, "default_code", "error"),
+    )
+    if isinstance(exc, exceptions.ValidationError):
+        detail = exc.detail
+        if isinstance(detail, dict):
+            fields = _flatten(detail)
+            non_field = fields.pop("non_field_errors", None)
+            message = non_field[0] if non_field else "The request has invalid fields."
+            response.data = error_body(code, message, fields or None)
+        else:
+            messages_ = _flatten(detail)
+            response.data = error_body(code, messages_[0] if messages_ else "Invalid request.")
+        return response
+    detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+    if isinstance(detail, dict) and "detail" in detail:
+        # simplejwt answers {"detail": ..., "code": ..., "messages": [...]}
+        code = str(detail.get("code") or code)
+        detail = detail["detail"]
+    response.data = error_body(code, str(detail))
+    return response
+
+
+class JsonErrorMiddleware:
+    """Errors raised before a view runs (body too large on parse) answer JSON, not HTML."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
+        if isinstance(exc, RequestDataTooBig) and not request.path.startswith("/admin/"):
+            return json_error(413, "payload_too_large", "The request body is too large.")
+        return None
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return json_error(404, "not_found", f"No route for {request.path}.")
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return json_error(400, "bad_request", "The request could not be understood.")
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return json_error(403, "permission_denied", "You do not have permission to do this.")
+
+
+def server_error(request: HttpRequest) -> JsonResponse:
+    return json_error(500, "internal_error", "Something went wrong on our side.")

@@ -1,0 +1,17 @@
+"""The events mainapp consumes, mapped to their handlers."""
+
+from __future__ import annotations
+
+from msh_events.consumer import IdempotentConsumer
+
+from mainapp.accounts.events import send_welcome_email
+
+from .stores import DjangoProcessedEventStore
+
+HANDLERS = {
+    "user.registered": send_welcome_email,
+}
+
+
+def consumer() -> IdempotentConsumer:
+    return IdempotentConsumer(DjangoProcessedEventStore(), HANDLERS)

@@ -1,0 +1,28 @@
+"""``manage.py relay_outbox``: the periodic outbox sweep, as a long-running process."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from mainapp.eventbus.outbox import relay
+
+
+class Command(BaseCommand):
+    help = "Publish pending outbox events now and then every OUTBOX_SWEEP_SECONDS until stopped."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--once", action="store_true", help="relay what is pending and exit")
+
+    def handle(self, *args, once: bool = False, **options) -> None:
+        if once:
+            count = relay().relay_pending()
+            self.stdout.write(f"published {count} event(s)")
+            return
+        stop = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+        relay().run_forever(settings.OUTBOX_SWEEP_SECONDS, stop)

@@ -1,0 +1,62 @@
+"""PostgreSQL implementations of the msh_events store protocols, on the Django ORM."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from msh_events import Event
+
+from .models import DeadLetter, OutboxEvent, ProcessedEvent
+
+
+class DjangoOutboxStore:
+    """Claims pending rows with ``FOR UPDATE SKIP LOCKED`` so concurrent relays never collide."""
+
+    @contextmanager
+    def claim(self, limit: int) -> Iterator[Sequence[Event]]:
+        with transaction.atomic():
+            rows = list(
+                OutboxEvent.objects.select_for_update(skip_locked=True)
+                .filter(sent_at__isnull=True)
+                .order_by("created_at")[:limit]
+            )
+            yield [row.to_event() for row in rows]
+            if rows:
+                OutboxEvent.objects.filter(pk__in=[row.pk for row in rows]).update(
+                    sent_at=timezone.now()
+                )
+
+    def backlog(self) -> int:
+        return OutboxEvent.objects.filter(sent_at__isnull=True).count()
+
+
+class DjangoProcessedEventStore:
+    """Inserts the event id first: a concurrent duplicate waits on the key, then is skipped."""
+
+    @contextmanager
+    def first_time(self, event: Event) -> Iterator[bool]:
+        with transaction.atomic():
+            try:
+                with transaction.atomic():
+                    ProcessedEvent.objects.create(event_id=event.id, type=event.type)
+            except IntegrityError:
+                yield False
+                return
+            yield True
+
+
+class DjangoDeadLetterStore:
+    def add(self, message: Any, error: str, attempts: int) -> None:
+        event_id = message.get("id", "") if isinstance(message, dict) else ""
+        event_type = message.get("type", "") if isinstance(message, dict) else ""
+        DeadLetter.objects.create(
+            message=message,
+            event_id=str(event_id)[:64],
+            type=str(event_type)[:100],
+            error=error,
+            attempts=attempts,
+        )

@@ -1,0 +1,36 @@
+"""mainapp's Celery app: consumes the ``mainapp`` queue (``celery -A mainapp.worker worker``)."""
+
+from __future__ import annotations
+
+import os
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mainapp.settings")
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from msh_events.celery_app import make_celery_app  # noqa: E402
+from msh_events.tasks import RetryPolicy, register_event_task  # noqa: E402
+
+from mainapp.eventbus.handlers import consumer  # noqa: E402
+from mainapp.eventbus.stores import DjangoDeadLetterStore  # noqa: E402
+
+app = make_celery_app(
+    "mainapp",
+    settings.CELERY_BROKER_URL,
+    visibility_timeout=settings.CELERY_VISIBILITY_TIMEOUT,
+    restore_interval=settings.CELERY_RESTORE_INTERVAL,
+)
+app.conf.include = ["mainapp.accounts.tasks"]
+
+handle_event = register_event_task(
+    app,
+    consumer=consumer,
+    dead_letters=DjangoDeadLetterStore,
+    policy=RetryPolicy(
+        max_retries=settings.EVENTS_MAX_RETRIES,
+        backoff_max=settings.EVENTS_RETRY_BACKOFF_MAX,
+        handler_delay=settings.EVENTS_HANDLER_DELAY,
+    ),
+)

@@ -1,0 +1,8 @@
+"""The WSGI application (``gunicorn mainapp.wsgi``)."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mainapp.settings")
+application = get_wsgi_application()

@@ -1,0 +1,120 @@
+"""Whole-stack tests: the platform runs natively (real servers, services, workers, relay) and
+the tests talk to it through the gateway only; they look into databases and queues to check
+what a user cannot see (exactly-once, published events)."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+import redis
+from devstack.config import load_env
+from devstack.processes import ServiceProcess
+from devstack.pytest_plugin import throwaway_dir
+from devstack.stack import Platform, wait_healthy
+
+# Faster than production so crash recovery fits in a test: a killed worker's message returns
+# after ~VISIBILITY seconds.
+STACK_SETTINGS = {
+    "LOG_FORMAT": "json",
+    "CELERY_VISIBILITY_TIMEOUT": "6",
+    "CELERY_RESTORE_INTERVAL": "1",
+    "OUTBOX_SWEEP_SECONDS": "0.5",
+    "EVENTS_RETRY_BACKOFF_MAX": "2",
+    "LOGIN_THROTTLE_RATE": "1000/min",
+    "REGISTER_THROTTLE_RATE": "1000/min",
+    "PASSWORD_RESET_THROTTLE_RATE": "1000/min",
+    "MAINAPP_WEB_WORKERS": "2",
+}
+
+
+class Stack:
+    def __init__(self, platform: Platform, processes: dict[str, ServiceProcess]) -> None:
+        self.platform = platform
+        self.processes = processes
+        self.env = platform.env()
+        self.url = platform.gateway_url
+
+    def client(self, **kwargs) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=15, **kwargs)
+
+    @property
+    def mail_dir(self) -> Path:
+        return Path(self.env["EMAIL_FILE_PATH"])
+
+    @property
+    def keys_dir(self) -> Path:
+        return Path(self.env["JWT_PRIVATE_KEYS_DIR"])
+
+    def mainapp_db(self) -> psycopg.Connection:
+        return psycopg.connect(self.env["MAINAPP_DATABASE_URL"], autocommit=True)
+
+    def redis(self) -> redis.Redis:
+        return redis.Redis.from_url(self.env["REDIS_URL"])
+
+    def restart(self, name: str, **extra_env: str) -> ServiceProcess:
+        """Start process ``name`` again (after a kill), optionally with extra environment."""
+        old = self.processes[name]
+        old.stop()
+        new = ServiceProcess(old.spec, {**self.env, **extra_env}, old.log_path.parent)
+        new.start()
+        self.processes[name] = new
+        return new
+
+    def mails_to(self, address: str) -> list[str]:
+        if not self.mail_dir.exists():
+            return []
+        texts = (path.read_text(errors="replace") for path in sorted(self.mail_dir.iterdir()))
+        return [text for text in texts if f"To: {address}" in text]
+
+
+def eventually(check: Callable[[], object], timeout: float = 20, interval: float = 0.2):
+    """Poll ``check`` until it returns something truthy; return it or fail."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met within {timeout}s: {check.__doc__ or check}")
+        time.sleep(interval)
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    run_dir = throwaway_dir("msh-stack-")
+    settings = {**load_env(), **STACK_SETTINGS}
+    for key in ("JWT_PRIVATE_KEYS_DIR", "EMAIL_FILE_PATH", "MAINAPP_STATIC_ROOT"):
+        settings.pop(key, None)  # the platform puts them in its throwaway run directory
+    platform = Platform(run_dir, settings, durable=False, free_ports=True)
+    processes: dict[str, ServiceProcess] = {}
+    try:
+        platform.start_infra()
+        platform.run_setup()
+        env = platform.env()
+        for spec in platform.processes():
+            processes[spec.name] = ServiceProcess(spec, env, run_dir / "logs")
+            processes[spec.name].start()
+        try:
+            wait_healthy(f"{platform.gateway_url}/health", timeout=90)
+        except Exception:
+            for process in processes.values():
+                print(f"===== {process.spec.name} =====\n{process.log()[-3000:]}")
+            raise
+        yield Stack(platform, processes)
+    finally:
+        for process in reversed(list(processes.values())):
+            process.stop()
+        platform.stop_infra()
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def client(stack: Stack) -> Iterator[httpx.Client]:
+    with stack.client() as client:
+        yield client
