@@ -22,12 +22,17 @@ from .stack import Platform, wait_healthy
 
 def announce_when_healthy(platform: Platform, stop: threading.Event) -> None:
     try:
-        wait_healthy(f"{platform.gateway_url}/health", timeout=120, is_alive=lambda: not stop.is_set())
+        wait_healthy(
+            f"{platform.gateway_url}/health", timeout=120, is_alive=lambda: not stop.is_set()
+        )
     except Exception as exc:
         print(f"\n*** the platform did not become healthy: {exc}\n", flush=True)
         return
-    print(f"\n*** MicroServiceHub is up: {platform.gateway_url}\n"
-          f"*** admin: {platform.gateway_url}/admin/  (Ctrl-C stops everything)\n", flush=True)
+    print(
+        f"\n*** MicroServiceHub is up: {platform.gateway_url}\n"
+        f"*** admin: {platform.gateway_url}/admin/  (Ctrl-C stops everything)\n",
+        flush=True,
+    )
 
 
 def dev() -> int:

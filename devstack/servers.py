@@ -170,8 +170,10 @@ class PostgresServer(Server):
             subprocess.run(
                 [
                     str(self.bin_dir / "initdb"),
-                    "-D", str(self.data_dir),
-                    "-U", self.user,
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    self.user,
                     f"--pwfile={pwfile}",
                     "--auth-local=trust",
                     "--auth-host=scram-sha-256",
@@ -190,14 +192,26 @@ class PostgresServer(Server):
     def argv(self) -> list[str]:
         argv = [
             str(self.bin_dir / "postgres"),
-            "-D", str(self.data_dir),
-            "-p", str(self.port),
-            "-h", "127.0.0.1",
-            "-k", str(self.data_dir),
-            "-c", "max_connections=200",
+            "-D",
+            str(self.data_dir),
+            "-p",
+            str(self.port),
+            "-h",
+            "127.0.0.1",
+            "-k",
+            str(self.data_dir),
+            "-c",
+            "max_connections=200",
         ]
         if not self.durable:
-            argv += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+            argv += [
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+            ]
         return argv
 
     def is_ready(self) -> bool:
@@ -267,12 +281,29 @@ class MongoServer(Server):
 
     def argv(self) -> list[str]:
         if mongod := shutil.which("mongod"):
-            return [mongod, "--dbpath", str(self.data_dir), "--port", str(self.port),
-                    "--bind_ip", "127.0.0.1"]
+            return [
+                mongod,
+                "--dbpath",
+                str(self.data_dir),
+                "--port",
+                str(self.port),
+                "--bind_ip",
+                "127.0.0.1",
+            ]
         nx = shutil.which("nx-27017") or str(Path(os.sys.executable).parent / "nx-27017")
-        return [nx, "--data-dir", str(self.data_dir), "--host", "127.0.0.1",
-                "-p", str(self.port), "--log-file", str(self.data_dir / "nx-27017.log"),
-                "--pid-file", str(self.data_dir / "nx-27017.pid")]
+        return [
+            nx,
+            "--data-dir",
+            str(self.data_dir),
+            "--host",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "--log-file",
+            str(self.data_dir / "nx-27017.log"),
+            "--pid-file",
+            str(self.data_dir / "nx-27017.pid"),
+        ]
 
     def is_ready(self) -> bool:
         from pymongo import MongoClient

@@ -58,7 +58,11 @@ class Platform:
         env = self.env()
         for job in setup_commands():
             result = subprocess.run(
-                job.argv, cwd=job.cwd, env={**env, **job.env}, capture_output=True, text=True,
+                job.argv,
+                cwd=job.cwd,
+                env={**env, **job.env},
+                capture_output=True,
+                text=True,
                 check=False,
             )
             if result.returncode != 0:

@@ -1,0 +1,23 @@
+"""``python -m gateway``: serve the gateway on GATEWAY_HOST:GATEWAY_PORT."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from gateway.settings import Settings
+
+
+def main() -> None:
+    settings = Settings()
+    uvicorn.run(
+        "gateway.app:create_app",
+        factory=True,
+        host=settings.gateway_host,
+        port=settings.gateway_port,
+        access_log=False,  # the gateway writes its own JSON access log
+        proxy_headers=False,  # v1 trusts no client-sent X-Forwarded-* (see README)
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""HTTP endpoints the gateway answers itself (everything else is proxied)."""

@@ -1,0 +1,119 @@
+"""The platform's one JSON error shape, used for every error the gateway itself produces.
+
+    {"error": {"code": "not_found", "message": "...", "fields": {...}}}
+
+``code`` is a stable machine-readable token clients can switch on; ``message`` is for
+humans; ``fields`` (optional) maps input locations to problems. Upstream error responses
+are passed through untouched: services emit the same shape themselves.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    408: "request_timeout",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "internal_error",
+    502: "bad_gateway",
+    503: "service_unavailable",
+    504: "upstream_timeout",
+}
+
+
+class GatewayError(Exception):
+    """Raise to answer the current request with an error in the platform shape."""
+
+    def __init__(
+        self,
+        status_code: int,
+        message: str,
+        *,
+        code: str | None = None,
+        fields: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.code = code or code_for_status(status_code)
+        self.message = message
+        self.fields = fields
+        self.headers = headers
+
+
+def code_for_status(status_code: int) -> str:
+    """Stable error code for an HTTP status, e.g. 404 -> "not_found"."""
+    if status_code in _CODES:
+        return _CODES[status_code]
+    try:
+        phrase = HTTPStatus(status_code).phrase.lower().replace("'", "")
+    except ValueError:
+        return "error"
+    return re.sub(r"[^a-z0-9]+", "_", phrase).strip("_")
+
+
+def error_body(code: str, message: str, fields: Mapping[str, str] | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        error["fields"] = dict(fields)
+    return {"error": error}
+
+
+def error_response(
+    status_code: int,
+    message: str,
+    *,
+    code: str | None = None,
+    fields: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    return JSONResponse(
+        error_body(code or code_for_status(status_code), message, fields),
+        status_code=status_code,
+        headers=dict(headers) if headers else None,
+    )
+
+
+async def _gateway_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, GatewayError)
+    return error_response(
+        exc.status_code, exc.message, code=exc.code, fields=exc.fields, headers=exc.headers
+    )
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    if exc.status_code in (204, 304):  # no body allowed; keep Starlette's behaviour
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    return error_response(exc.status_code, message, headers=exc.headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    fields = {".".join(str(part) for part in error["loc"]): error["msg"] for error in exc.errors()}
+    return error_response(422, "Request validation failed.", fields=fields)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Make FastAPI's own 404/405/422/HTTPException answers use the platform shape."""
+    app.add_exception_handler(GatewayError, _gateway_error)
+    app.add_exception_handler(StarletteHTTPException, _http_exception)
+    app.add_exception_handler(RequestValidationError, _validation_error)

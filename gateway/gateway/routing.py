@@ -1,0 +1,190 @@
+"""The route table: which upstream serves a request path.
+
+Routes live in a TOML file (see ``routes.toml``) so adding a service is a configuration
+change. The file is validated once at startup; a broken table stops the gateway from
+starting instead of failing requests later.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from yarl import URL
+
+from gateway.settings import Settings
+
+Method = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+DEFAULT_METHODS: frozenset[str] = frozenset(
+    ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+)
+
+
+class RouteConfigError(Exception):
+    """The route table file is missing, malformed or refers to an unconfigured upstream."""
+
+
+@dataclass(frozen=True, slots=True)
+class Upstream:
+    """A backend service. ``base`` is its origin plus optional base path, without trailing /."""
+
+    name: str
+    base: str
+
+    def url_for(self, raw_path: str, query_string: str) -> URL:
+        """Upstream URL for a request; path and query are already percent-encoded.
+
+        ``raw_path`` always starts with "/", so it cannot change the authority: the
+        upstream is chosen by configuration only, never by the client.
+        """
+        target = self.base + raw_path
+        if query_string:
+            target += "?" + query_string
+        return URL(target, encoded=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One entry of the table. ``prefix`` is normalised: no trailing "/", "" for the root."""
+
+    prefix: str
+    upstream: Upstream
+    methods: frozenset[str]
+    timeout: float
+
+    @property
+    def allow(self) -> str:
+        """Value of the ``Allow`` header sent with 405 responses."""
+        return ", ".join(sorted(self.methods))
+
+
+class RouteTable:
+    """Longest-prefix matching on path segment boundaries."""
+
+    def __init__(self, routes: Iterable[Route]) -> None:
+        self._by_prefix: dict[str, Route] = {}
+        for route in routes:
+            if route.prefix in self._by_prefix:
+                raise RouteConfigError(f"duplicate route prefix {route.prefix or '/'!r}")
+            self._by_prefix[route.prefix] = route
+
+    @property
+    def routes(self) -> list[Route]:
+        return sorted(self._by_prefix.values(), key=lambda route: route.prefix)
+
+    @property
+    def upstreams(self) -> dict[str, Upstream]:
+        return {route.upstream.name: route.upstream for route in self._by_prefix.values()}
+
+    def match(self, path: str) -> Route | None:
+        """Route for ``path`` (decoded, starting with "/"), or None.
+
+        Walks up the path one segment at a time, so the cost depends on the path depth,
+        not on the number of routes, and a prefix only matches whole segments.
+        """
+        candidate = path
+        while True:
+            route = self._by_prefix.get(candidate)
+            if route is not None:
+                return route
+            cut = candidate.rfind("/")
+            if cut < 0:
+                return None
+            candidate = candidate[:cut]
+
+
+class _RouteSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    prefix: str
+    upstream: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    methods: list[Method] | None = Field(None, min_length=1)
+    timeout: float | None = Field(None, gt=0)
+
+    @field_validator("methods", mode="before")
+    @classmethod
+    def _upper_methods(cls, value: object) -> object:
+        if isinstance(value, list):
+            return [item.upper() if isinstance(item, str) else item for item in value]
+        return value
+
+    @field_validator("prefix")
+    @classmethod
+    def _check_prefix(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must start with '/'")
+        if any(char in value for char in "?#%\\") or any(char.isspace() for char in value):
+            raise ValueError("must be a plain path (no ?, #, %, \\ or whitespace)")
+        segments = value.strip("/").split("/")
+        if value != "/" and any(segment in ("", ".", "..") for segment in segments):
+            raise ValueError("must not contain empty, '.' or '..' segments")
+        return value
+
+
+class _RouteFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    routes: list[_RouteSpec] = Field(min_length=1)
+
+
+def load_route_table(
+    path: Path, settings: Settings, environ: Mapping[str, str] = os.environ
+) -> RouteTable:
+    """Read, validate and resolve the route table file against ``settings``."""
+    try:
+        with path.open("rb") as file:
+            raw = tomllib.load(file)
+    except OSError as exc:
+        raise RouteConfigError(f"cannot read route table {path}: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise RouteConfigError(f"route table {path} is not valid TOML: {exc}") from exc
+    try:
+        spec = _RouteFile.model_validate(raw)
+    except ValidationError as exc:
+        raise RouteConfigError(f"invalid route table {path}:\n{exc}") from exc
+
+    upstreams: dict[str, Upstream] = {}
+    routes = []
+    for entry in spec.routes:
+        upstream = upstreams.get(entry.upstream)
+        if upstream is None:
+            upstream = upstreams[entry.upstream] = _resolve_upstream(
+                entry.upstream, settings, environ
+            )
+        methods = frozenset(entry.methods) if entry.methods else DEFAULT_METHODS
+        if "GET" in methods:
+            methods |= {"HEAD"}
+        routes.append(
+            Route(
+                prefix=entry.prefix.rstrip("/"),
+                upstream=upstream,
+                methods=methods,
+                timeout=entry.timeout or settings.upstream_timeout_seconds,
+            )
+        )
+    try:
+        return RouteTable(routes)
+    except RouteConfigError as exc:
+        raise RouteConfigError(f"invalid route table {path}: {exc}") from exc
+
+
+def _resolve_upstream(name: str, settings: Settings, environ: Mapping[str, str]) -> Upstream:
+    env_name = f"{name.replace('-', '_').upper()}_URL"
+    value = settings.upstream_url(name, environ)
+    if not value:
+        raise RouteConfigError(f"upstream {name!r} is used by a route but {env_name} is not set")
+    try:
+        url = URL(value)
+    except ValueError as exc:
+        raise RouteConfigError(f"{env_name}={value!r} is not a valid URL") from exc
+    if url.scheme not in ("http", "https") or not url.host:
+        raise RouteConfigError(f"{env_name}={value!r} must be an absolute http(s) URL")
+    if url.raw_query_string or url.raw_fragment or url.raw_user or url.raw_password:
+        raise RouteConfigError(f"{env_name}={value!r} must not have a query, fragment or user")
+    base = str(url.origin()) + url.raw_path.rstrip("/")
+    return Upstream(name=name, base=base)

@@ -1,0 +1,45 @@
+"""One JSON access-log line per request."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+
+def _access_line(gateway, request_id: str) -> dict:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        for record in gateway.log_records():
+            if record.get("logger") == "gateway.access" and record.get("request_id") == request_id:
+                return record
+        time.sleep(0.05)
+    raise AssertionError(f"no access log line for {request_id}")
+
+
+def test_proxied_request_is_logged(gateway):
+    request_id = uuid.uuid4().hex
+    gateway.request("POST", "/api/logged?secret=1", [("X-Request-ID", request_id)], b"{}")
+    record = _access_line(gateway, request_id)
+    assert record["method"] == "POST"
+    assert record["path"] == "/api/logged"
+    assert record["status"] == 200
+    assert record["upstream"] == "echo"
+    assert isinstance(record["duration_ms"], float | int) and record["duration_ms"] >= 0
+    assert record["level"] == "INFO"
+    assert record["environment"] == "test"
+    assert "time" in record
+
+
+def test_errors_are_logged_with_their_status(gateway):
+    request_id = uuid.uuid4().hex
+    gateway.request("GET", "/dead/x", [("X-Request-ID", request_id)])
+    record = _access_line(gateway, request_id)
+    assert record["status"] == 502
+    assert record["upstream"] == "dead"
+    # The warning explaining the 502 carries the same request id.
+    warnings = [
+        r
+        for r in gateway.log_records()
+        if r.get("request_id") == request_id and r.get("logger") == "gateway.proxy"
+    ]
+    assert warnings and warnings[0]["level"] == "WARNING"
