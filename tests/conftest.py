@@ -5,14 +5,14 @@ what a user cannot see (exactly-once, published events)."""
 from __future__ import annotations
 
 import shutil
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
 import redis
+
 from devstack.config import load_env
 from devstack.processes import ServiceProcess
 from devstack.pytest_plugin import throwaway_dir
@@ -71,18 +71,6 @@ class Stack:
             return []
         texts = (path.read_text(errors="replace") for path in sorted(self.mail_dir.iterdir()))
         return [text for text in texts if f"To: {address}" in text]
-
-
-def eventually(check: Callable[[], object], timeout: float = 20, interval: float = 0.2):
-    """Poll ``check`` until it returns something truthy; return it or fail."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {timeout}s: {check.__doc__ or check}")
-        time.sleep(interval)
 
 
 @pytest.fixture(scope="session")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Callable
 
 import httpx
+import pytest
 
 PASSWORD = "correct-Horse-battery-9"
 
@@ -39,3 +42,15 @@ def assert_error(response: httpx.Response, status: int, code: str | None = None)
     if code is not None:
         assert error["code"] == code, error
     return error
+
+
+def eventually(check: Callable[[], object], timeout: float = 20, interval: float = 0.2):
+    """Poll ``check`` until it returns something truthy; return it or fail."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met within {timeout}s: {check.__doc__ or check}")
+        time.sleep(interval)

@@ -50,7 +50,11 @@ def test_wrong_admin_password_stays_on_the_login_page(stack, client):
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
     response = client.post(
         "/admin/login/",
-        data={"username": stack.env["ADMIN_EMAIL"], "password": "wrong", "csrfmiddlewaretoken": token},
+        data={
+            "username": stack.env["ADMIN_EMAIL"],
+            "password": "wrong",
+            "csrfmiddlewaretoken": token,
+        },
         headers={"Referer": f"{stack.url}/admin/login/", "Origin": stack.url},
     )
     assert response.status_code == 200

@@ -6,8 +6,7 @@ import base64
 import json
 import signal
 
-from conftest import eventually
-from helpers import bearer, login, new_email, register
+from helpers import bearer, eventually, login, new_email, register
 
 
 def queued_envelopes(stack, queue: str) -> list[dict]:
@@ -69,8 +68,7 @@ def test_deleting_the_account_publishes_user_deleted(stack, client):
         mine = [
             envelope
             for envelope in queued_envelopes(stack, queue)
-            if envelope["type"] == "user.deleted"
-            and envelope["data"]["user_id"] == str(user["id"])
+            if envelope["type"] == "user.deleted" and envelope["data"]["user_id"] == str(user["id"])
         ]
         assert len(mine) == 1, queue
         assert mine[0]["producer"] == "mainapp"

@@ -91,8 +91,10 @@ def test_hs256_signed_with_the_public_key_is_refused(client, victim, real_key):
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
     header = {"alg": "HS256", "typ": "JWT", "kid": kid}
-    signing_input = jwt.api_jws.base64url_encode(json.dumps(header).encode()) + b"." + (
-        jwt.api_jws.base64url_encode(json.dumps(claims_for(victim)).encode())
+    signing_input = (
+        jwt.api_jws.base64url_encode(json.dumps(header).encode())
+        + b"."
+        + (jwt.api_jws.base64url_encode(json.dumps(claims_for(victim)).encode()))
     )
     signature = hmac.new(public_pem, signing_input, hashlib.sha256).digest()
     token = (signing_input + b"." + jwt.api_jws.base64url_encode(signature)).decode()

@@ -26,7 +26,11 @@ def logging_config(service: str, level: str = "INFO", fmt: str = "json") -> dict
         "disable_existing_loggers": False,
         "formatters": {"default": formatter},
         "handlers": {
-            "stdout": {"class": "logging.StreamHandler", "stream": sys.stdout, "formatter": "default"}
+            "stdout": {
+                "class": "logging.StreamHandler",
+                "stream": sys.stdout,
+                "formatter": "default",
+            }
         },
         "root": {"handlers": ["stdout"], "level": level.upper()},
     }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-DEV_SECRET_MARKER = "dev-insecure"
+DEV_SECRET_MARKER = "dev-insecure"  # noqa: S105 - a marker to detect, not a secret
 
 
 class InsecureConfiguration(RuntimeError):

@@ -27,7 +27,7 @@ def make_celery_app(
     visibility_timeout: int = 300,
     restore_interval: int = 5,
 ) -> Celery:
-    """Create the Celery app of ``service``; its worker consumes only the queue named ``service``."""
+    """Create the Celery app of ``service``; its worker consumes only the ``service`` queue."""
     app = Celery(service, broker=broker_url)
     app.conf.update(
         task_default_queue=service,

@@ -39,11 +39,12 @@ def register_event_task(
     app: Celery,
     consumer: Callable[[], IdempotentConsumer],
     dead_letters: Callable[[], DeadLetterStore],
-    policy: RetryPolicy = RetryPolicy(),  # noqa: B008 - immutable
+    policy: RetryPolicy = RetryPolicy(),
 ) -> Task:
     """Register the service's event handler task on ``app`` and return it."""
 
-    @app.task(name=EVENT_TASK_NAME, bind=True, max_retries=policy.max_retries)
+    # shared=False: each service (and test) app keeps its own handler under the common name.
+    @app.task(name=EVENT_TASK_NAME, bind=True, max_retries=policy.max_retries, shared=False)
     def handle_event(self: Task, message: Any) -> str:
         attempts = self.request.retries + 1
         try:

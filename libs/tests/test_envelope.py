@@ -2,6 +2,7 @@ import json
 import uuid
 
 import pytest
+
 from msh_events import Event, InvalidEnvelope
 from msh_events.topology import consumer_queues
 
@@ -11,7 +12,13 @@ def test_round_trip_through_json_keeps_every_field():
     parsed = Event.from_dict(json.loads(json.dumps(event.to_dict())))
     assert parsed == event
     assert set(event.to_dict()) == {
-        "id", "type", "version", "occurred_at", "producer", "data", "traceparent"
+        "id",
+        "type",
+        "version",
+        "occurred_at",
+        "producer",
+        "data",
+        "traceparent",
     }
     uuid.UUID(event.id)
 

@@ -1,4 +1,5 @@
 import pytest
+
 from msh_common.secrets import InsecureConfiguration, refuse_dev_secrets
 
 

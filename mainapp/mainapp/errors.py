@@ -1,6 +1,6 @@
 """The platform's one JSON error shape, for every error mainapp answers outside the admin:
 
-    {"error": {"code": "validation_error", "message": "...", "fields": {"email": ["..."]}}}
+{"error": {"code": "validation_error", "message": "...", "fields": {"email": ["..."]}}}
 """
 
 from __future__ import annotations
@@ -47,7 +47,9 @@ def _flatten(detail: Any) -> Any:
     if isinstance(detail, dict):
         return {key: _flatten(value) for key, value in detail.items()}
     if isinstance(detail, list):
-        return [str(item) if not isinstance(item, dict | list) else _flatten(item) for item in detail]
+        return [
+            str(item) if not isinstance(item, dict | list) else _flatten(item) for item in detail
+        ]
     return [str(detail)]
 
 

@@ -10,11 +10,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mainapp.settings")
 django.setup()
 
 from django.conf import settings  # noqa: E402
-from msh_events.celery_app import make_celery_app  # noqa: E402
-from msh_events.tasks import RetryPolicy, register_event_task  # noqa: E402
 
 from mainapp.eventbus.handlers import consumer  # noqa: E402
 from mainapp.eventbus.stores import DjangoDeadLetterStore  # noqa: E402
+from msh_events.celery_app import make_celery_app  # noqa: E402
+from msh_events.tasks import RetryPolicy, register_event_task  # noqa: E402
 
 app = make_celery_app(
     "mainapp",

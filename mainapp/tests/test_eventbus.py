@@ -13,14 +13,14 @@ from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.core.management import call_command
 from django.db import transaction
-from msh_events import Event
-from msh_events.celery_app import make_celery_app
-from msh_events.consumer import IdempotentConsumer, Outcome
-from msh_events.tasks import RetryPolicy, register_event_task
 
 from mainapp.eventbus.models import DeadLetter, OutboxEvent, ProcessedEvent
 from mainapp.eventbus.outbox import publish, relay
 from mainapp.eventbus.stores import DjangoDeadLetterStore, DjangoProcessedEventStore
+from msh_events import Event
+from msh_events.celery_app import make_celery_app
+from msh_events.consumer import IdempotentConsumer, Outcome
+from msh_events.tasks import RetryPolicy, register_event_task
 
 
 @pytest.fixture
@@ -54,9 +54,13 @@ def wait_until(check, timeout: float = 15.0):
 
 @pytest.mark.django_db(transaction=True)
 def test_an_event_published_in_a_rolled_back_transaction_never_exists(broker):
-    with pytest.raises(RuntimeError), transaction.atomic():
-        publish("user.deleted", {"user_id": "1"})
-        raise RuntimeError("the state change failed")
+    def change_that_fails() -> None:
+        with transaction.atomic():
+            publish("user.deleted", {"user_id": "1"})
+            raise RuntimeError("the state change failed")
+
+    with pytest.raises(RuntimeError):
+        change_that_fails()
     assert not OutboxEvent.objects.exists()
     assert queued(broker, "orders") == []
 
@@ -130,7 +134,9 @@ def failing_worker(broker):
 
     register_event_task(
         app,
-        consumer=lambda: IdempotentConsumer(DjangoProcessedEventStore(), {"bad.event": always_fails}),
+        consumer=lambda: IdempotentConsumer(
+            DjangoProcessedEventStore(), {"bad.event": always_fails}
+        ),
         dead_letters=DjangoDeadLetterStore,
         policy=RetryPolicy(max_retries=2, backoff_base=0.1, backoff_max=0.2),
     )
@@ -169,7 +175,9 @@ def test_a_message_that_is_not_an_envelope_is_dead_lettered_at_once(failing_work
 
 @pytest.mark.django_db(transaction=True)
 def test_deadletters_list_shows_pending_ones(capsys):
-    DeadLetter.objects.create(message={"x": 1}, event_id="abc", type="t.x", error="boom\nValueError: x")
+    DeadLetter.objects.create(
+        message={"x": 1}, event_id="abc", type="t.x", error="boom\nValueError: x"
+    )
     call_command("deadletters", "list")
     out = capsys.readouterr().out
     assert "abc" in out and "t.x" in out and "ValueError: x" in out

@@ -13,7 +13,15 @@ class DeadLetterAdmin(admin.ModelAdmin):
     list_display = ("created_at", "type", "event_id", "attempts", "replayed_at")
     list_filter = ("type", ("replayed_at", admin.EmptyFieldListFilter))
     search_fields = ("event_id", "type", "error")
-    readonly_fields = ("message", "event_id", "type", "error", "attempts", "created_at", "replayed_at")
+    readonly_fields = (
+        "message",
+        "event_id",
+        "type",
+        "error",
+        "attempts",
+        "created_at",
+        "replayed_at",
+    )
     actions = ["replay"]
 
     @admin.action(description="Replay selected dead letters")

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from msh_events.consumer import IdempotentConsumer
-
 from mainapp.accounts.events import send_welcome_email
+from msh_events.consumer import IdempotentConsumer
 
 from .stores import DjangoProcessedEventStore
 

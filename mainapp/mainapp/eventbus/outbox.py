@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from django.db import transaction
+
 from msh_events import Event, OutboxRelay
 from msh_events.publisher import CeleryPublisher
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.utils import timezone
+
 from msh_events.publisher import CeleryPublisher
 
 from .models import DeadLetter

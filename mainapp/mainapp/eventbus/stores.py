@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+
 from msh_events import Event
 
 from .models import DeadLetter, OutboxEvent, ProcessedEvent

@@ -1,0 +1,1 @@
+"""Identity: users, JWT issuing (RS256, rotating keyring), profile and password flows."""

@@ -1,0 +1,170 @@
+"""``/api/auth/*``: register, log in, refresh, log out, reset a forgotten password.
+
+None of these needs an access token; the ones that can be abused are throttled per client.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from django.contrib.auth import authenticate, user_logged_in
+from django.db import IntegrityError, transaction
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from mainapp.eventbus.outbox import publish
+
+from .. import sessions
+from ..exceptions import InvalidCredentials
+from ..managers import normalize_email
+from ..models import User
+from ..password_reset import user_for_token
+from ..serializers import (
+    DUPLICATE_EMAIL,
+    DetailSerializer,
+    LoginSerializer,
+    PasswordResetConfirmSerializer,
+    PasswordResetSerializer,
+    RefreshSerializer,
+    RegisterSerializer,
+    TokenPairSerializer,
+    UserSerializer,
+    check_password_strength,
+)
+from ..tasks import queue_password_reset_email
+from ..throttles import LoginThrottle, PasswordResetThrottle, RegisterThrottle
+from .base import NOT_AUTHENTICATED, RATE_LIMITED, VALIDATION_ERROR, PublicAPIView, error
+
+RESET_REQUESTED = "If an account exists for this address, a reset link has been sent."
+INVALID_RESET_TOKEN = "This reset link is invalid or has expired."  # noqa: S105 - a message
+
+
+class RegisterView(PublicAPIView):
+    throttle_classes = (RegisterThrottle,)
+
+    @extend_schema(
+        tags=["auth"],
+        summary="Create a customer account",
+        request=RegisterSerializer,
+        responses={201: UserSerializer, 400: VALIDATION_ERROR, 429: RATE_LIMITED},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = RegisterSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(data["email"], data["password"], name=data["name"])
+                publish(
+                    "user.registered",
+                    {"user_id": str(user.pk), "email": user.email, "name": user.name},
+                )
+        except IntegrityError as exc:  # a concurrent registration of the address won
+            raise ValidationError({"email": [DUPLICATE_EMAIL]}) from exc
+        return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+class LoginView(PublicAPIView):
+    throttle_classes = (LoginThrottle,)
+
+    @extend_schema(
+        tags=["auth"],
+        summary="Exchange e-mail and password for an access and a refresh token",
+        request=LoginSerializer,
+        responses={
+            200: TokenPairSerializer,
+            400: VALIDATION_ERROR,
+            401: error("`invalid_credentials`: wrong e-mail or password, or inactive account."),
+            429: RATE_LIMITED,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = LoginSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = authenticate(
+            request._request,
+            email=serializer.validated_data["email"],
+            password=serializer.validated_data["password"],
+        )
+        if user is None:  # the backend also refuses inactive users, after checking the password
+            raise InvalidCredentials()
+        pair = sessions.issue(user)
+        user_logged_in.send(sender=type(user), request=request._request, user=user)  # last_login
+        return Response(asdict(pair))
+
+
+class RefreshView(PublicAPIView):
+    @extend_schema(
+        tags=["auth"],
+        summary="Rotate a refresh token: a new pair; the one sent can never be used again",
+        request=RefreshSerializer,
+        responses={200: TokenPairSerializer, 400: VALIDATION_ERROR, 401: NOT_AUTHENTICATED},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = RefreshSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return Response(asdict(sessions.rotate(serializer.validated_data["refresh"])))
+
+
+class LogoutView(PublicAPIView):
+    @extend_schema(
+        tags=["auth"],
+        summary="Revoke a refresh token",
+        request=RefreshSerializer,
+        responses={204: None, 400: VALIDATION_ERROR, 401: NOT_AUTHENTICATED},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = RefreshSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        sessions.revoke(serializer.validated_data["refresh"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordResetView(PublicAPIView):
+    throttle_classes = (PasswordResetThrottle,)
+
+    @extend_schema(
+        tags=["auth"],
+        summary="E-mail a password-reset link (the same answer whether the account exists)",
+        request=PasswordResetSerializer,
+        responses={202: DetailSerializer, 400: VALIDATION_ERROR, 429: RATE_LIMITED},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = PasswordResetSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        email = normalize_email(serializer.validated_data["email"])
+        user = User.objects.filter(email=email, is_active=True).first()
+        if user is not None:
+            queue_password_reset_email(user)
+        return Response({"detail": RESET_REQUESTED}, status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetConfirmView(PublicAPIView):
+    @extend_schema(
+        tags=["auth"],
+        summary="Set a new password with the token from the reset e-mail",
+        request=PasswordResetConfirmSerializer,
+        responses={
+            204: OpenApiResponse(description="Password set; every session was logged out."),
+            400: VALIDATION_ERROR,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = PasswordResetConfirmSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        password = serializer.validated_data["password"]
+        with transaction.atomic():
+            user = user_for_token(serializer.validated_data["token"], for_update=True)
+            if user is None:
+                raise ValidationError({"token": [INVALID_RESET_TOKEN]})
+            try:
+                check_password_strength(password, user)
+            except ValidationError as exc:
+                raise ValidationError({"password": exc.detail}) from exc
+            user.set_password(password)
+            user.save(update_fields=["password"])
+            sessions.revoke_all(user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

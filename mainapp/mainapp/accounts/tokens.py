@@ -1,0 +1,130 @@
+"""simplejwt's tokens, signed and verified by the keyring (RS256 only, ``kid`` in the header).
+
+An access token carries ``sub`` (the user's UUID), ``email``, ``roles``, ``iss``, ``aud``,
+``iat``, ``exp``, ``jti`` and ``token_type``: other services authorise from it alone. Refresh
+tokens carry the same identity claims and are tracked in the token_blacklist tables.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import jwt
+from django.conf import settings
+from rest_framework_simplejwt import tokens
+from rest_framework_simplejwt.backends import TokenBackend
+from rest_framework_simplejwt.exceptions import TokenBackendError, TokenBackendExpiredToken
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+from rest_framework_simplejwt.utils import datetime_from_epoch
+
+from .keys import ALGORITHM, Keyring, keyring
+
+if TYPE_CHECKING:
+    from .models import User
+
+REQUIRED_CLAIMS = ["exp", "iat", "jti", "sub"]
+
+
+class KeyringTokenBackend(TokenBackend):
+    """Signs with the keyring's active key; verifies with the key the token's ``kid`` names.
+
+    ``algorithms`` is fixed to RS256 and the key is chosen by kid, never by the token's ``alg``:
+    ``alg: none`` and HS256 tokens "signed" with a public key are refused.
+    """
+
+    def __init__(self, ring: Keyring) -> None:
+        super().__init__(
+            ALGORITHM,
+            audience=settings.JWT_AUDIENCE,
+            issuer=settings.JWT_ISSUER,
+            leeway=api_settings.LEEWAY,
+            json_encoder=api_settings.JSON_ENCODER,
+        )
+        self.ring = ring
+
+    def encode(self, payload: dict[str, Any]) -> str:
+        key = self.ring.active()
+        claims = {**payload, "iss": self.issuer, "aud": self.audience}
+        return jwt.encode(
+            claims,
+            key.private_key,
+            algorithm=ALGORITHM,
+            headers={"kid": key.kid},
+            json_encoder=self.json_encoder,
+        )
+
+    def decode(self, token: str | bytes, verify: bool = True) -> dict[str, Any]:
+        try:
+            if not verify:
+                return jwt.decode(token, options={"verify_signature": False})
+            kid = jwt.get_unverified_header(token).get("kid")
+            key = self.ring.get(kid) if isinstance(kid, str) else None
+            if key is None:
+                raise TokenBackendError("Token is invalid")
+            return jwt.decode(
+                token,
+                key.public_key,
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.get_leeway(),
+                options={"require": REQUIRED_CLAIMS},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise TokenBackendExpiredToken("Token is expired") from exc
+        except jwt.InvalidTokenError as exc:
+            raise TokenBackendError("Token is invalid") from exc
+
+
+class KeyringTokenMixin:
+    @property
+    def token_backend(self) -> KeyringTokenBackend:
+        return KeyringTokenBackend(keyring())
+
+
+class AccessToken(KeyringTokenMixin, tokens.AccessToken):
+    pass
+
+
+class RefreshToken(KeyringTokenMixin, tokens.RefreshToken):
+    """A refresh token recorded as outstanding, so it can be rotated out and revoked."""
+
+    access_token_class = AccessToken
+
+    @classmethod
+    def for_user(cls, user: User) -> RefreshToken:
+        token = cls()
+        token[api_settings.USER_ID_CLAIM] = str(user.pk)
+        token.set_user_claims(user)
+        token.record(user)
+        return token
+
+    def set_user_claims(self, user: User) -> None:
+        """The identity claims, read from the user at issue and again at every refresh."""
+        self["email"] = user.email
+        self["roles"] = user.roles
+
+    def renew(self, user: User) -> None:
+        """Turn this (already blacklisted) token into its successor with current claims."""
+        self.set_jti()
+        self.set_exp()
+        self.set_iat()
+        self.set_user_claims(user)
+        self.record(user)
+
+    def record(self, user: User) -> OutstandingToken:
+        return OutstandingToken.objects.create(
+            user=user,
+            jti=self[api_settings.JTI_CLAIM],
+            token=str(self),
+            created_at=self.current_time,
+            expires_at=datetime_from_epoch(self["exp"]),
+        )
+
+    @property
+    def access_token(self) -> AccessToken:
+        access = super().access_token
+        # iat from the same instant as exp, so exp - iat is exactly the access lifetime.
+        access.set_iat(at_time=self.current_time)
+        return access
