@@ -1,0 +1,14 @@
+"""Access-token verification shared by every service that accepts mainapp's JWTs.
+
+mainapp signs access tokens with RS256 and publishes its public keys as a JWKS. Every service
+(and the gateway, as a first line) verifies tokens itself with those keys.
+:func:`verify_access_token` is the one rule set: RS256 only, the key chosen by ``kid``, ``exp``,
+``iss`` and ``aud`` checked, required claims present, ``token_type`` is ``access``.
+:class:`JWKSCache` keeps the keys and fetches them again on an unknown ``kid``, at most once per
+``min_refetch_interval``.
+"""
+
+from .jwks import JWKSCache, KeySet, fetch_jwks
+from .tokens import InvalidToken, Principal, verify_access_token
+
+__all__ = ["InvalidToken", "JWKSCache", "KeySet", "Principal", "fetch_jwks", "verify_access_token"]

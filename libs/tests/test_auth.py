@@ -1,0 +1,117 @@
+import base64
+import json
+import time
+import uuid
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from msh_auth import InvalidToken, JWKSCache, verify_access_token
+from msh_auth.jwks import parse_jwks
+
+ISS = AUD = "microservicehub"
+
+
+@pytest.fixture(scope="module")
+def key():
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def jwk_of(private_key, kid: str) -> dict:
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private_key.public_key()))
+    return {**jwk, "kid": kid, "alg": "RS256", "use": "sig"}
+
+
+def token(private_key, kid="k1", alg="RS256", **overrides) -> str:
+    now = int(time.time())
+    claims = {
+        "sub": "u1",
+        "email": "a@example.com",
+        "roles": ["staff"],
+        "iss": ISS,
+        "aud": AUD,
+        "iat": now,
+        "exp": now + 300,
+        "jti": uuid.uuid4().hex,
+        "token_type": "access",
+    }
+    claims.update(overrides)
+    return jwt.encode(claims, private_key, algorithm=alg, headers={"kid": kid})
+
+
+def verify(tok, keys):
+    return verify_access_token(tok, keys, issuer=ISS, audience=AUD)
+
+
+def test_a_valid_token_gives_its_principal(key):
+    principal = verify(token(key), {"k1": key.public_key()})
+    assert principal.user_id == "u1"
+    assert principal.is_staff
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({"exp": int(time.time()) - 10}, "expired"),
+        ({"aud": "other"}, "invalid"),
+        ({"iss": "other"}, "invalid"),
+        ({"token_type": "refresh"}, "not an access token"),
+        ({"roles": "staff"}, "roles"),
+    ],
+)
+def test_claims_are_checked(key, overrides, reason):
+    with pytest.raises(InvalidToken, match=reason):
+        verify(token(key, **overrides), {"k1": key.public_key()})
+
+
+def test_unknown_kid_and_foreign_key_are_refused(key):
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    with pytest.raises(InvalidToken, match="unknown key"):
+        verify(token(key, kid="nope"), {"k1": key.public_key()})
+    with pytest.raises(InvalidToken):
+        verify(token(other), {"k1": key.public_key()})
+
+
+def test_alg_none_and_hs256_are_refused(key):
+    def b64(data):
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    unsigned = f"{b64({'alg': 'none', 'kid': 'k1'})}.{b64({'sub': 'u1'})}."
+    with pytest.raises(InvalidToken, match="algorithm"):
+        verify(unsigned, {"k1": key.public_key()})
+    hs = jwt.encode(
+        {"sub": "u1"},
+        "secret-bytes-long-enough-for-hmac-32b",
+        algorithm="HS256",
+        headers={"kid": "k1"},
+    )
+    with pytest.raises(InvalidToken, match="algorithm"):
+        verify(hs, {"k1": key.public_key()})
+
+
+def test_the_cache_refetches_on_an_unknown_kid_but_not_more_than_allowed(key):
+    second = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    published = {"keys": [jwk_of(key, "k1")]}
+    fetches = []
+
+    def fetch():
+        fetches.append(time.monotonic())
+        return parse_jwks(published)
+
+    cache = JWKSCache(fetch, issuer=ISS, audience=AUD, min_refetch_interval=0.2)
+    assert cache.verify(token(key)).user_id == "u1"
+    published["keys"].append(jwk_of(second, "k2"))  # mainapp rotated its key
+    with pytest.raises(InvalidToken, match="unknown key"):
+        cache.verify(token(second, kid="k2"))  # too soon after the first fetch
+    time.sleep(0.25)
+    assert cache.verify(token(second, kid="k2")).user_id == "u1"
+    for _ in range(5):
+        with pytest.raises(InvalidToken):
+            cache.verify(token(second, kid="made-up"))
+    assert len(fetches) <= 3
+
+
+def test_private_keys_in_a_jwks_are_ignored(key):
+    private_jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key))
+    assert parse_jwks({"keys": [{**private_jwk, "kid": "k1"}]}) == {}
