@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 REQUIREMENTS := requirements-dev.txt mainapp/requirements.txt gateway/requirements.txt libs/pyproject.toml
 
-.PHONY: install dev test test-libs test-mainapp test-gateway test-stack lint format clean
+.PHONY: install dev test lint format clean bench bench-gateway
 
 $(STAMP): $(REQUIREMENTS)
 	$(PYTHON_SYSTEM) -m devstack.system
@@ -35,6 +35,11 @@ lint: install
 format: install
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
+
+bench: bench-gateway  ## every benchmark; figures printed and written to bench/results/
+
+bench-gateway: install  ## gateway vs nginx vs direct, with wrk (installs nginx and wrk if missing)
+	$(PY) bench/gateway_bench.py
 
 clean:  ## remove the native run's data (databases, keys, mail)
 	rm -rf .run

@@ -30,6 +30,11 @@ STACK_SETTINGS = {
     "REGISTER_THROTTLE_RATE": "1000/min",
     "PASSWORD_RESET_THROTTLE_RATE": "1000/min",
     "MAINAPP_WEB_WORKERS": "2",
+    # gateway rate limits: generous, so that tests sharing 127.0.0.1 do not throttle each other
+    # (the 429 tests start their own gateway with strict limits)
+    "RATE_LIMIT_ANONYMOUS": "100000/minute",
+    "RATE_LIMIT_USER": "100000/minute",
+    "RATE_LIMIT_STRICT": "100000/minute",
 }
 
 

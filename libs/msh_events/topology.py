@@ -8,7 +8,8 @@ from __future__ import annotations
 
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "user.registered": ("mainapp",),
-    "user.deleted": ("orders", "catalog"),
+    # catalog keeps no personal data, so it does not subscribe (issue: catalog service)
+    "user.deleted": ("orders",),
     "order.placed": ("catalog",),
     "stock.reserved": ("orders",),
     "stock.rejected": ("orders",),

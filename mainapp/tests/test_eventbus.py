@@ -72,9 +72,9 @@ def test_a_committed_event_is_relayed_to_every_consumer_queue_and_marked_sent(br
     # relayed right after commit
     row = OutboxEvent.objects.get(pk=event.id)
     assert row.sent_at is not None
-    for queue in ("orders", "catalog"):
-        [envelope] = queued(broker, queue)
-        assert envelope == event.to_dict()
+    [envelope] = queued(broker, "orders")
+    assert envelope == event.to_dict()
+    assert queued(broker, "catalog") == []  # not a subscriber
 
 
 @pytest.mark.django_db(transaction=True)
