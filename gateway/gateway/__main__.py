@@ -14,8 +14,11 @@ def main() -> None:
         factory=True,
         host=settings.gateway_host,
         port=settings.gateway_port,
-        access_log=False,  # the gateway writes its own JSON access log
-        proxy_headers=False,  # v1 trusts no client-sent X-Forwarded-* (see README)
+        access_log=False,  # the gateway writes its own access log
+        proxy_headers=False,  # forwarding headers are the gateway's job (TRUSTED_PROXIES)
+        server_header=False,
+        loop="uvloop",
+        http="httptools",
     )
 
 

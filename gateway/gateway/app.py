@@ -2,64 +2,168 @@
 
 Nothing is built at import time; configuration is read when the factory is called, so a
 bad route table or setting stops the process at startup with a clear message.
+
+The factory returns the :class:`~gateway.edge.Gateway` ASGI app. It owns a small FastAPI
+app for what the gateway answers itself (health, metrics, OpenAPI, docs), whose lifespan
+starts and stops the shared resources (HTTP clients, Redis synchronisation, log flusher).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from gateway.api.health import router as health_router
+from gateway.api import docs, health, metrics
+from gateway.auth import EdgeAuthenticator
+from gateway.breaker import CircuitBreaker
 from gateway.client import UpstreamClient
+from gateway.cors import CorsPolicy
+from gateway.edge import Gateway
 from gateway.errors import install_error_handlers
-from gateway.logging import setup_logging
-from gateway.middleware import RequestContextMiddleware
+from gateway.forwarding import ClientAddressResolver
+from gateway.logging import AccessLog, setup_logging
+from gateway.metrics import Metrics
+from gateway.openapi import OpenAPICache
 from gateway.proxy import ReverseProxy
+from gateway.ratelimit import RateLimiter
+from gateway.response_headers import ResponseHeaders
 from gateway.routing import load_route_table
 from gateway.settings import Settings
+from gateway.upstream import UpstreamPools
 
 logger = logging.getLogger("gateway")
 
+# Each request allocates a few hundred short-lived containers; a larger first generation
+# means fewer collections of them (measured in bench/gateway_bench.py).
+_GC_THRESHOLDS = (10_000, 20, 20)
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the gateway app from ``settings`` (default: read from the environment)."""
+
+def create_app(settings: Settings | None = None) -> Gateway:
+    """Build the gateway from ``settings`` (default: read from the environment)."""
     settings = settings or Settings()
-    setup_logging(settings.log_level, settings.environment)
+    setup_logging(settings.log_level, settings.environment, settings.log_format)
     routes = load_route_table(settings.gateway_routes_file, settings)
-    client = UpstreamClient(settings)
+    client = UpstreamClient(settings)  # control plane: health probes, JWKS, OpenAPI
+    pools = UpstreamPools(settings.upstream_max_connections)  # the proxied requests
+    registry = Metrics()
+    # As before: the access log is INFO; LOG_LEVEL=WARNING and above silence it.
+    access_log = AccessLog(
+        settings.environment,
+        settings.log_format,
+        enabled=settings.log_level in ("DEBUG", "INFO"),
+    )
+    auth = EdgeAuthenticator(
+        lambda: client.session,
+        settings.effective_jwks_url,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        cache_seconds=settings.jwks_cache_seconds,
+        min_refetch_seconds=settings.jwks_min_refetch_seconds,
+    )
+    limiter = RateLimiter(
+        {
+            "anonymous": settings.rate_limit_anonymous,
+            "user": settings.rate_limit_user,
+            "strict": settings.rate_limit_strict,
+        },
+        settings.redis_url,
+        sync_seconds=settings.rate_limit_sync_seconds,
+        on_redis_state=lambda up: registry.redis_up.set(1 if up else 0),
+    )
+    breakers = {
+        name: CircuitBreaker(
+            name,
+            threshold=settings.breaker_failure_threshold,
+            open_seconds=settings.breaker_open_seconds,
+            on_change=registry.breaker_changed,
+        )
+        for name in routes.upstreams
+    }
+    for name in routes.upstreams:
+        registry.register_upstream(name)
+    openapi = OpenAPICache(
+        routes,
+        lambda: client.session,
+        ttl=settings.openapi_cache_seconds,
+        timeout=settings.health_timeout_seconds,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await client.start()
+        limiter.start()
+        access_log.start()
+        # Keys are fetched in the background: mainapp may still be starting.
+        jwks = asyncio.create_task(auth.refresh())
+        # Everything built so far lives as long as the process: keep it out of the cyclic
+        # garbage collector's full passes, which otherwise pause the loop for milliseconds.
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(*_GC_THRESHOLDS)
         logger.info(
             "gateway started",
-            extra={"routes": {route.prefix or "/": route.upstream.name for route in routes.routes}},
+            extra={"routes": {route.name: route.upstream.name for route in routes.routes}},
         )
         try:
             yield
         finally:
+            jwks.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await jwks
+            await limiter.close()
+            pools.close()
             await client.close()
+            await access_log.close()
 
-    app = FastAPI(
+    api = FastAPI(
         title="MicroServiceHub gateway",
         lifespan=lifespan,
-        # The gateway's own docs would shadow upstream paths; services publish theirs.
+        # /api/openapi.json and /api/docs are the platform's merged reference instead.
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
-        # Let "/health/" and friends reach the route table instead of redirecting.
         redirect_slashes=False,
     )
-    app.state.settings = settings
-    app.state.routes = routes
-    app.state.upstream_client = client
+    api.state.settings = settings
+    api.state.routes = routes
+    api.state.upstream_client = client
+    api.state.breakers = breakers
+    api.state.metrics = registry
+    api.state.openapi = openapi
+    install_error_handlers(api)
+    local_paths = set()
+    for router in (health.router, metrics.router, docs.router):
+        api.include_router(router)
+        local_paths.update(route.path for route in router.routes)  # type: ignore[attr-defined]
+    api.mount(docs.ASSETS_PATH, docs.assets())
 
-    install_error_handlers(app)
-    app.include_router(health_router)
-    # Whatever no gateway endpoint matches is proxied.
-    app.router.default = ReverseProxy(routes, client, settings.gateway_max_body_bytes)
-    app.add_middleware(RequestContextMiddleware)
-    return app
+    cors = CorsPolicy(settings.cors_allowed_origins)
+    response_headers = ResponseHeaders(cors)
+    proxy = ReverseProxy(
+        routes,
+        pools,
+        auth,
+        limiter,
+        breakers,
+        registry,
+        response_headers.decorate,
+        retries=settings.upstream_retries,
+    )
+    return Gateway(
+        api,
+        routes,
+        proxy,
+        resolver=ClientAddressResolver(settings.trusted_proxies),
+        cors=cors,
+        headers=response_headers,
+        metrics=registry,
+        access_log=access_log,
+        local_paths=local_paths,
+        local_prefixes=[docs.ASSETS_PATH + "/"],
+    )

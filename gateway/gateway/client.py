@@ -1,4 +1,5 @@
-"""The pooled HTTP client the gateway uses to talk to upstreams."""
+"""The aiohttp client of the gateway's own requests to upstreams: health probes, the JWKS,
+OpenAPI documents. Proxied requests use the leaner client in upstream.py."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ class UpstreamClient:
     """Owns one aiohttp session for the app's lifetime (started and closed by the lifespan).
 
     One session means one connection pool, so upstream connections are reused across
-    requests. Circuit breakers and per-upstream limits will live here.
+    requests. Circuit breakers live in breaker.py, one per upstream.
     """
 
     def __init__(self, settings: Settings) -> None:

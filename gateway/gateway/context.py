@@ -1,30 +1,41 @@
-"""Per-request state shared by the middleware, the proxy and log records."""
+"""Per-request state shared by the edge, the proxy and log records."""
 
 from __future__ import annotations
 
 from contextvars import ContextVar
-from dataclasses import dataclass
 
-from starlette.types import Scope
+from gateway.routing import Route
+from gateway.tracing import Trace
 
 # Read by the log filter so every line logged while serving a request carries its id.
 request_id_var: ContextVar[str | None] = ContextVar("gateway_request_id", default=None)
 
-_SCOPE_KEY = "gateway.context"
 
-
-@dataclass(slots=True)
 class RequestContext:
-    """What the access log needs to know about a request, filled in as it is served."""
+    """What is known about a request as it is served; read by the access log and metrics."""
 
-    request_id: str
-    upstream: str | None = None
-    status: int | None = None
+    __slots__ = (
+        "client",
+        "cors_origin",
+        "extra_headers",
+        "request_id",
+        "route",
+        "scheme",
+        "status",
+        "trace",
+        "upstream",
+        "user_id",
+    )
 
-
-def set_context(scope: Scope, context: RequestContext) -> None:
-    scope[_SCOPE_KEY] = context
-
-
-def get_context(scope: Scope) -> RequestContext | None:
-    return scope.get(_SCOPE_KEY)
+    def __init__(self, request_id: str, trace: Trace, client: str | None, scheme: str) -> None:
+        self.request_id = request_id
+        self.trace = trace
+        self.client = client
+        self.scheme = scheme
+        self.route: Route | None = None
+        self.upstream: str | None = None
+        self.user_id: str | None = None
+        self.status: int | None = None
+        self.cors_origin: bytes | None = None
+        # Added to the response, whoever produces it (rate-limit headers, for instance).
+        self.extra_headers: list[tuple[bytes, bytes]] | None = None

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
+import orjson
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -56,6 +57,15 @@ class GatewayError(Exception):
         self.message = message
         self.fields = fields
         self.headers = headers
+
+    def asgi_headers(self) -> list[tuple[bytes, bytes]]:
+        """``headers`` as an ASGI header list (lower-case names)."""
+        if not self.headers:
+            return []
+        return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in self.headers.items()]
+
+    def body(self) -> bytes:
+        return orjson.dumps(error_body(self.code, self.message, self.fields))
 
 
 def code_for_status(status_code: int) -> str:
@@ -112,8 +122,14 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     return error_response(422, "Request validation failed.", fields=fields)
 
 
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    # Starlette's ServerErrorMiddleware sends this, then re-raises for the edge to log.
+    return error_response(500, "Internal server error.")
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Make FastAPI's own 404/405/422/HTTPException answers use the platform shape."""
+    """Make FastAPI's own 404/405/422/HTTPException/500 answers use the platform shape."""
+    app.add_exception_handler(Exception, _unexpected)
     app.add_exception_handler(GatewayError, _gateway_error)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
     app.add_exception_handler(RequestValidationError, _validation_error)

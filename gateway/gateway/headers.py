@@ -1,15 +1,23 @@
 """Which headers cross the gateway, in each direction.
 
 Hop-by-hop headers (RFC 9110 section 7.6.1) describe one connection, so they are dropped
-both ways, along with every header the ``Connection`` header names. Forwarding headers
-are owned by the gateway: whatever a client sends is discarded and replaced with what the
-gateway saw itself, so services can trust them.
+both ways, along with every header the ``Connection`` header names. Headers the platform
+trusts are owned by the gateway: whatever a client sends under those names is discarded and
+replaced with what the gateway established itself, so services can rely on them:
+
+- ``X-Forwarded-*``, ``Forwarded``, ``X-Real-IP``: the client address, host and scheme;
+- ``X-Request-ID``, ``traceparent``, ``tracestate``: kept only when well-formed;
+- every ``X-User-*``, ``X-Internal-*`` and ``X-Gateway-*`` header: the internal namespace.
+  The gateway sets ``X-User-Id`` and ``X-User-Roles`` after verifying a token; services may
+  log them but authorise on the token, which they verify themselves.
+
+The request's headers are read in one pass (:func:`scan_request`), since this runs for
+every request.
 """
 
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Iterable
 
 HOP_BY_HOP: frozenset[bytes] = frozenset(
@@ -27,6 +35,8 @@ HOP_BY_HOP: frozenset[bytes] = frozenset(
 )
 
 REQUEST_ID = b"x-request-id"
+# Client headers in these namespaces never reach a service.
+INTERNAL_PREFIXES: tuple[bytes, ...] = (b"x-user-", b"x-internal-", b"x-gateway-", b"x-forwarded-")
 
 # Request headers never forwarded as received: hop-by-hop ones, those the gateway sets
 # itself, and those the HTTP client derives from the body it sends (the body is always
@@ -38,24 +48,115 @@ _DROP_FROM_REQUEST = HOP_BY_HOP | {
     b"forwarded",
     b"x-real-ip",
     REQUEST_ID,
+    b"traceparent",
+    b"tracestate",
 }
-_FORWARDED_PREFIX = b"x-forwarded-"
 
 # Response headers never passed back: the ASGI server adds its own Date and Server (two of
 # each would be sent otherwise, as nginx avoids too), and the gateway sets X-Request-ID.
 _DROP_FROM_RESPONSE = HOP_BY_HOP | {b"date", b"server", REQUEST_ID}
 
 _SANE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._-]{1,128}")
+# Connection options that name no header (the common case: nothing extra to drop).
+_PLAIN_CONNECTION = frozenset({b"keep-alive", b"close", b""})
 
 
-def request_id_from(headers: Iterable[tuple[bytes, bytes]]) -> str:
-    """The client's X-Request-ID if it is safe to log and forward, else a fresh uuid4 hex."""
+class RequestHead:
+    """What the gateway needs from a request's headers, found in one pass.
+
+    ``forward`` holds the end-to-end headers to send upstream, as received (bytes), the
+    trusted-namespace and hop-by-hop ones already removed.
+    """
+
+    __slots__ = (
+        "authorization",
+        "chunked",
+        "content_length",
+        "cors_request_method",
+        "forward",
+        "forwarded_for",
+        "forwarded_host",
+        "forwarded_proto",
+        "host",
+        "origin",
+        "request_id",
+        "traceparent",
+        "tracestate",
+    )
+
+    def __init__(self) -> None:
+        self.forward: list[tuple[bytes, bytes]] = []
+        self.authorization: bytes | None = None
+        self.request_id: str | None = None
+        self.traceparent: bytes | None = None
+        self.tracestate: bytes | None = None
+        self.host: bytes | None = None
+        self.origin: bytes | None = None
+        self.cors_request_method: bytes | None = None
+        self.forwarded_for: list[bytes] = []
+        self.forwarded_proto: bytes | None = None
+        self.forwarded_host: bytes | None = None
+        self.content_length: bytes | None = None
+        self.chunked = False
+
+
+def scan_request(headers: Iterable[tuple[bytes, bytes]]) -> RequestHead:
+    """Sort a request's ASGI headers (names are lower case per the ASGI spec)."""
+    head = RequestHead()
+    forward = head.forward
+    connection: list[bytes] | None = None
+    for name, value in headers:
+        if name not in _DROP_FROM_REQUEST:
+            if name.startswith(b"x-"):
+                if name.startswith(INTERNAL_PREFIXES):
+                    if name == b"x-forwarded-for":
+                        head.forwarded_for.append(value)
+                    elif name == b"x-forwarded-proto":
+                        head.forwarded_proto = value
+                    elif name == b"x-forwarded-host":
+                        head.forwarded_host = value
+                    continue
+            elif name == b"authorization":
+                head.authorization = value
+            elif name == b"origin":
+                head.origin = value
+            elif name == b"access-control-request-method":
+                head.cors_request_method = value
+            forward.append((name, value))
+        elif name == b"host":
+            if head.host is None:
+                head.host = value
+        elif name == b"content-length":
+            if head.content_length is not None and head.content_length != value:
+                head.content_length = b"invalid"
+            else:
+                head.content_length = value
+        elif name == b"transfer-encoding":
+            head.chunked = True
+        elif name == REQUEST_ID:
+            if head.request_id is None and _SANE_REQUEST_ID.fullmatch(value):
+                head.request_id = value.decode("ascii")
+        elif name == b"traceparent":
+            head.traceparent = value
+        elif name == b"tracestate":
+            head.tracestate = value if head.tracestate is None else head.tracestate + b"," + value
+        elif name == b"connection":
+            connection = connection or []
+            connection.extend(token.strip().lower() for token in value.split(b","))
+    if connection and not _PLAIN_CONNECTION.issuperset(connection):
+        named = set(connection)
+        head.forward = [(name, value) for name, value in forward if name not in named]
+    return head
+
+
+def request_id_from(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+    """The client's X-Request-ID if it is safe to log and forward."""
     for name, value in headers:
         if name.lower() == REQUEST_ID:
             if _SANE_REQUEST_ID.fullmatch(value):
                 return value.decode("ascii")
             break
-    return uuid.uuid4().hex
+    return None
 
 
 def connection_options(headers: Iterable[tuple[bytes, bytes]]) -> set[bytes]:
@@ -67,45 +168,6 @@ def connection_options(headers: Iterable[tuple[bytes, bytes]]) -> set[bytes]:
     return options
 
 
-def upstream_request_headers(
-    headers: list[tuple[bytes, bytes]],
-    *,
-    client_host: str | None,
-    scheme: str,
-    request_id: str,
-) -> list[tuple[str, str]]:
-    """Headers to send upstream for a client request with ASGI ``headers``.
-
-    A list of pairs, not a dict, so repeated headers survive. Host is left out: the HTTP
-    client sets the upstream's own host.
-    """
-    dropped = connection_options(headers)
-    forwarded: list[tuple[str, str]] = []
-    client_host_header: bytes | None = None
-    for name, value in headers:
-        name = name.lower()
-        if name == b"host" and client_host_header is None:
-            client_host_header = value
-        if name in _DROP_FROM_REQUEST or name in dropped or name.startswith(_FORWARDED_PREFIX):
-            continue
-        forwarded.append((name.decode("latin-1"), _text(value)))
-    if client_host_header is not None:
-        forwarded.append(("x-forwarded-host", _text(client_host_header)))
-    forwarded.append(("x-forwarded-proto", scheme))
-    if client_host:
-        forwarded.append(("x-forwarded-for", client_host))
-    forwarded.append(("x-request-id", request_id))
-    return forwarded
-
-
-def _text(value: bytes) -> str:
-    """Header bytes as the str the HTTP client (which encodes UTF-8) re-sends byte for byte."""
-    try:
-        return value.decode("utf-8")
-    except UnicodeDecodeError:
-        return value.decode("latin-1")  # obsolete non-UTF-8 text: best effort
-
-
 def client_response_headers(
     raw_headers: Iterable[tuple[bytes, bytes]], status: int
 ) -> list[tuple[bytes, bytes]]:
@@ -115,12 +177,21 @@ def client_response_headers(
     describes the bytes relayed (they are relayed unchanged), and dropped when it cannot:
     with Transfer-Encoding (invalid combination), and for 1xx/204/304, which have no body.
     """
-    lowered = [(name.lower(), value) for name, value in raw_headers]
-    dropped = connection_options(lowered)
-    if status < 200 or status in (204, 304) or any(n == b"transfer-encoding" for n, _ in lowered):
-        dropped.add(b"content-length")
-    return [
-        (name, value)
-        for name, value in lowered
-        if name not in _DROP_FROM_RESPONSE and name not in dropped
-    ]
+    headers: list[tuple[bytes, bytes]] = []
+    dropped: set[bytes] | None = None
+    drop_length = status < 200 or status in (204, 304)
+    for name, value in raw_headers:
+        name = name.lower()
+        if name in _DROP_FROM_RESPONSE:
+            if name == b"connection":
+                dropped = dropped or set()
+                dropped.update(token.strip().lower() for token in value.split(b","))
+            elif name == b"transfer-encoding":
+                drop_length = True
+            continue
+        headers.append((name, value))
+    if dropped and not _PLAIN_CONNECTION.issuperset(dropped):
+        headers = [(name, value) for name, value in headers if name not in dropped]
+    if drop_length:
+        headers = [(name, value) for name, value in headers if name != b"content-length"]
+    return headers

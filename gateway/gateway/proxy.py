@@ -1,38 +1,61 @@
 """The reverse proxy: every request the gateway does not answer itself goes through here.
 
-A raw ASGI app (installed as the router's fallback) rather than an endpoint, so nothing
-parses or buffers what it does not need to: the request body is read once (it must be
-re-sent with a Content-Length), the response is streamed chunk by chunk as it arrives.
+A raw ASGI handler rather than a framework endpoint, so nothing parses or buffers what it
+does not need to: the request body is read once (it must be re-sent with a Content-Length),
+the response is streamed chunk by chunk as it arrives. In order, a request is:
+
+    routed -> authenticated (route's ``auth``) -> rate-limited (route's class) -> body read
+    (route's cap) -> let through by the upstream's circuit breaker -> sent upstream (idempotent
+    methods tried again on a connection failure) -> response relayed.
+
+Any refusal before the response starts is raised as :class:`GatewayError`; the edge turns
+it into the platform's JSON error.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-from functools import lru_cache
+import time
+from collections.abc import Callable
 from urllib.parse import unquote
 
-import aiohttp
 import anyio
 from starlette.types import Receive, Scope, Send
 from yarl import URL
 
-from gateway.client import UpstreamClient
-from gateway.context import get_context
+from gateway.auth import AuthError, EdgeAuthenticator, bearer_token
+from gateway.breaker import BreakerOpen, CircuitBreaker
+from gateway.context import RequestContext
 from gateway.errors import GatewayError
-from gateway.headers import client_response_headers, request_id_from, upstream_request_headers
+from gateway.headers import RequestHead, client_response_headers
+from gateway.metrics import Metrics
+from gateway.ratelimit import RateLimiter
 from gateway.routing import Route, RouteTable
+from gateway.upstream import (
+    ConnectionPool,
+    UpstreamConnectError,
+    UpstreamError,
+    UpstreamPools,
+    UpstreamResponse,
+    UpstreamTimeout,
+)
+from msh_auth import Principal
 
 logger = logging.getLogger("gateway.proxy")
 
 # "http://host:port" at the start of an absolute-form request target (RFC 9112 3.2.2).
 _ABSOLUTE_FORM = re.compile(rb"[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*")
 _SEGMENT_SEPARATORS = re.compile(r"[/\\]")
-# Errors meaning "the upstream could not be reached or sent something unusable".
-_UPSTREAM_ERRORS = (aiohttp.ClientError, OSError)
+# RFC 6750 2.3's parameter, or anything shaped like a JWT ("eyJ" is base64url for '{"').
+_QUERY_TOKEN = re.compile(rb"(?:^|&)access_token=|eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.")
+_CR_LF = re.compile(rb"[\r\n\x00]")
+# RFC 9110 9.2.2: safe to send twice.
+_IDEMPOTENT = frozenset(("GET", "HEAD", "OPTIONS", "PUT", "DELETE"))
 # Closing the connection after these keeps an unread (possibly huge) body from being drained.
 _CLOSE = {"Connection": "close"}
+
+Decorate = Callable[[RequestContext, list[tuple[bytes, bytes]]], list[tuple[bytes, bytes]]]
 
 
 class ClientDisconnected(Exception):
@@ -40,83 +63,217 @@ class ClientDisconnected(Exception):
 
 
 class ReverseProxy:
-    """ASGI app forwarding requests to the upstream chosen by the route table."""
+    """Forwards requests to the upstream chosen by the route table, with the edge checks."""
 
-    def __init__(self, routes: RouteTable, client: UpstreamClient, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        routes: RouteTable,
+        pools: UpstreamPools,
+        auth: EdgeAuthenticator,
+        limiter: RateLimiter,
+        breakers: dict[str, CircuitBreaker],
+        metrics: Metrics,
+        decorate: Decorate,
+        *,
+        retries: int = 1,
+    ) -> None:
         self.routes = routes
-        self.client = client
-        self.max_body_bytes = max_body_bytes
+        self.auth = auth
+        self.limiter = limiter
+        self.breakers = breakers
+        self.metrics = metrics
+        self.decorate = decorate
+        self.retries = retries
+        # Per upstream: its connection pool and the base path prepended to forwarded paths.
+        self._targets: dict[str, tuple[ConnectionPool, bytes]] = {}
+        for name, upstream in routes.upstreams.items():
+            url = URL(upstream.base)
+            pool = pools.pool(url.scheme, url.host or "", url.port or 80)
+            self._targets[name] = (pool, url.raw_path.rstrip("/").encode("latin-1"))
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            # WebSockets are not proxied yet; closing before accepting makes the server send 403.
-            await send({"type": "websocket.close", "code": 1008})
-            return
-
+    async def __call__(
+        self, context: RequestContext, head: RequestHead, scope: Scope, receive: Receive, send: Send
+    ) -> None:
         raw_path, path = request_target(scope)
-        route = self.routes.match(path)
+        route = context.route or self.routes.match(path)
         if route is None:
             raise GatewayError(404, f"No route for {path}.")
-        context = get_context(scope)
-        if context is not None:
-            context.upstream = route.upstream.name
+        context.route = route
+        context.upstream = route.upstream.name
         method = scope["method"]
         if method not in route.methods:
             raise GatewayError(
                 405, f"Method {method} is not allowed here.", headers={"Allow": route.allow}
             )
+        query: bytes = scope["query_string"]
+        if query and (b"access_token=" in query or b"eyJ" in query) and _QUERY_TOKEN.search(query):
+            raise GatewayError(
+                400,
+                "Tokens are not accepted in the query string; send an Authorization header.",
+                code="token_in_query",
+                headers={
+                    "WWW-Authenticate": 'Bearer realm="microservicehub", error="invalid_request"'
+                },
+            )
+
+        principal = await self._authenticate(route, method, head)
+        if principal is not None:
+            context.user_id = principal.user_id
+        if route.rate_limit != "none":
+            await self._rate_limit(context, route, principal)
+
         try:
-            body = await read_body(scope["headers"], receive, self.max_body_bytes)
+            body = await read_body(head, receive, route.max_body_bytes)
         except ClientDisconnected:
             return
 
-        client = scope.get("client")
-        headers = upstream_request_headers(
-            scope["headers"],
-            client_host=client[0] if client else None,
-            scheme=scope["scheme"],
-            request_id=context.request_id if context else request_id_from(scope["headers"]),
-        )
-        url = route.upstream.url_for(raw_path, scope["query_string"].decode("latin-1"))
-        response = await self._request_upstream(route, method, url, headers, body)
+        headers = head.forward
+        if head.host is not None:
+            headers.append((b"x-forwarded-host", head.host))
+        headers.append((b"x-forwarded-proto", context.scheme.encode("latin-1")))
+        if context.client:
+            headers.append((b"x-forwarded-for", context.client.encode("latin-1")))
+        headers.append((b"x-request-id", context.request_id.encode("latin-1")))
+        trace = context.trace
+        headers.append((b"traceparent", trace.traceparent.encode("latin-1")))
+        if trace.tracestate is not None:
+            headers.append((b"tracestate", trace.tracestate))
+        if principal is not None:
+            user_id = principal.user_id.encode()
+            roles = ",".join(principal.roles).encode()
+            if not _CR_LF.search(user_id + roles):
+                headers.append((b"x-user-id", user_id))
+                headers.append((b"x-user-roles", roles))
+
+        pool, base_path = self._targets[route.upstream.name]
+        target = base_path + raw_path.encode("latin-1")
+        if query:
+            target += b"?" + query
+        parts = [method.encode("ascii"), b" ", target, b" HTTP/1.1\r\nhost: ", pool.host_header]
+        for name, value in headers:
+            parts += (b"\r\n", name, b": ", value)
+        response = await self._request_upstream(route, method, pool, b"".join(parts), body)
         completed = False
         try:
-            completed = await _relay(response, receive, send)
+            response_headers = self.decorate(
+                context, client_response_headers(response.headers, response.status)
+            )
+            context.status = response.status
+            completed = await _relay(response, response_headers, receive, send)
         finally:
             if completed:
                 response.release()  # Body fully read: the connection goes back to the pool.
             else:
                 response.close()
 
-    async def _request_upstream(
-        self,
-        route: Route,
-        method: str,
-        url: URL,
-        headers: list[tuple[str, str]],
-        body: bytes,
-    ) -> aiohttp.ClientResponse:
-        """Send the request; return once the upstream's status and headers have arrived."""
+    async def _authenticate(self, route: Route, method: str, head: RequestHead) -> Principal | None:
+        """The verified caller, if any. Routes without ``auth`` still identify a caller with
+        a valid token (for the per-user rate limit) but never refuse one."""
+        required = route.auth_for(method)
+        if required == "none":
+            if head.authorization is None:
+                return None
+            try:
+                token = bearer_token(head.authorization)
+                return await self.auth.verify(token) if token else None
+            except AuthError:
+                return None  # the service decides what a bad token means on its public paths
         try:
-            async with asyncio.timeout(route.timeout):
-                return await self.client.session.request(
-                    method,
-                    url,
-                    headers=headers,
-                    data=body or None,
-                    allow_redirects=False,
-                    timeout=_client_timeout(route.timeout),
-                )
-        except TimeoutError:
-            logger.warning("upstream %s timed out after %gs", route.upstream.name, route.timeout)
+            token = bearer_token(head.authorization)
+            if token is None:
+                raise AuthError(401, "not_authenticated", "A bearer access token is required.")
+            principal = await self.auth.verify(token)
+        except AuthError as exc:
+            self.metrics.auth_refusals.labels(exc.code).inc()
+            headers = {"Retry-After": "5"} if exc.status == 503 else {}
+            if exc.status == 401:
+                headers["WWW-Authenticate"] = exc.www_authenticate
+            raise GatewayError(exc.status, exc.message, code=exc.code, headers=headers) from None
+        if required == "staff" and not principal.is_staff:
+            self.metrics.auth_refusals.labels("forbidden").inc()
+            raise GatewayError(
+                403,
+                "This needs a staff account.",
+                code="forbidden",
+                headers={
+                    "WWW-Authenticate": 'Bearer realm="microservicehub", error="insufficient_scope"'
+                },
+            )
+        return principal
+
+    async def _rate_limit(
+        self, context: RequestContext, route: Route, principal: Principal | None
+    ) -> None:
+        key = f"u:{principal.user_id}" if principal is not None else f"ip:{context.client}"
+        if route.rate_limit == "strict":
+            name = "strict"
+            decision = await self.limiter.hit_shared(name, key)
+        else:
+            name = "user" if principal is not None else "anonymous"
+            decision = self.limiter.hit(name, key)
+        context.extra_headers = decision.headers()
+        if not decision.allowed:
+            self.metrics.rate_limited.labels(name).inc()
+            raise GatewayError(429, "Too many requests; slow down.", code="rate_limited")
+
+    async def _request_upstream(
+        self, route: Route, method: str, pool: ConnectionPool, head: bytes, body: bytes
+    ) -> UpstreamResponse:
+        """Send the request; return once the upstream's status and headers have arrived."""
+        upstream = route.upstream.name
+        breaker = self.breakers[upstream]
+        attempts = 1 + self.retries if method in _IDEMPOTENT else 1
+        try:
+            for attempt in range(attempts):
+                breaker.allow()
+                started = time.perf_counter()
+                try:
+                    response = await pool.request(
+                        head,
+                        body,
+                        is_head=method == "HEAD",
+                        connect_timeout=route.timeout,
+                        read_timeout=route.timeout,
+                    )
+                except UpstreamConnectError as exc:
+                    breaker.failure()
+                    self.metrics.upstream_failures.labels(upstream, "connect").inc()
+                    if attempt + 1 < attempts:
+                        logger.info("retrying %s %s after: %s", method, upstream, exc)
+                        self.metrics.upstream_retries.labels(upstream).inc()
+                        continue
+                    logger.warning("upstream %s failed: %s", upstream, exc)
+                    raise _bad_gateway() from None
+                except UpstreamTimeout:
+                    raise
+                except UpstreamError as exc:
+                    breaker.failure()
+                    self.metrics.upstream_failures.labels(upstream, "protocol").inc()
+                    logger.warning("upstream %s failed: %s", upstream, exc)
+                    raise _bad_gateway() from None
+                breaker.success()
+                self.metrics.observe_upstream(upstream, time.perf_counter() - started)
+                return response
+        except BreakerOpen as exc:
+            self.metrics.breaker_rejections.labels(upstream).inc()
+            raise GatewayError(
+                503,
+                f"The {upstream} service is unavailable; try again later.",
+                code="service_unavailable",
+                headers={"Retry-After": str(exc.retry_after)},
+            ) from None
+        except UpstreamTimeout as exc:
+            breaker.failure()
+            self.metrics.upstream_failures.labels(upstream, "timeout").inc()
+            logger.warning("upstream %s timed out: %s", upstream, exc)
             raise GatewayError(
                 504, "The upstream service did not respond in time.", code="upstream_timeout"
             ) from None
-        except _UPSTREAM_ERRORS as exc:
-            logger.warning("upstream %s failed: %r", route.upstream.name, exc)
-            raise GatewayError(
-                502, "The upstream service is unavailable.", code="bad_gateway"
-            ) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _bad_gateway() -> GatewayError:
+    return GatewayError(502, "The upstream service is unavailable.", code="bad_gateway")
 
 
 def request_target(scope: Scope) -> tuple[str, str]:
@@ -146,30 +303,25 @@ def request_target(scope: Scope) -> tuple[str, str]:
     return raw_path, path
 
 
-async def read_body(headers: list[tuple[bytes, bytes]], receive: Receive, limit: int) -> bytes:
+async def read_body(head: RequestHead, receive: Receive, limit: int) -> bytes:
     """Read the whole request body, refusing more than ``limit`` bytes with 413.
 
     A declared Content-Length is checked before reading anything; a chunked body is
     counted as it arrives.
     """
     content_length: int | None = None
-    chunked = False
-    for name, value in headers:
-        name = name.lower()
-        if name == b"content-length":
-            if not value.isdigit() or content_length not in (None, int(value)):
-                raise GatewayError(400, "Invalid Content-Length header.", headers=_CLOSE)
-            content_length = int(value)
-        elif name == b"transfer-encoding":
-            chunked = True
-    if chunked and content_length is not None:
+    if head.content_length is not None:
+        if not head.content_length.isdigit():
+            raise GatewayError(400, "Invalid Content-Length header.", headers=_CLOSE)
+        content_length = int(head.content_length)
+    if head.chunked and content_length is not None:
         # Request smuggling vector (RFC 9112 6.3): never guess which framing is meant.
         raise GatewayError(
             400, "Content-Length and Transfer-Encoding must not both be sent.", headers=_CLOSE
         )
     if content_length is not None and content_length > limit:
         raise GatewayError(413, _too_large(limit), headers=_CLOSE)
-    if not chunked and not content_length:
+    if not head.chunked and not content_length:
         return b""
 
     chunks: list[bytes] = []
@@ -189,19 +341,17 @@ async def read_body(headers: list[tuple[bytes, bytes]], receive: Receive, limit:
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-async def _relay(response: aiohttp.ClientResponse, receive: Receive, send: Send) -> bool:
+async def _relay(
+    response: UpstreamResponse,
+    headers: list[tuple[bytes, bytes]],
+    receive: Receive,
+    send: Send,
+) -> bool:
     """Stream the upstream response to the client; True if it was relayed completely."""
-    await send(
-        {
-            "type": "http.response.start",
-            "status": response.status,
-            "headers": client_response_headers(response.raw_headers, response.status),
-        }
-    )
-    content = response.content
-    if content.is_eof():
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    if response.complete:
         # The whole body is already buffered (most API responses): nothing to wait for.
-        return await _pump(content, send)
+        return await _pump(response, send)
 
     # The body is still arriving (possibly an endless event stream): stop reading it as
     # soon as the client disconnects instead of at the upstream's next chunk.
@@ -214,33 +364,26 @@ async def _relay(response: aiohttp.ClientResponse, receive: Receive, send: Send)
             task_group.cancel_scope.cancel()
 
         task_group.start_soon(cancel_on_disconnect)
-        completed = await _pump(content, send)
+        completed = await _pump(response, send)
         task_group.cancel_scope.cancel()
     return completed
 
 
-async def _pump(content: aiohttp.StreamReader, send: Send) -> bool:
+async def _pump(response: UpstreamResponse, send: Send) -> bool:
     """Forward body chunks as they arrive. False if the upstream broke off mid-body."""
     try:
         while True:
-            chunk = await content.readany()
-            done = not chunk or content.at_eof()
+            chunk = await response.read_chunk()
+            done = response.exhausted
             await send({"type": "http.response.body", "body": chunk, "more_body": not done})
             if done:
                 return True
-    except (TimeoutError, *_UPSTREAM_ERRORS) as exc:
+    except UpstreamError as exc:
         # Headers are already sent, so no error response is possible: returning without
         # finishing the body makes the server abort the connection, which tells the
         # client the response is incomplete.
-        logger.warning("upstream response broken off mid-body: %r", exc)
+        logger.warning("upstream response broken off mid-body: %s", exc)
         return False
-
-
-@lru_cache(maxsize=64)
-def _client_timeout(seconds: float) -> aiohttp.ClientTimeout:
-    # sock_read bounds each wait for upstream bytes: the response head, then every silence
-    # between body chunks. The overall wait for the head is bounded in _request_upstream.
-    return aiohttp.ClientTimeout(total=None, sock_connect=seconds, sock_read=seconds)
 
 
 def _too_large(limit: int) -> str:

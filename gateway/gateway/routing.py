@@ -23,6 +23,15 @@ Method = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 DEFAULT_METHODS: frozenset[str] = frozenset(
     ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 )
+# RFC 9110 9.2.1: methods that do not change anything ("write_auth" covers the others).
+SAFE_METHODS: frozenset[str] = frozenset(("GET", "HEAD", "OPTIONS"))
+
+# What the edge demands before forwarding: nothing, a valid access token, or one with the
+# "staff" role. The services check the token again themselves.
+Auth = Literal["none", "jwt", "staff"]
+# "default": per user with a valid token, else per client address; "strict": the small
+# budget of login, register and password reset; "none": not limited.
+RateLimitClass = Literal["default", "strict", "none"]
 
 
 class RouteConfigError(Exception):
@@ -35,6 +44,8 @@ class Upstream:
 
     name: str
     base: str
+    openapi_path: str | None = "/openapi.json"
+    health_path: str = "/health"
 
     def url_for(self, raw_path: str, query_string: str) -> URL:
         """Upstream URL for a request; path and query are already percent-encoded.
@@ -56,11 +67,23 @@ class Route:
     upstream: Upstream
     methods: frozenset[str]
     timeout: float
+    auth: Auth = "none"
+    write_auth: Auth = "none"
+    rate_limit: RateLimitClass = "default"
+    max_body_bytes: int = 1024 * 1024
 
     @property
     def allow(self) -> str:
         """Value of the ``Allow`` header sent with 405 responses."""
         return ", ".join(sorted(self.methods))
+
+    @property
+    def name(self) -> str:
+        """The route's label in logs and metrics."""
+        return self.prefix or "/"
+
+    def auth_for(self, method: str) -> Auth:
+        return self.auth if method in SAFE_METHODS else self.write_auth
 
 
 class RouteTable:
@@ -105,6 +128,10 @@ class _RouteSpec(BaseModel):
     upstream: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
     methods: list[Method] | None = Field(None, min_length=1)
     timeout: float | None = Field(None, gt=0)
+    auth: Auth = "none"
+    write_auth: Auth | None = None
+    rate_limit: RateLimitClass = "default"
+    max_body_bytes: int | None = Field(None, ge=0)
 
     @field_validator("methods", mode="before")
     @classmethod
@@ -126,10 +153,18 @@ class _RouteSpec(BaseModel):
         return value
 
 
+class _UpstreamSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    openapi: str = Field("/openapi.json", pattern=r"^(/[^?#\s]*)?$")
+    health: str = Field("/health", pattern=r"^/[^?#\s]*$")
+
+
 class _RouteFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     routes: list[_RouteSpec] = Field(min_length=1)
+    upstreams: dict[str, _UpstreamSpec] = Field(default_factory=dict)
 
 
 def load_route_table(
@@ -154,7 +189,7 @@ def load_route_table(
         upstream = upstreams.get(entry.upstream)
         if upstream is None:
             upstream = upstreams[entry.upstream] = _resolve_upstream(
-                entry.upstream, settings, environ
+                entry.upstream, spec.upstreams.get(entry.upstream), settings, environ
             )
         methods = frozenset(entry.methods) if entry.methods else DEFAULT_METHODS
         if "GET" in methods:
@@ -165,6 +200,14 @@ def load_route_table(
                 upstream=upstream,
                 methods=methods,
                 timeout=entry.timeout or settings.upstream_timeout_seconds,
+                auth=entry.auth,
+                write_auth=entry.write_auth or entry.auth,
+                rate_limit=entry.rate_limit,
+                max_body_bytes=(
+                    entry.max_body_bytes
+                    if entry.max_body_bytes is not None
+                    else settings.gateway_max_body_bytes
+                ),
             )
         )
     try:
@@ -173,7 +216,9 @@ def load_route_table(
         raise RouteConfigError(f"invalid route table {path}: {exc}") from exc
 
 
-def _resolve_upstream(name: str, settings: Settings, environ: Mapping[str, str]) -> Upstream:
+def _resolve_upstream(
+    name: str, options: _UpstreamSpec | None, settings: Settings, environ: Mapping[str, str]
+) -> Upstream:
     env_name = f"{name.replace('-', '_').upper()}_URL"
     value = settings.upstream_url(name, environ)
     if not value:
@@ -187,4 +232,7 @@ def _resolve_upstream(name: str, settings: Settings, environ: Mapping[str, str])
     if url.raw_query_string or url.raw_fragment or url.raw_user or url.raw_password:
         raise RouteConfigError(f"{env_name}={value!r} must not have a query, fragment or user")
     base = str(url.origin()) + url.raw_path.rstrip("/")
-    return Upstream(name=name, base=base)
+    options = options or _UpstreamSpec()
+    return Upstream(
+        name=name, base=base, openapi_path=options.openapi or None, health_path=options.health
+    )

@@ -20,19 +20,39 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
+import jwt
 import pytest
 import uvicorn
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 GATEWAY_DIR = Path(__file__).resolve().parents[1]
 
 # Environment that would change how the gateway or uvicorn behave; tests start from defaults.
-_ENV_PREFIXES = ("GATEWAY_", "UPSTREAM_", "HEALTH_", "UVICORN_", "FORWARDED_ALLOW_IPS")
-_ENV_NAMES = {"MAINAPP_URL", "LOG_LEVEL", "ENVIRONMENT"}
+_ENV_PREFIXES = (
+    "GATEWAY_",
+    "UPSTREAM_",
+    "HEALTH_",
+    "UVICORN_",
+    "FORWARDED_ALLOW_IPS",
+    "RATE_LIMIT_",
+    "JWT_",
+    "JWKS_",
+    "BREAKER_",
+    "TRUSTED_PROXIES",
+    "CORS_",
+    "METRICS_",
+    "OPENAPI_",
+    "LOG_",
+)
+_ENV_NAMES = {"MAINAPP_URL", "ENVIRONMENT"}
+# Started by the devstack plugin for the session (gateway/pytest.ini: msh_servers = redis).
+REDIS_URL = os.environ["REDIS_URL"]
 
 GZIP_BODY = gzip.compress(b'{"compressed": true}' * 10, mtime=0)
 
@@ -161,6 +181,7 @@ class EchoUpstream:
       .../cookies       302 with a relative Location and three Set-Cookie headers
       .../gzip          a gzip-encoded body with Content-Encoding: gzip
       .../teapot        a 418 HTML error page (upstream errors must pass through as-is)
+      /openapi.json     ``ECHO_OPENAPI`` (status ``openapi_status``)
     """
 
     gzip_body: bytes = GZIP_BODY
@@ -168,10 +189,12 @@ class EchoUpstream:
     disconnected: list[str] = field(default_factory=list)
     health_status: int = 200
     health_delay: float = 0.0
+    openapi_status: int = 200
 
     def reset(self) -> None:
         self.health_status = 200
         self.health_delay = 0.0
+        self.openapi_status = 200
 
     def paths_received(self) -> list[str]:
         return [entry["path"] for entry in self.received]
@@ -186,6 +209,7 @@ class EchoUpstream:
                 break
         path = scope["raw_path"].decode("latin-1")
         echo = {
+            "client_port": scope["client"][1],
             "method": scope["method"],
             "path": path,
             "query": scope["query_string"].decode("latin-1"),
@@ -197,6 +221,9 @@ class EchoUpstream:
         if path == "/health":
             await asyncio.sleep(self.health_delay)
             await _send(send, self.health_status, b'{"status": "ok"}', "application/json")
+        elif path == "/openapi.json":
+            body = json.dumps(ECHO_OPENAPI).encode() if self.openapi_status == 200 else b"{}"
+            await _send(send, self.openapi_status, body, "application/json")
         elif "/sleep/" in path:
             await asyncio.sleep(float(path.rsplit("/sleep/", 1)[1].split("/")[0]))
             await _send(send, 200, json.dumps(echo).encode(), "application/json")
@@ -250,6 +277,33 @@ class EchoUpstream:
             await _send(send, 200, json.dumps(echo).encode(), "application/json")
 
 
+ECHO_OPENAPI: dict[str, Any] = {
+    "openapi": "3.0.3",
+    "info": {"title": "Echo API", "version": "1"},
+    "paths": {
+        "/api/things": {
+            "get": {"operationId": "listThings", "responses": {"200": {"description": "ok"}}},
+            "post": {
+                "operationId": "addThing",
+                "requestBody": {
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Thing"}}
+                    }
+                },
+                "responses": {"201": {"description": "created"}},
+            },
+        },
+        "/api/readonly/{id}": {
+            "get": {"operationId": "readThing", "responses": {"200": {"description": "ok"}}},
+            "delete": {"operationId": "dropThing", "responses": {"204": {"description": "gone"}}},
+        },
+        "/health": {"get": {"operationId": "health", "responses": {"200": {"description": "ok"}}}},
+        "/internal/stats": {"get": {"responses": {"200": {"description": "not routed"}}}},
+    },
+    "components": {"schemas": {"Thing": {"type": "object", "properties": {"id": {}}}}},
+}
+
+
 async def _send(
     send: Any,
     status: int,
@@ -297,6 +351,15 @@ RAW_RESPONSES: dict[str, bytes] = {
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: text/plain\r\n"
         b"Connection: close\r\n\r\na\r\n0123456789\r\n"
     ),
+    "/raw/early-hints": (
+        b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
+        b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nfinal"
+    ),
+    "/raw/framed": (
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Frame-Options: SAMEORIGIN\r\n"
+        b"Referrer-Policy: same-origin\r\nAccess-Control-Allow-Origin: *\r\n"
+        b"Connection: close\r\n\r\nok"
+    ),
     "/raw/truncated": (
         b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\nContent-Type: text/plain\r\n"
         b"Connection: close\r\n\r\n0123456789"
@@ -325,9 +388,120 @@ class _RawHandler(socketserver.BaseRequestHandler):
                 return
             data += chunk
         path = data.split(b" ", 2)[1].decode("latin-1")
+        if path.startswith("/raw/drop-once/"):
+            # The first request on each such path loses its connection before any response
+            # (what a restarting upstream does); the next one is answered.
+            if path not in DROPPED:
+                DROPPED.add(path)
+                return
+            path = "/health"
         self.request.sendall(
             RAW_RESPONSES.get(path, b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
         )
+
+
+DROPPED: set[str] = set()
+
+
+class ToggleServer:
+    """A raw upstream on a fixed port that can be switched off (connection refused) and on."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server: RawUpstream | None = None
+
+    def up(self) -> None:
+        server = socketserver.ThreadingTCPServer(("127.0.0.1", self.port), _RawHandler, False)
+        server.allow_reuse_address = True
+        server.daemon_threads = True
+        server.server_bind()
+        server.server_activate()
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self._server = server  # type: ignore[assignment]
+
+    def down(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+# --------------------------------------------------------------------------- tokens
+
+
+ISSUER = AUDIENCE = "microservicehub"
+
+
+@dataclass
+class KeyRing:
+    """An RS256 key ring like mainapp's, with its JWKS served over HTTP at ``/jwks``."""
+
+    keys: dict[str, Any] = field(default_factory=dict)  # kid -> private key
+    fetches: int = 0
+
+    def add_key(self, kid: str | None = None) -> str:
+        kid = kid or uuid.uuid4().hex[:12]
+        self.keys[kid] = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        return kid
+
+    @property
+    def active_kid(self) -> str:
+        return list(self.keys)[-1]
+
+    def token(
+        self,
+        sub: str = "7",
+        roles: Iterable[str] = ("customer",),
+        *,
+        ttl: int = 300,
+        kid: str | None = None,
+        key: Any = None,
+        algorithm: str = "RS256",
+        **claims: Any,
+    ) -> str:
+        kid = kid or self.active_kid
+        now = int(time.time())
+        payload = {
+            "sub": sub,
+            "email": f"user{sub}@example.com",
+            "roles": list(roles),
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "iat": now,
+            "exp": now + ttl,
+            "jti": uuid.uuid4().hex,
+            "token_type": "access",
+            **claims,
+        }
+        signing_key = key if key is not None else self.keys.get(kid) or self.keys[self.active_kid]
+        return jwt.encode(payload, signing_key, algorithm=algorithm, headers={"kid": kid})
+
+    def document(self) -> dict[str, Any]:
+        keys = []
+        for kid, private in self.keys.items():
+            jwk = jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key(), as_dict=True)
+            keys.append({**jwk, "kid": kid, "use": "sig", "alg": "RS256"})
+        return {"keys": keys}
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        self.fetches += 1
+        await _send(send, 200, json.dumps(self.document()).encode(), "application/json")
+
+
+@pytest.fixture(scope="session")
+def keyring_server() -> Iterator[tuple[KeyRing, ServerThread]]:
+    ring = KeyRing()
+    ring.add_key("test-key-1")
+    with ServerThread(ring) as server:
+        yield ring, server
+
+
+@pytest.fixture(scope="session")
+def keyring(keyring_server: tuple[KeyRing, ServerThread]) -> KeyRing:
+    return keyring_server[0]
 
 
 # --------------------------------------------------------------------------- gateway
@@ -482,6 +656,40 @@ upstream = "raw"
 [[routes]]
 prefix = "/dead/"
 upstream = "dead"
+
+[[routes]]
+prefix = "/private/"
+upstream = "echo"
+auth = "jwt"
+
+[[routes]]
+prefix = "/staff/"
+upstream = "echo"
+auth = "staff"
+
+[[routes]]
+prefix = "/shop/"
+upstream = "echo"
+auth = "none"
+write_auth = "staff"
+
+[[routes]]
+prefix = "/api/small-bodies/"
+upstream = "echo"
+max_body_bytes = 10
+
+[[routes]]
+prefix = "/login/"
+upstream = "echo"
+rate_limit = "strict"
+
+[[routes]]
+prefix = "/unlimited/"
+upstream = "echo"
+rate_limit = "none"
+
+[upstreams.raw]
+openapi = ""
 """
 
 MAX_BODY = 4096
@@ -492,6 +700,7 @@ def test_gateway_env(
     tmp_path_factory: pytest.TempPathFactory,
     echo_server: tuple[EchoUpstream, ServerThread],
     raw_upstream: RawUpstream,
+    keyring_server: tuple[KeyRing, ServerThread],
 ) -> dict[str, str]:
     routes_file = tmp_path_factory.mktemp("routes") / "routes.toml"
     routes_file.write_text(TEST_ROUTES)
@@ -505,6 +714,15 @@ def test_gateway_env(
         "UPSTREAM_TIMEOUT_SECONDS": "1",
         "HEALTH_TIMEOUT_SECONDS": "0.5",
         "ENVIRONMENT": "test",
+        "JWKS_URL": keyring_server[1].url + "/jwks",
+        "REDIS_URL": REDIS_URL,
+        # Generous: the tests share client addresses; test_ratelimit starts its own gateways.
+        "RATE_LIMIT_ANONYMOUS": "100000/minute",
+        "RATE_LIMIT_USER": "100000/minute",
+        "RATE_LIMIT_STRICT": "100000/minute",
+        # Tests hit the dead upstream again and again; test_resilience has its own gateway.
+        "BREAKER_FAILURE_THRESHOLD": "1000",
+        "JWKS_MIN_REFETCH_SECONDS": "0.2",
     }
 
 
@@ -530,7 +748,54 @@ def gateway_no_proxy_headers(
 
 @pytest.fixture(scope="session")
 def mainapp_gateway(
-    start_gateway: Callable[..., Gateway], echo_server: tuple[EchoUpstream, ServerThread]
+    start_gateway: Callable[..., Gateway],
+    echo_server: tuple[EchoUpstream, ServerThread],
+    keyring_server: tuple[KeyRing, ServerThread],
 ) -> Gateway:
     """The shipped routes.toml and default settings, with the echo server as mainapp."""
-    return start_gateway({"MAINAPP_URL": echo_server[1].url})
+    return start_gateway(
+        {
+            "MAINAPP_URL": echo_server[1].url,
+            "CATALOG_URL": echo_server[1].url,
+            "ORDERS_URL": echo_server[1].url,
+            "JWKS_URL": keyring_server[1].url + "/jwks",
+            "REDIS_URL": redis_db(1),
+        }
+    )
+
+
+_redis_dbs = iter(range(2, 16))
+
+
+def redis_db(number: int | None = None) -> str:
+    """The session's Redis, another database: gateways with their own limits count apart."""
+    base, _, _ = REDIS_URL.rpartition("/")
+    return f"{base}/{number if number is not None else next(_redis_dbs)}"
+
+
+@pytest.fixture(scope="session")
+def new_redis_url() -> Callable[[], str]:
+    """A fresh database of the session's Redis: gateways with their own limits count apart."""
+    return redis_db
+
+
+@pytest.fixture
+def toggle_server() -> Iterator[ToggleServer]:
+    server = ToggleServer()
+    yield server
+    server.down()
+
+
+@pytest.fixture(scope="session")
+def unused_port() -> Callable[[], int]:
+    return free_port
+
+
+@pytest.fixture(scope="session")
+def make_routes(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], str]:
+    def make(text: str) -> str:
+        path = tmp_path_factory.mktemp("routes") / "routes.toml"
+        path.write_text(text)
+        return str(path)
+
+    return make

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from gateway.errors import code_for_status
-from gateway.headers import client_response_headers, upstream_request_headers
+from gateway.headers import client_response_headers, scan_request
 from gateway.routing import RouteConfigError, load_route_table
 from gateway.settings import DEFAULT_ROUTES_FILE, Settings
 
@@ -62,17 +62,31 @@ def test_settings_from_environment(clean_env):
 
 
 def test_shipped_route_table(clean_env):
+    clean_env.setenv("CATALOG_URL", "http://catalog:8002")
+    clean_env.setenv("ORDERS_URL", "http://orders:8003")
     table = load_route_table(DEFAULT_ROUTES_FILE, Settings())
-    assert {route.prefix: route.upstream.name for route in table.routes} == {
+    assert {route.prefix: route.upstream.name for route in table.routes}.items() >= {
         "/api/auth": "mainapp",
+        "/api/auth/login": "mainapp",
+        "/api/auth/register": "mainapp",
+        "/api/auth/password-reset": "mainapp",
         "/api/users": "mainapp",
         "/.well-known": "mainapp",
         "/admin": "mainapp",
         "/static": "mainapp",
-    }
+    }.items()
+    # Edge authentication and rate-limit classes (issue: routes through the gateway).
+    assert table.match("/api/users/me").auth == "jwt"
+    assert table.match("/api/auth/refresh").auth == "none"
+    assert table.match("/api/auth/refresh").rate_limit == "default"
+    for path in ("/api/auth/login", "/api/auth/register", "/api/auth/password-reset/confirm"):
+        assert table.match(path).rate_limit == "strict", path
+    for path in ("/admin/", "/static/x.css", "/.well-known/jwks.json"):
+        assert table.match(path).auth == "none", path
+    assert table.upstreams["mainapp"].openapi_path == "/api/schema"
     assert table.match("/api/users/7/").prefix == "/api/users"
     assert table.match("/api/usersX") is None
-    assert table.match("/api/catalog/") is None
+    assert table.match("/api/nothing/") is None
     assert table.match("/static/x.css").methods == {"GET", "HEAD"}
 
 
@@ -124,6 +138,12 @@ def test_route_options(tmp_path, clean_env):
         ),
         ('[[routes]]\nprefix = "/a"\nupstream = "orders"', "ORDERS_URL is not set"),
         ("routes = []", "routes"),
+        ('[[routes]]\nprefix = "/a"\nupstream = "mainapp"\nauth = "maybe"', "auth"),
+        ('[[routes]]\nprefix = "/a"\nupstream = "mainapp"\nrate_limit = "lax"', "rate_limit"),
+        (
+            '[[routes]]\nprefix = "/a"\nupstream = "mainapp"\n[upstreams.mainapp]\nhealth = "x"',
+            "health",
+        ),
         ("[[routes]\n", "not valid TOML"),
     ],
 )
@@ -138,26 +158,28 @@ def test_invalid_upstream_url_is_refused(tmp_path, clean_env):
 
 
 def test_request_header_rules():
-    headers = upstream_request_headers(
+    head = scan_request(
         [
             (b"host", b"public.example"),
             (b"connection", b"X-Hop"),
             (b"x-hop", b"1"),
             (b"x-forwarded-for", b"6.6.6.6"),
+            (b"x-user-id", b"1"),
+            (b"x-internal-trust", b"yes"),
+            (b"x-gateway-verified", b"yes"),
+            (b"x-request-id", b"rid-1"),
+            (b"traceparent", b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
             (b"content-length", b"2"),
+            (b"authorization", b"Bearer abc"),
             (b"accept", b"*/*"),
-        ],
-        client_host="10.0.0.1",
-        scheme="https",
-        request_id="rid",
+        ]
     )
-    assert headers == [
-        ("accept", "*/*"),
-        ("x-forwarded-host", "public.example"),
-        ("x-forwarded-proto", "https"),
-        ("x-forwarded-for", "10.0.0.1"),
-        ("x-request-id", "rid"),
-    ]
+    assert head.forward == [(b"authorization", b"Bearer abc"), (b"accept", b"*/*")]
+    assert head.host == b"public.example"
+    assert head.forwarded_for == [b"6.6.6.6"]
+    assert head.request_id == "rid-1"
+    assert head.authorization == b"Bearer abc"
+    assert head.content_length == b"2"
 
 
 @pytest.mark.parametrize(("status", "kept"), [(200, True), (204, False), (304, False)])
@@ -174,3 +196,35 @@ def test_error_codes():
     assert code_for_status(504) == "upstream_timeout"
     assert code_for_status(418) == "im_a_teapot"
     assert code_for_status(599) == "error"
+
+
+def test_edge_options_of_routes(tmp_path, clean_env):
+    table = _load(
+        tmp_path,
+        """
+        [upstreams.catalog]
+        openapi = ""
+        health = "/ready"
+
+        [[routes]]
+        prefix = "/api/catalog/"
+        upstream = "catalog"
+        auth = "none"
+        write_auth = "staff"
+        rate_limit = "strict"
+        max_body_bytes = 10
+
+        [[routes]]
+        prefix = "/api/orders/"
+        upstream = "catalog"
+        auth = "jwt"
+        """,
+        CATALOG_URL="http://catalog:8002",
+    )
+    catalog = table.match("/api/catalog/x")
+    assert (catalog.auth_for("GET"), catalog.auth_for("POST")) == ("none", "staff")
+    assert catalog.rate_limit == "strict" and catalog.max_body_bytes == 10
+    assert catalog.upstream.openapi_path is None and catalog.upstream.health_path == "/ready"
+    orders = table.match("/api/orders/1")
+    assert (orders.auth_for("GET"), orders.auth_for("DELETE")) == ("jwt", "jwt")
+    assert orders.max_body_bytes == 1024 * 1024 and orders.rate_limit == "default"

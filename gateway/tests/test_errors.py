@@ -1,4 +1,5 @@
-"""FastAPI's own errors use the platform's JSON shape too (in-process, no upstream needed)."""
+"""The gateway's own endpoints answer errors in the platform's JSON shape too (in-process, no
+upstream needed)."""
 
 from __future__ import annotations
 
@@ -9,18 +10,23 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from fastapi import FastAPI, HTTPException
+from fastapi import HTTPException
 
 from gateway.app import create_app
+from gateway.edge import Gateway
 from gateway.settings import Settings
 
 
 @pytest.fixture
-def app() -> Iterator[FastAPI]:
+def app(monkeypatch: pytest.MonkeyPatch) -> Iterator[Gateway]:
+    for name in ("CATALOG_URL", "ORDERS_URL"):  # the shipped route table names them
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
     # create_app configures process-wide logging; undo that for the rest of the session.
     root = logging.getLogger()
     saved = root.handlers[:], root.level
-    app = create_app(Settings())
+    gateway = create_app(Settings())
+    app = gateway.api
+    gateway.local_paths |= {"/typed", "/teapot", "/boom"}
 
     @app.get("/typed")
     async def typed(limit: int) -> dict[str, int]:
@@ -34,12 +40,12 @@ def app() -> Iterator[FastAPI]:
     async def boom() -> None:
         raise RuntimeError("kaboom")
 
-    yield app
+    yield gateway
     root.handlers[:], _ = saved
     root.setLevel(saved[1])
 
 
-def _get(app: FastAPI, path: str) -> httpx.Response:
+def _get(app: Gateway, path: str) -> httpx.Response:
     async def get() -> httpx.Response:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:

@@ -143,3 +143,35 @@ def test_304_with_content_length_is_relayed(gateway):
     assert reply.status == 304
     assert reply.header("etag") == '"v1"'
     assert reply.body == b""
+
+
+def test_head_requests_get_headers_only(gateway):
+    reply = gateway.request("HEAD", "/api/head")
+    assert reply.status == 200
+    assert reply.body == b""
+    assert gateway.request("GET", "/api/after-head").json()["path"] == "/api/after-head"
+
+
+def test_pool_limit_queues_requests_instead_of_failing(start_gateway, test_gateway_env):
+    import threading
+
+    gateway = start_gateway({**test_gateway_env, "UPSTREAM_MAX_CONNECTIONS": "1"})
+    statuses: list[int] = []
+
+    def call() -> None:
+        statuses.append(gateway.request("GET", "/api/sleep/0.3").status)
+
+    threads = [threading.Thread(target=call) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200, 200, 200]
+    ports = {gateway.request("GET", "/api/port").json()["client_port"] for _ in range(3)}
+    assert len(ports) == 1
+
+
+def test_interim_responses_are_skipped(gateway):
+    reply = gateway.request("GET", "/raw/early-hints")
+    assert reply.status == 200
+    assert reply.body == b"final"

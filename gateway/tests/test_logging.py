@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 
@@ -27,7 +28,21 @@ def test_proxied_request_is_logged(gateway):
     assert isinstance(record["duration_ms"], float | int) and record["duration_ms"] >= 0
     assert record["level"] == "INFO"
     assert record["environment"] == "test"
+    assert record["route"] == "/api"
+    assert record["client"] == "127.0.0.1"
+    assert record["user_id"] is None
+    assert re.fullmatch(r"[0-9a-f]{32}", record["trace_id"])
     assert "time" in record
+
+
+def test_the_user_of_a_verified_token_is_logged(gateway, keyring):
+    request_id = uuid.uuid4().hex
+    token = keyring.token(sub="4242")
+    reply = gateway.request(
+        "GET", "/private/x", [("X-Request-ID", request_id), ("Authorization", f"Bearer {token}")]
+    )
+    assert reply.status == 200
+    assert _access_line(gateway, request_id)["user_id"] == "4242"
 
 
 def test_errors_are_logged_with_their_status(gateway):
@@ -40,6 +55,8 @@ def test_errors_are_logged_with_their_status(gateway):
     warnings = [
         r
         for r in gateway.log_records()
-        if r.get("request_id") == request_id and r.get("logger") == "gateway.proxy"
+        if r.get("request_id") == request_id
+        and r.get("logger") == "gateway.proxy"
+        and r["level"] == "WARNING"
     ]
-    assert warnings and warnings[0]["level"] == "WARNING"
+    assert warnings

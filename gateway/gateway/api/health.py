@@ -1,57 +1,75 @@
-"""GET /health: the gateway is healthy only when every upstream it routes to is.
+"""``GET /health`` (readiness: every upstream is up) and ``GET /health/live`` (liveness).
 
-Load balancers and the platform launcher poll this; 503 takes the gateway out of rotation.
+Load balancers and the platform launcher poll ``/health``; 503 takes the gateway out of
+rotation. ``/health/live`` only says the process answers, so an orchestrator does not
+restart a healthy gateway because a service behind it is down.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from typing import Any
 
 import aiohttp
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from gateway.breaker import STATE_NAMES, CircuitBreaker
 from gateway.context import request_id_var
 from gateway.routing import Upstream
 
 router = APIRouter()
 logger = logging.getLogger("gateway.health")
 
-HEALTH_PATH = "/health"
+_NO_STORE = {"Cache-Control": "no-store"}
 
 
-@router.get(HEALTH_PATH, include_in_schema=False)
+@router.get("/health", include_in_schema=False)
 async def health(request: Request) -> JSONResponse:
     state = request.app.state
-    upstreams = state.routes.upstreams.values()
+    upstreams = list(state.routes.upstreams.values())
     results = await asyncio.gather(
         *(
             probe(state.upstream_client.session, upstream, state.settings.health_timeout_seconds)
             for upstream in upstreams
         )
     )
-    report = {upstream.name: result for upstream, result in zip(upstreams, results, strict=True)}
-    healthy = all(result["status"] == "ok" for result in results)
+    breakers: dict[str, CircuitBreaker] = state.breakers
+    report: dict[str, dict[str, Any]] = {}
+    for upstream, result in zip(upstreams, results, strict=True):
+        breaker = breakers[upstream.name]
+        if result["status"] == "ok":
+            breaker.upstream_seen_healthy()
+        report[upstream.name] = {**result, "breaker": STATE_NAMES[breaker.state]}
+    up = sum(result["status"] == "ok" for result in results)
+    status = "ok" if up == len(results) else "degraded" if up else "unavailable"
     return JSONResponse(
-        {"status": "ok" if healthy else "unavailable", "upstreams": report},
-        status_code=200 if healthy else 503,
-        headers={"Cache-Control": "no-store"},
+        {"status": status, "upstreams": report},
+        status_code=200 if status == "ok" else 503,
+        headers=_NO_STORE,
     )
+
+
+@router.get("/health/live", include_in_schema=False)
+async def live() -> JSONResponse:
+    return JSONResponse({"status": "ok"}, headers=_NO_STORE)
 
 
 async def probe(
     session: aiohttp.ClientSession, upstream: Upstream, seconds: float
-) -> dict[str, str]:
-    """GET the upstream's /health; ok only on a 200 within ``seconds``.
+) -> dict[str, Any]:
+    """GET the upstream's health path; ok only on a 200 within ``seconds``.
 
     Errors are summarised without addresses: this endpoint is public.
     """
     headers = {"x-request-id": request_id_var.get() or ""}
+    started = time.perf_counter()
     try:
         async with asyncio.timeout(seconds):
             async with session.get(
-                upstream.url_for(HEALTH_PATH, ""), headers=headers, allow_redirects=False
+                upstream.url_for(upstream.health_path, ""), headers=headers, allow_redirects=False
             ) as response:
                 await response.read()
     except TimeoutError:
@@ -59,6 +77,11 @@ async def probe(
     except (aiohttp.ClientError, OSError) as exc:
         logger.warning("health check of %s failed: %r", upstream.name, exc)
         return {"status": "unavailable", "error": "unreachable"}
+    latency_ms = round((time.perf_counter() - started) * 1000, 2)
     if response.status != 200:
-        return {"status": "unavailable", "error": f"answered HTTP {response.status}"}
-    return {"status": "ok"}
+        return {
+            "status": "unavailable",
+            "error": f"answered HTTP {response.status}",
+            "latency_ms": latency_ms,
+        }
+    return {"status": "ok", "latency_ms": latency_ms}

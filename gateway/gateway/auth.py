@@ -1,0 +1,174 @@
+"""Edge authentication: bearer access tokens verified with mainapp's public keys.
+
+The rules are ``msh_auth``'s (RS256 only, ``kid`` names the key, ``exp``/``iss``/``aud`` and
+the required claims checked, ``token_type`` access), the same every service applies. What
+this module adds is what an async edge needs:
+
+- the JWKS is fetched with the gateway's aiohttp session (never blocking the event loop),
+  refreshed in the background when older than ``JWKS_CACHE_SECONDS``, and fetched again at
+  once for an unknown ``kid`` but at most every ``JWKS_MIN_REFETCH_SECONDS`` (made-up kids
+  cannot flood mainapp); concurrent requests share one fetch;
+- a verified token is remembered until its own ``exp``, so a client presenting the same
+  token again costs a dictionary lookup instead of an RSA verification. The memory is
+  dropped whenever the key set changes (a removed key stops being accepted at once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import aiohttp
+
+from msh_auth import InvalidToken, Principal, verify_access_token
+from msh_auth.jwks import parse_jwks
+from msh_auth.tokens import token_kid
+
+logger = logging.getLogger("gateway.auth")
+
+_MAX_CACHED_TOKENS = 50_000
+_FETCH_TIMEOUT = aiohttp.ClientTimeout(total=3)
+
+
+class AuthError(Exception):
+    """The request is refused at the edge. ``status`` 401/403/503; ``error`` per RFC 6750."""
+
+    def __init__(self, status: int, code: str, message: str, error: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.error = error  # the WWW-Authenticate "error" parameter
+
+    @property
+    def www_authenticate(self) -> str:
+        value = 'Bearer realm="microservicehub"'
+        if self.error:
+            value += f', error="{self.error}", error_description="{self.message}"'
+        return value
+
+
+def bearer_token(authorization: bytes | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header; None when absent."""
+    if authorization is None:
+        return None
+    scheme, _, token = authorization.strip().partition(b" ")
+    if scheme.lower() != b"bearer" or not token.strip():
+        raise AuthError(
+            401, "invalid_token", "Authorization must be 'Bearer <token>'.", "invalid_request"
+        )
+    try:
+        return token.strip().decode("ascii")
+    except UnicodeDecodeError:
+        raise AuthError(401, "invalid_token", "Malformed token.", "invalid_token") from None
+
+
+class EdgeAuthenticator:
+    """Verifies access tokens; owns the public keys and the memory of verified tokens."""
+
+    def __init__(
+        self,
+        session: Callable[[], aiohttp.ClientSession],
+        jwks_url: str,
+        *,
+        issuer: str,
+        audience: str,
+        cache_seconds: float = 300.0,
+        min_refetch_seconds: float = 5.0,
+    ) -> None:
+        self._session = session
+        self.jwks_url = jwks_url
+        self.issuer = issuer
+        self.audience = audience
+        self.cache_seconds = cache_seconds
+        self.min_refetch_seconds = min_refetch_seconds
+        self._keys: Mapping[str, Any] = {}
+        self._fetched_at = float("-inf")
+        self._attempted_at = float("-inf")
+        self._fetching: asyncio.Future[None] | None = None
+        self._verified: dict[str, tuple[Principal, float]] = {}
+
+    @property
+    def has_keys(self) -> bool:
+        return bool(self._keys)
+
+    async def verify(self, token: str) -> Principal:
+        """The principal of a valid access token; raises :class:`AuthError` otherwise."""
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            if remembered[1] > time.time():
+                return remembered[0]
+            del self._verified[token]
+        try:
+            kid = token_kid(token)
+        except InvalidToken as exc:
+            raise AuthError(
+                401, "invalid_token", f"Token refused: {exc}.", "invalid_token"
+            ) from None
+        now = time.monotonic()
+        if kid not in self._keys:
+            await self.refresh(force=False)
+        elif now - self._fetched_at > self.cache_seconds:
+            self._background_refresh()
+        if not self._keys:
+            raise AuthError(
+                503, "auth_unavailable", "Tokens cannot be verified right now; try again shortly."
+            )
+        try:
+            principal = verify_access_token(
+                token, self._keys, issuer=self.issuer, audience=self.audience
+            )
+        except InvalidToken as exc:
+            raise AuthError(
+                401, "invalid_token", f"Token refused: {exc}.", "invalid_token"
+            ) from None
+        if len(self._verified) >= _MAX_CACHED_TOKENS:
+            # Oldest first (dicts keep insertion order); expired ones go on their own.
+            for stale in list(self._verified)[: _MAX_CACHED_TOKENS // 10]:
+                del self._verified[stale]
+        self._verified[token] = (principal, float(principal.claims["exp"]))
+        return principal
+
+    def _background_refresh(self) -> None:
+        if self._fetching is None:
+            task = asyncio.ensure_future(self.refresh(force=False))
+            task.add_done_callback(lambda done: done.exception())
+
+    async def refresh(self, *, force: bool = True) -> None:
+        """Fetch the JWKS (joining a fetch already under way). Without ``force``, at most
+        every ``min_refetch_seconds``. Failures are logged and keep the keys we have."""
+        if self._fetching is not None:
+            await asyncio.shield(self._fetching)
+            return
+        now = time.monotonic()
+        if not force and now - self._attempted_at < self.min_refetch_seconds:
+            return
+        self._attempted_at = now
+        self._fetching = asyncio.ensure_future(self._fetch())
+        try:
+            await asyncio.shield(self._fetching)
+        finally:
+            self._fetching = None
+
+    async def _fetch(self) -> None:
+        try:
+            async with self._session().get(
+                self.jwks_url, timeout=_FETCH_TIMEOUT, allow_redirects=False
+            ) as response:
+                response.raise_for_status()
+                document = await response.json(content_type=None)
+            keys = parse_jwks(document)
+        except Exception as exc:
+            logger.warning("cannot fetch the JWKS from %s: %r", self.jwks_url, exc)
+            return
+        if not keys:
+            logger.warning("the JWKS at %s has no usable RS256 key", self.jwks_url)
+            return
+        if keys.keys() != self._keys.keys():
+            logger.info("JWKS keys now %s", sorted(keys))
+            self._verified.clear()
+        self._keys = keys
+        self._fetched_at = time.monotonic()

@@ -1,0 +1,104 @@
+"""A circuit breaker per upstream: stop sending requests to a service that keeps failing.
+
+closed --(N consecutive failures)--> open --(open_seconds)--> half-open --probe ok--> closed
+                                       ^                            |
+                                       +--------probe failed--------+
+
+Open, requests are answered 503 at once (with ``Retry-After``) instead of each waiting for
+a connection error or a timeout. Half-open, one request at a time is let through as a
+probe. A successful ``/health`` probe of the upstream also ends an open period early.
+Failures are transport failures only (refused or broken connections, timeouts): an HTTP
+error status is the service's answer, not a sign that it is unreachable.
+
+Hand-written rather than a library: it is a few integer comparisons on the hot path, and
+the common breaker packages are thread-based or wrap calls in ways that do not fit an
+ASGI proxy that streams.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+CLOSED, HALF_OPEN, OPEN = 0, 1, 2
+STATE_NAMES = {CLOSED: "closed", HALF_OPEN: "half_open", OPEN: "open"}
+
+
+class BreakerOpen(Exception):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"circuit open, retry after {retry_after}s")
+        self.retry_after = retry_after
+
+
+class CircuitBreaker:
+    __slots__ = (
+        "_clock",
+        "_on_change",
+        "_opened_at",
+        "_probe_started",
+        "failures",
+        "name",
+        "open_seconds",
+        "state",
+        "threshold",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        threshold: int = 5,
+        open_seconds: float = 10.0,
+        on_change: Callable[[str, int], None] = lambda name, state: None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.name = name
+        self.threshold = threshold
+        self.open_seconds = open_seconds
+        self.state = CLOSED
+        self.failures = 0
+        self._opened_at = 0.0
+        self._probe_started: float | None = None
+        self._on_change = on_change
+        self._clock = clock
+
+    def allow(self) -> None:
+        """Call before sending a request; raises :class:`BreakerOpen` when it may not go."""
+        if self.state == CLOSED:
+            return
+        now = self._clock()
+        if self.state == OPEN:
+            remaining = self._opened_at + self.open_seconds - now
+            if remaining > 0:
+                raise BreakerOpen(max(1, math.ceil(remaining)))
+            self._set(HALF_OPEN)
+        # Half-open: one probe at a time. A probe that never reported back (its client
+        # left) stops blocking the others after open_seconds.
+        if self._probe_started is not None and now - self._probe_started < self.open_seconds:
+            raise BreakerOpen(1)
+        self._probe_started = now
+
+    def success(self) -> None:
+        self.failures = 0
+        if self.state != CLOSED:
+            self._probe_started = None
+            self._set(CLOSED)
+
+    def failure(self) -> None:
+        self.failures += 1
+        if self.state == HALF_OPEN or (self.state == CLOSED and self.failures >= self.threshold):
+            self._probe_started = None
+            self._opened_at = self._clock()
+            self._set(OPEN)
+
+    def upstream_seen_healthy(self) -> None:
+        """A health probe got through: let the next request probe without waiting."""
+        if self.state == OPEN:
+            self._probe_started = None
+            self._set(HALF_OPEN)
+
+    def _set(self, state: int) -> None:
+        if state != self.state:
+            self.state = state
+            self._on_change(self.name, state)

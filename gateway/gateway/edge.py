@@ -1,0 +1,192 @@
+"""The gateway's outermost ASGI app: what every request goes through, proxied or not.
+
+For each request it establishes who the client is (trusted proxies), the request id and
+the trace, answers CORS preflights, hands the request either to the gateway's own API
+(health, metrics, OpenAPI, docs: a FastAPI app) or to the reverse proxy, decorates every
+response (request id, rate-limit, security and CORS headers), turns refusals into the
+platform's JSON errors, and finally writes the access-log line and counts the request.
+
+Proxied requests never enter FastAPI/Starlette: their routing, middleware stack and
+request objects cost more than the whole proxy path (measured: "Gateway performance" in the
+repository README).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Iterable
+
+from fastapi import FastAPI
+from starlette.types import Message, Receive, Scope, Send
+
+from gateway.context import RequestContext, request_id_var
+from gateway.cors import CorsPolicy
+from gateway.errors import GatewayError
+from gateway.forwarding import ClientAddressResolver
+from gateway.headers import REQUEST_ID, RequestHead, scan_request
+from gateway.logging import AccessLog
+from gateway.metrics import Metrics
+from gateway.proxy import ReverseProxy
+from gateway.response_headers import ResponseHeaders
+from gateway.routing import DEFAULT_METHODS, RouteTable
+from gateway.tracing import start_trace
+
+logger = logging.getLogger("gateway")
+
+_bits = random.getrandbits
+# Logged when the client went away before any response was started (nginx's convention).
+CLIENT_CLOSED_REQUEST = 499
+
+_JSON = (b"content-type", b"application/json")
+
+
+class Gateway:
+    """ASGI app: ``uvicorn --factory gateway.app:create_app`` serves one of these."""
+
+    def __init__(
+        self,
+        api: FastAPI,
+        routes: RouteTable,
+        proxy: ReverseProxy,
+        *,
+        resolver: ClientAddressResolver,
+        cors: CorsPolicy,
+        headers: ResponseHeaders,
+        metrics: Metrics,
+        access_log: AccessLog,
+        local_paths: Iterable[str],
+        local_prefixes: Iterable[str] = (),
+    ) -> None:
+        self.api = api
+        self.routes = routes
+        self.proxy = proxy
+        self.resolver = resolver
+        self.cors = cors
+        self.headers = headers
+        self.metrics = metrics
+        self.access_log = access_log
+        # What the gateway's own API answers; everything else is proxied.
+        self.local_paths = frozenset(local_paths)
+        self.local_prefixes = tuple(local_prefixes)
+
+    def _is_local(self, path: str) -> bool:
+        return path in self.local_paths or path.startswith(self.local_prefixes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            if scope["type"] == "lifespan":
+                await self.api(scope, receive, send)
+            else:
+                # WebSockets are not proxied yet; closing before accepting sends 403.
+                await send({"type": "websocket.close", "code": 1008})
+            return
+
+        started = time.perf_counter()
+        head = scan_request(scope["headers"])
+        peer = scope.get("client")
+        client = peer[0] if peer else None
+        scheme = scope["scheme"]
+        if self.resolver.enabled and client is not None and self.resolver.is_trusted(client):
+            client = self.resolver.client(client, head.forwarded_for)
+            if head.forwarded_proto in (b"http", b"https"):
+                scheme = head.forwarded_proto.decode("ascii")
+            if head.forwarded_host:
+                head.host = head.forwarded_host
+        trace = start_trace(head.traceparent, head.tracestate)
+        request_id = head.request_id or (trace.trace_id if not trace.continued else None)
+        context = RequestContext(request_id or f"{_bits(128):032x}", trace, client, scheme)
+        token = request_id_var.set(context.request_id)
+        path: str = scope["path"]
+        try:
+            if self.cors.enabled and head.origin is not None:
+                if self.cors.allows(head.origin):
+                    context.cors_origin = head.origin
+                if scope["method"] == "OPTIONS" and head.cors_request_method is not None:
+                    await self._preflight(context, head, scope, path, send)
+                    return
+            if self._is_local(path):
+                await self._serve_local(context, scope, receive, send)
+            else:
+                await self.proxy(context, head, scope, receive, send)
+        except GatewayError as exc:
+            if context.status is None:
+                await self._send_error(context, exc, send)
+        except Exception:
+            if context.status is not None:
+                # Too late for an error response; the server aborts the connection.
+                logger.exception("error after the response to %s %s started", scope["method"], path)
+                return
+            logger.exception("unhandled error while serving %s %s", scope["method"], path)
+            await self._send_error(context, GatewayError(500, "Internal server error."), send)
+        finally:
+            route = context.route.name if context.route is not None else None
+            status = context.status or CLIENT_CLOSED_REQUEST
+            self.metrics.count_request(route or self._metric_label(path), scope["method"], status)
+            self.access_log.write(
+                method=scope["method"],
+                path=path,
+                route=route,
+                status=status,
+                upstream=context.upstream,
+                duration_ms=(time.perf_counter() - started) * 1000,
+                request_id=context.request_id,
+                trace_id=trace.trace_id,
+                user_id=context.user_id,
+                client=client,
+            )
+            request_id_var.reset(token)
+
+    async def _serve_local(
+        self, context: RequestContext, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        scope["gateway.context"] = context  # the client address, for /metrics
+
+        async def send_decorated(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                context.status = message["status"]
+                headers = [(name.lower(), value) for name, value in message.get("headers", ())]
+                message = {**message, "headers": self.headers.decorate(context, headers)}
+            await send(message)
+
+        await self.api(scope, receive, send_decorated)
+
+    async def _preflight(
+        self, context: RequestContext, head: RequestHead, scope: Scope, path: str, send: Send
+    ) -> None:
+        if context.cors_origin is None:
+            raise GatewayError(403, "This origin may not call the API.", code="cors_forbidden")
+        route = self.routes.match(path)
+        methods = route.allow if route is not None else ", ".join(sorted(DEFAULT_METHODS))
+        requested = next(
+            (v for n, v in scope["headers"] if n == b"access-control-request-headers"), None
+        )
+        headers = self.cors.preflight_headers(context.cors_origin, methods, requested)
+        headers.append((REQUEST_ID, context.request_id.encode("ascii")))
+        context.status = 204
+        await send({"type": "http.response.start", "status": 204, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def _send_error(self, context: RequestContext, exc: GatewayError, send: Send) -> None:
+        body = exc.body()
+        headers = [_JSON, (b"content-length", b"%d" % len(body)), *exc.asgi_headers()]
+        context.status = exc.status_code
+        await send(
+            {
+                "type": "http.response.start",
+                "status": exc.status_code,
+                "headers": self.headers.decorate(context, headers),
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    def _metric_label(self, path: str) -> str:
+        """Label of a request no route took: the gateway's own path, or "unmatched" (never
+        an arbitrary path: label values must stay few)."""
+        if path in self.local_paths:
+            return path
+        for prefix in self.local_prefixes:
+            if path.startswith(prefix):
+                return prefix
+        return "unmatched"

@@ -1,0 +1,151 @@
+"""The gateway's edge, through the running platform: tokens refused before mainapp sees them,
+metrics, health, the merged API reference and security headers."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from helpers import bearer, login, register
+
+EDGE_REALM = 'Bearer realm="microservicehub"'  # mainapp's own (DRF) says realm="api"
+
+
+@pytest.fixture(scope="module")
+def real_key(stack):
+    path = sorted(stack.keys_dir.glob("*.pem"))[-1]
+    return path.read_bytes(), path.stem
+
+
+def _token(key, kid: str, **overrides) -> str:
+    now = int(time.time())
+    claims = {
+        "sub": "1",
+        "roles": ["customer"],
+        "iss": "microservicehub",
+        "aud": "microservicehub",
+        "iat": now,
+        "exp": now + 300,
+        "jti": uuid.uuid4().hex,
+        "token_type": "access",
+        **overrides,
+    }
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
+
+
+def _edge_refusals(client) -> float:
+    text = client.get("/metrics").text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("gateway_auth_refusals_total{")
+    )
+
+
+def _refused_at_the_edge(response, code: str) -> None:
+    assert response.status_code == 401, response.text
+    assert response.json()["error"]["code"] == code
+    assert response.headers["www-authenticate"].startswith(EDGE_REALM)
+
+
+def test_expired_and_forged_tokens_are_refused_at_the_edge(client, real_key):
+    pem, kid = real_key
+    past = int(time.time()) - 3600
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    before = _edge_refusals(client)
+    for token in (
+        _token(pem, kid, iat=past, exp=past + 300),  # expired
+        _token(other, kid),  # signed with another key under the real kid
+        _token(pem, kid, aud="someone-else"),
+    ):
+        response = client.get("/api/users/me", headers=bearer(token))
+        _refused_at_the_edge(response, "invalid_token")
+        assert 'error="invalid_token"' in response.headers["www-authenticate"]
+    assert _edge_refusals(client) >= before + 3
+
+
+def test_missing_token_is_refused_at_the_edge(client):
+    _refused_at_the_edge(client.get("/api/users/me"), "not_authenticated")
+
+
+def test_real_tokens_pass_the_edge(client):
+    user = register(client)
+    access = login(client, user["email"])["access"]
+    response = client.get("/api/users/me", headers=bearer(access))
+    assert response.status_code == 200
+    assert response.json()["email"] == user["email"]
+
+
+def test_token_in_the_query_string_is_refused(client):
+    user = register(client)
+    access = login(client, user["email"])["access"]
+    response = client.get(f"/api/users/me?access_token={access}")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "token_in_query"
+
+
+def test_oversized_body_is_refused_before_it_is_read(client):
+    response = client.post(
+        "/api/auth/register",
+        content=b"x" * (1024 * 1024 + 1),
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+    assert response.headers["connection"] == "close"
+
+
+def test_liveness_and_per_upstream_health(client):
+    assert client.get("/health/live").json() == {"status": "ok"}
+    health = client.get("/health").json()
+    assert health["status"] == "ok"
+    mainapp = health["upstreams"]["mainapp"]
+    assert mainapp["status"] == "ok" and mainapp["breaker"] == "closed"
+    assert mainapp["latency_ms"] >= 0
+
+
+def test_metrics_expose_the_counters(client):
+    client.get("/api/auth/jwks")
+    text = client.get("/metrics").text
+    assert re.search(
+        r'gateway_requests_total\{method="GET",route="/api/auth",status="200"\} [1-9]', text
+    )
+    assert 'gateway_upstream_latency_seconds_count{upstream="mainapp"}' in text
+    assert 'gateway_circuit_breaker_state{upstream="mainapp"}' in text
+    assert "gateway_rate_limit_rejections_total" in text
+    assert "gateway_rate_limit_redis_up 1.0" in text
+
+
+def test_merged_openapi_has_every_services_public_paths(client):
+    response = client.get("/api/openapi.json")
+    assert response.status_code == 200
+    document = response.json()
+    paths = document["paths"]
+    for path in ("/api/auth/login", "/api/auth/register", "/api/users/me", "/api/auth/jwks"):
+        assert path in paths, path
+    assert "/api/schema" not in paths and "/health" not in paths  # not exposed
+    assert set(paths["/api/auth/login"]) >= {"post"}
+    # Every service with a document in the route table contributed it, under its own prefix.
+    sources = document["x-sources"]
+    assert sources.get("mainapp") == {"status": "fresh"}
+    assert all(source["status"] == "fresh" for source in sources.values()), sources
+    for service, prefix in (("catalog", "/api/catalog/"), ("orders", "/api/orders")):
+        if service in sources:
+            assert any(path.startswith(prefix) for path in paths), service
+    assert client.get("/api/docs").status_code == 200
+
+
+def test_security_headers_and_the_admins_own(client):
+    api = client.get("/api/auth/jwks")
+    assert api.headers["x-content-type-options"] == "nosniff"
+    assert api.headers["x-frame-options"] == "DENY"
+    assert api.headers["content-security-policy"] == "frame-ancestors 'none'"
+    admin = client.get("/admin/login/")
+    assert admin.status_code == 200
+    # Django's own policy is kept, not replaced by the gateway's default.
+    assert admin.headers["referrer-policy"] == "same-origin"
+    assert admin.headers.get_list("x-frame-options") == ["DENY"]
