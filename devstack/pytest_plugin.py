@@ -51,10 +51,12 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser, args) -> 
     os.environ["JWT_PRIVATE_KEYS_DIR"] = str(base / "jwt-keys")
     os.environ["EMAIL_FILE_PATH"] = str(base / "mail")
     _infra = Infra(base, os.environ, kinds, durable=False).start()
+    # pytest_unconfigure does not run when a conftest fails to import; cleanups always do
+    early_config.add_cleanup(_stop_infra)
     os.environ.update(_infra.env())
 
 
-def pytest_unconfigure(config: pytest.Config) -> None:
+def _stop_infra() -> None:
     global _infra
     if _infra is not None:
         _infra.stop()

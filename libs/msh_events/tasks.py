@@ -23,6 +23,10 @@ from .envelope import Event, InvalidEnvelope
 logger = logging.getLogger(__name__)
 
 
+class PermanentError(Exception):
+    """Retrying cannot help (the event breaks its contract): dead-letter the message at once."""
+
+
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     max_retries: int = 5
@@ -57,6 +61,10 @@ def register_event_task(
             time.sleep(policy.handler_delay)
         try:
             outcome = consumer().handle(event)
+        except PermanentError as exc:
+            logger.error("event dead-lettered: %s", exc, extra={"event_id": event.id})
+            dead_letters().add(message, "".join(traceback.format_exception(exc)), attempts)
+            return "dead-lettered"
         except Exception as exc:
             if self.request.retries < policy.max_retries:
                 countdown = policy.countdown(self.request.retries)

@@ -1,0 +1,2 @@
+"""The catalog service: products, categories, search, stock and stock reservations (Flask on
+MongoDB)."""

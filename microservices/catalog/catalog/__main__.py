@@ -1,0 +1,108 @@
+"""Operator commands: ``python -m catalog <command>``.
+
+setup                       create the indexes, then seed the demo catalog if it is empty
+relay [--once]              the outbox sweep (a long-running process), or one pass
+deadletters list [--all]    messages the worker gave up on
+deadletters replay ID...|--all
+check-stock                 list products breaking available + reserved == received
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from catalog.settings import SERVICE, Settings, load_settings
+from catalog.store import Store
+from catalog.store.documents import as_utc
+from msh_common.logging import configure_logging
+
+
+def setup(settings: Settings, store: Store, args: argparse.Namespace) -> int:
+    from catalog.seed import seed_if_empty
+
+    store.ensure_indexes()
+    created = seed_if_empty(store, settings) if not args.no_seed else 0
+    print(f"indexes ready; demo seed: {created} product(s) created")
+    return 0
+
+
+def relay(settings: Settings, store: Store, args: argparse.Namespace) -> int:
+    from catalog.relay import make_relay, publisher_app, run_sweep
+
+    outbox_relay = make_relay(store, publisher_app(settings))
+    if args.once:
+        print(f"published {outbox_relay.relay_pending()} event(s)")
+        return 0
+    run_sweep(outbox_relay, settings.outbox_sweep_seconds)
+    return 0
+
+
+def deadletters(settings: Settings, store: Store, args: argparse.Namespace) -> int:
+    if args.action == "list":
+        for dead in store.dead_letters.list(include_replayed=args.all):
+            error = dead["error"].strip().splitlines()[-1] if dead["error"].strip() else ""
+            created = as_utc(dead["created_at"])
+            print(
+                f"{dead['_id']}\t{created:%Y-%m-%d %H:%M:%S}\t{dead['type'] or '-'}\t"
+                f"{dead['event_id'] or '-'}\t{dead['attempts']}\t{dead['state']}\t{error}"
+            )
+        return 0
+    if not args.ids and not args.all:
+        print("name dead-letter ids to replay, or pass --all", file=sys.stderr)
+        return 2
+    from catalog.relay import publisher_app
+    from catalog.replay import replay_dead_letters
+
+    chosen = store.dead_letters.select(None if args.all else args.ids)
+    replayed = replay_dead_letters(store, publisher_app(settings), chosen)
+    print(f"replayed {replayed} message(s)")
+    return 0
+
+
+def check_stock(settings: Settings, store: Store, args: argparse.Namespace) -> int:
+    broken = store.stock.inconsistencies()
+    for doc in broken:
+        print(
+            f"{doc['_id']}\tavailable={doc['available']} reserved={doc['reserved']} "
+            f"received={doc['received']} holds={sum((doc.get('reservations') or {}).values())}"
+        )
+    print(f"{len(broken)} product(s) inconsistent")
+    return 1 if broken else 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="python -m catalog")
+    commands = root.add_subparsers(dest="command", required=True)
+    setup_cmd = commands.add_parser("setup", help="indexes, then the demo seed if empty")
+    setup_cmd.add_argument("--no-seed", action="store_true")
+    setup_cmd.set_defaults(run=setup)
+    relay_cmd = commands.add_parser("relay", help="the outbox sweep")
+    relay_cmd.add_argument("--once", action="store_true", help="relay what is pending and exit")
+    relay_cmd.set_defaults(run=relay)
+    dead = commands.add_parser("deadletters", help="list or replay dead letters")
+    dead_actions = dead.add_subparsers(dest="action", required=True)
+    listing = dead_actions.add_parser("list")
+    listing.add_argument("--all", action="store_true", help="include replayed ones")
+    replay = dead_actions.add_parser("replay")
+    replay.add_argument("ids", nargs="*")
+    replay.add_argument("--all", action="store_true", help="every one not yet replayed")
+    dead.set_defaults(run=deadletters)
+    check = commands.add_parser("check-stock", help="verify the stock invariant")
+    check.set_defaults(run=check_stock)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = load_settings()
+    configure_logging(SERVICE, settings.log_level, settings.log_format)
+    store = Store.connect(settings)
+    try:
+        return args.run(settings, store, args)
+    finally:
+        store.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

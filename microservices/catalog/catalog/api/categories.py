@@ -1,0 +1,79 @@
+"""``/api/catalog/categories``: list (public), create (staff)."""
+
+from __future__ import annotations
+
+from flask import Response, jsonify
+from flask_openapi3 import APIBlueprint, Tag
+from pydantic import BaseModel, Field
+
+from catalog.domain.slugs import slugify
+from catalog.store.products import Conflict
+
+from .auth import SECURITY
+from .context import context
+from .errors import ApiError, invalid
+from .guards import staff_writes
+from .schemas import ErrorResponse, Input, Slug
+
+bp = APIBlueprint(
+    "categories",
+    __name__,
+    url_prefix="/api/catalog/categories",
+    abp_tags=[Tag(name="categories", description="Product categories")],
+    abp_responses={422: ErrorResponse},
+)
+bp.before_request(staff_writes)
+
+
+class CategoryOut(BaseModel):
+    slug: str
+    name: str
+    description: str
+    product_count: int = Field(description="active products in the category")
+
+
+class CategoryList(BaseModel):
+    items: list[CategoryOut]
+
+
+class CategoryCreate(Input):
+    name: str = Field(min_length=1, max_length=100)
+    slug: Slug | None = Field(None, description="default: from the name")
+    description: str = Field("", max_length=1000)
+
+
+def category_out(doc: dict, count: int) -> dict:
+    return CategoryOut(
+        slug=doc["_id"],
+        name=doc["name"],
+        description=doc.get("description", ""),
+        product_count=count,
+    ).model_dump(mode="json")
+
+
+@bp.get("", responses={200: CategoryList})
+def list_categories() -> Response:
+    """Every category, by name, with its number of active products."""
+    store = context().store
+    counts = store.products.counts_by_category()
+    items = [category_out(doc, counts.get(doc["_id"], 0)) for doc in store.categories.all()]
+    return jsonify({"items": items})
+
+
+@bp.post(
+    "",
+    responses={201: CategoryOut, 401: ErrorResponse, 403: ErrorResponse, 409: ErrorResponse},
+    security=SECURITY,
+)
+def create_category(body: CategoryCreate) -> Response:
+    """Create a category (staff)."""
+    slug = body.slug or slugify(body.name)
+    if not slug:
+        raise invalid({"slug": ["cannot derive a slug from the name; send one"]})
+    try:
+        doc = context().store.categories.create(slug, body.name, body.description)
+    except Conflict as exc:
+        raise ApiError(409, exc.message, fields={exc.field: [exc.message]}) from exc
+    response = jsonify(category_out(doc, 0))
+    response.status_code = 201
+    return response

@@ -1,0 +1,128 @@
+"""The platform's one JSON error shape, for every error the catalog answers:
+
+    {"error": {"code": "validation_error", "message": "...", "fields": {"price": ["..."]}}}
+
+Flask's own errors (unknown route, wrong method, body too large, malformed JSON) are reshaped
+too, so a client never gets an HTML page.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException
+
+logger = logging.getLogger(__name__)
+
+CODES = {
+    400: "malformed_request",
+    401: "not_authenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "service_unavailable",
+}
+
+MESSAGES = {
+    404: "No such resource.",
+    405: "Method not allowed here.",
+    413: "The request body is too large.",
+}
+
+Fields = Mapping[str, list[str]]
+
+
+class ApiError(Exception):
+    """Raise to answer the current request with an error in the platform shape."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        fields: Fields | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code or CODES.get(status, "error")
+        self.message = message
+        self.fields = fields
+        self.headers = headers
+
+
+def not_found(what: str = "resource") -> ApiError:
+    return ApiError(404, f"No such {what}.")
+
+
+def invalid(fields: Fields, message: str = "The request has invalid fields.") -> ApiError:
+    return ApiError(422, message, fields=fields)
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    fields: Fields | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        error["fields"] = {key: list(value) for key, value in fields.items()}
+    response = jsonify({"error": error})
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def validation_fields(exc: ValidationError) -> dict[str, list[str]]:
+    """pydantic errors by dotted location: ``{"lines.0.quantity": ["..."]}``."""
+    fields: dict[str, list[str]] = {}
+    for error in exc.errors(include_url=False, include_input=False):
+        location = ".".join(str(part) for part in error["loc"]) or "body"
+        message = error["msg"].removeprefix("Value error, ")
+        fields.setdefault(location, []).append(message)
+    return fields
+
+
+def validation_error_response(exc: ValidationError) -> Response:
+    """flask-openapi3's callback for invalid path, query or body."""
+    return error_response(
+        422, "validation_error", "The request has invalid fields.", validation_fields(exc)
+    )
+
+
+def install_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError) -> Response:
+        return error_response(exc.status, exc.code, exc.message, exc.fields, exc.headers)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response:
+        if exc.response is not None and exc.response.is_json:
+            return exc.response  # already ours (flask-openapi3 aborts with our 422 body)
+        status = exc.code or 500
+        message = MESSAGES.get(status) or exc.description or "Request failed."
+        if status == 404:
+            message = f"No route for {request.path}."
+        headers = {}
+        if status == 405 and exc.valid_methods:
+            headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+        return error_response(status, CODES.get(status, "error"), message, headers=headers)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        logger.exception("unhandled error", extra={"path": request.path})
+        return error_response(500, "internal_error", "Something went wrong on our side.")

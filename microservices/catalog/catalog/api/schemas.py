@@ -1,0 +1,58 @@
+"""Types shared by the resource modules: the error body and validated scalars.
+
+Every input model forbids unknown keys, and every name a client chooses that could become a
+MongoDB field name is checked by :mod:`catalog.domain.keys` (no ``$``, no ``.``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from catalog.domain.keys import KEY_PATTERN, check_attributes
+from catalog.domain.pricing import parse_price
+from catalog.domain.slugs import MAX_SLUG, SLUG_PATTERN
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(examples=["validation_error"])
+    message: str
+    fields: dict[str, list[str]] | None = None
+
+
+class ErrorResponse(BaseModel):
+    """The platform's one error shape."""
+
+    error: ErrorDetail
+
+
+class Input(BaseModel):
+    """A request body: unknown keys are refused, never passed on."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _price(value: str) -> str:
+    parse_price(value)
+    return value
+
+
+Slug = Annotated[str, Field(pattern=SLUG_PATTERN, max_length=MAX_SLUG)]
+Sku = Annotated[str, Field(pattern=KEY_PATTERN, examples=["APP-001"])]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Description = Annotated[str, Field(max_length=5000)]
+Price = Annotated[
+    str,
+    Field(max_length=20, examples=["12.50"], description="decimal string, > 0, 2 decimals max"),
+    AfterValidator(_price),
+]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")]
+ImageUrl = Annotated[str, Field(max_length=2048, pattern=r"^https?://[^\s]+$")]
+Attributes = Annotated[
+    dict[str, Any],
+    Field(examples=[{"color": "red", "size": "M"}]),
+    AfterValidator(check_attributes),
+]
+Quantity = Annotated[int, Field(strict=True, ge=1, le=1_000_000)]
+Identifier = Annotated[str, Field(min_length=1, max_length=64)]

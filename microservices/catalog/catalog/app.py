@@ -1,0 +1,64 @@
+"""The app factory: ``gunicorn 'catalog.app:create_app()'``.
+
+Nothing is built at import time; configuration is read when the factory is called, so a bad
+setting stops the process at start with a clear message.
+"""
+
+from __future__ import annotations
+
+from flask import Response, jsonify
+from flask_openapi3 import Info, OpenAPI
+
+from catalog.api import register_routes
+from catalog.api.context import CatalogContext, init_context
+from catalog.api.errors import install_error_handlers, validation_error_response
+from catalog.api.schemas import ErrorResponse
+from catalog.settings import SERVICE, Settings, load_settings
+from catalog.store import Store
+from msh_auth import JWKSCache
+from msh_common.logging import configure_logging
+
+BEARER_SCHEME = {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    store: Store | None = None,
+    jwks: JWKSCache | None = None,
+) -> OpenAPI:
+    """Build the catalog app; ``store`` and ``jwks`` default to what ``settings`` names."""
+    settings = settings or load_settings()
+    configure_logging(SERVICE, settings.log_level, settings.log_format)
+    app = OpenAPI(
+        __name__,
+        info=Info(title="MicroServiceHub catalog", version="1.0.0"),
+        security_schemes=BEARER_SCHEME,
+        validation_error_status=422,
+        validation_error_model=ErrorResponse,
+        validation_error_callback=validation_error_response,
+        doc_ui=False,  # the gateway serves the merged docs; we serve our document below
+    )
+    app.config["MAX_CONTENT_LENGTH"] = settings.catalog_max_body_bytes
+    app.json.sort_keys = False  # fields in the order the schemas declare them
+    app.url_map.strict_slashes = False
+    init_context(
+        app,
+        CatalogContext(
+            settings=settings,
+            store=store or Store.connect(settings),
+            jwks=jwks
+            or JWKSCache.from_url(
+                settings.jwks_endpoint, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+            ),
+        ),
+    )
+    install_error_handlers(app)
+    register_routes(app)
+
+    @app.get("/openapi.json", doc_ui=False)
+    def openapi_document() -> Response:
+        """This service's OpenAPI document (the gateway merges every service's)."""
+        return jsonify(app.api_doc)
+
+    return app

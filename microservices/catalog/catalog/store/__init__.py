@@ -1,0 +1,62 @@
+"""Persistence on MongoDB (pymongo): one class per collection role, bundled by :class:`Store`.
+
+Only single-document atomic operations are used: the local MongoDB-compatible server
+(nx-27017) has no transactions, and each module says how it stays correct without them.
+"""
+
+from __future__ import annotations
+
+from pymongo import MongoClient
+from pymongo.database import Database
+
+from catalog.settings import Settings
+
+from .categories import CategoryStore
+from .deadletters import MongoDeadLetterStore
+from .decisions import DecisionStore
+from .indexes import ensure_indexes
+from .leases import Leases
+from .outbox import MongoOutboxStore
+from .processed import MongoProcessedEventStore
+from .products import ProductStore
+from .stock import StockStore
+
+
+class Store:
+    """The catalog database; thread-safe (one pymongo client per process)."""
+
+    def __init__(self, client: MongoClient, db: Database, settings: Settings) -> None:
+        self.client = client
+        self.db = db
+        self.products = ProductStore(db["products"])
+        self.stock = StockStore(db["products"])
+        self.categories = CategoryStore(db["categories"])
+        self.decisions = DecisionStore(db["order_decisions"])
+        self.outbox = MongoOutboxStore(db["outbox"], settings.outbox_claim_seconds)
+        self.leases = Leases(db["leases"], settings.events_claim_seconds)
+        self.processed = MongoProcessedEventStore(db["processed_events"], self.leases)
+        self.dead_letters = MongoDeadLetterStore(db["dead_letters"])
+
+    @classmethod
+    def connect(cls, settings: Settings) -> Store:
+        """Connects lazily: nothing is contacted until the first operation."""
+        client: MongoClient = MongoClient(
+            settings.mongo_url,
+            tz_aware=True,
+            appname="catalog",
+            serverSelectionTimeoutMS=settings.mongo_timeout_ms,
+            connectTimeoutMS=settings.mongo_timeout_ms,
+        )
+        return cls(client, client[settings.catalog_mongo_db], settings)
+
+    def ensure_indexes(self) -> None:
+        ensure_indexes(self.db)
+
+    def ping(self) -> None:
+        self.client.admin.command("ping")
+
+    def close(self) -> None:
+        self.client.close()
+
+
+__all__ = ["Store"]

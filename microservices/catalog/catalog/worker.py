@@ -1,0 +1,53 @@
+"""The catalog's Celery app: consumes the ``catalog`` queue
+(``celery -A catalog.worker worker --queues catalog --pool threads``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery, signals
+
+from catalog.events import CatalogEvents
+from catalog.relay import make_relay, relay_now
+from catalog.settings import SERVICE, Settings, load_settings
+from catalog.store import Store
+from msh_common.logging import configure_logging
+from msh_events.celery_app import make_celery_app
+from msh_events.consumer import IdempotentConsumer
+from msh_events.tasks import RetryPolicy, register_event_task
+
+
+def create_worker_app(settings: Settings, store: Store | None = None) -> Celery:
+    """A Celery app whose event task applies catalog events to ``store``."""
+    store = store or Store.connect(settings)
+    app = make_celery_app(
+        SERVICE,
+        settings.redis_url,
+        visibility_timeout=settings.celery_visibility_timeout,
+        restore_interval=settings.celery_restore_interval,
+    )
+    relay = make_relay(store, app)
+    events = CatalogEvents(store, published=lambda: relay_now(relay))
+    consumer = IdempotentConsumer(store.processed, events.handlers())
+    register_event_task(
+        app,
+        consumer=lambda: consumer,
+        dead_letters=lambda: store.dead_letters,
+        policy=RetryPolicy(
+            max_retries=settings.events_max_retries,
+            backoff_max=settings.events_retry_backoff_max,
+            handler_delay=settings.events_handler_delay,
+        ),
+    )
+    app.conf.catalog_store = store
+    return app
+
+
+settings = load_settings()
+app = create_worker_app(settings)
+
+
+@signals.setup_logging.connect
+def _configure_logging(**_: Any) -> None:
+    """The worker logs like the web app (connecting here also keeps Celery's own setup off)."""
+    configure_logging(SERVICE, settings.log_level, settings.log_format)

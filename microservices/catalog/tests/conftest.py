@@ -1,0 +1,185 @@
+"""Catalog tests run against a real MongoDB-compatible server and Redis started for the session
+(``msh_servers`` in pytest.ini). Each test gets its own database. Tokens are signed with an RSA
+key made here, whose JWKS a real HTTP server thread serves, as mainapp would."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import jwt
+import pytest
+import redis
+from cryptography.hazmat.primitives.asymmetric import rsa
+from flask.testing import FlaskClient
+
+from catalog.app import create_app
+from catalog.settings import Settings
+from catalog.store import Store
+
+KID = "test-key-1"
+ISSUER = AUDIENCE = "microservicehub"
+
+
+@pytest.fixture(scope="session")
+def signing_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture(scope="session")
+def jwks_url(signing_key) -> Iterator[str]:
+    """mainapp's JWKS endpoint, played by a real HTTP server on a free port."""
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(signing_key.public_key()))
+    body = json.dumps({"keys": [{**jwk, "kid": KID, "use": "sig", "alg": "RS256"}]}).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/api/auth/jwks"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def make_token(signing_key) -> Callable[..., str]:
+    """An access token as mainapp issues them; override any claim."""
+
+    def make(roles: tuple[str, ...] = ("customer",), key=None, **claims: Any) -> str:
+        now = int(time.time())
+        payload = {
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "iat": now,
+            "exp": now + 300,
+            "sub": str(uuid.uuid4()),
+            "jti": uuid.uuid4().hex,
+            "email": "someone@example.com",
+            "roles": list(roles),
+            "token_type": "access",
+            **claims,
+        }
+        return jwt.encode(payload, key or signing_key, algorithm="RS256", headers={"kid": KID})
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def staff(make_token) -> dict[str, str]:
+    return {"Authorization": f"Bearer {make_token(roles=('customer', 'staff'))}"}
+
+
+@pytest.fixture(scope="session")
+def customer(make_token) -> dict[str, str]:
+    return {"Authorization": f"Bearer {make_token(roles=('customer',))}"}
+
+
+@pytest.fixture
+def settings(jwks_url) -> Settings:
+    """This test's own database; everything else as the environment says."""
+    return Settings(
+        catalog_mongo_db=f"test_{uuid.uuid4().hex[:12]}",
+        jwks_url=jwks_url,
+        log_format="console",
+        events_claim_seconds=5,
+        outbox_claim_seconds=5,
+    )
+
+
+@pytest.fixture
+def store(settings) -> Iterator[Store]:
+    store = Store.connect(settings)
+    store.ensure_indexes()
+    yield store
+    store.client.drop_database(settings.catalog_mongo_db)
+    store.close()
+
+
+@pytest.fixture
+def app(settings, store):
+    return create_app(settings, store=store)
+
+
+@pytest.fixture
+def client(app) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def broker(settings) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(settings.redis_url)
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def category(store) -> str:
+    store.categories.create("clothing", "Clothing", "Things to wear")
+    return "clothing"
+
+
+@pytest.fixture
+def make_product(store, category) -> Callable[..., dict[str, Any]]:
+    """A product straight in the store (fast); ``stock`` units received."""
+    counter = iter(range(1, 1_000_000))
+
+    def make(
+        name: str | None = None, *, stock: int = 0, price: str = "10.00", **fields: Any
+    ) -> dict[str, Any]:
+        from catalog.domain.pricing import parse_price
+        from catalog.domain.slugs import slugify
+
+        number = next(counter)
+        name = name or f"Product {number}"
+        doc = {
+            "sku": fields.pop("sku", f"SKU-{number:04d}"),
+            "name": name,
+            "slug": fields.pop("slug", f"{slugify(name)}-{number}"),
+            "description": fields.pop("description", ""),
+            "price_minor": parse_price(price),
+            "currency": fields.pop("currency", "EUR"),
+            "category": fields.pop("category", category),
+            "attributes": fields.pop("attributes", {}),
+            "images": [],
+            "active": fields.pop("active", True),
+            **fields,
+        }
+        product = store.products.create(doc, slug_explicit=True)
+        if stock:
+            product = store.stock.receive(product["_id"], stock)
+        return product
+
+    return make
+
+
+def _assert_error(response, status: int, code: str | None = None) -> dict:
+    """The platform's one error shape: {"error": {"code", "message", ["fields"]}}."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/json", response.headers
+    error = response.get_json()["error"]
+    assert isinstance(error["message"], str) and error["message"]
+    if code is not None:
+        assert error["code"] == code, error
+    return error
+
+
+@pytest.fixture
+def assert_error() -> Callable[..., dict]:
+    return _assert_error

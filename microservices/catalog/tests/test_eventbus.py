@@ -1,0 +1,236 @@
+"""The outbox, processed events and dead letters on MongoDB, and a real Celery worker on the
+real Redis: an order.placed in the catalog queue becomes stock.reserved in the orders queue."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+
+from catalog.__main__ import main
+from catalog.relay import make_relay, publisher_app
+from catalog.worker import create_worker_app
+from msh_events import Event
+from msh_events.celery_app import EVENT_TASK_NAME, make_celery_app
+
+
+def queued(broker, queue: str) -> list[dict]:
+    """Envelopes waiting in a queue, oldest first (kombu pushes JSON messages on the left of a
+    Redis list)."""
+    result = []
+    for raw in reversed(broker.lrange(queue, 0, -1)):
+        message = json.loads(raw)
+        result.append(json.loads(base64.b64decode(message["body"]))[0][0])
+    return result
+
+
+def wait_until(check, timeout: float = 20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := check():
+            return result
+        time.sleep(0.1)
+    raise AssertionError(f"not met within {timeout}s")
+
+
+def an_event(n: int = 0) -> Event:
+    return Event(type="stock.reserved", producer="catalog", data={"order_id": f"o{n}", "lines": []})
+
+
+def test_adding_an_event_twice_keeps_one(store):
+    event = an_event()
+    assert store.outbox.add(event) is True
+    assert store.outbox.add(event) is False
+    assert store.db.outbox.count_documents({}) == 1
+    assert store.outbox.backlog() == 1
+
+
+def test_the_relay_publishes_to_the_consumer_queues_and_marks_sent(store, settings, broker):
+    events = [an_event(n) for n in range(3)]
+    for event in events:
+        store.outbox.add(event)
+    relay = make_relay(store, publisher_app(settings))
+    assert relay.relay_pending() == 3
+    assert relay.relay_pending() == 0
+    assert store.outbox.backlog() == 0
+    assert [e["id"] for e in queued(broker, "orders")] == [e.id for e in events]
+    assert queued(broker, "catalog") == []
+
+
+def test_a_failed_publish_leaves_the_events_pending(store):
+    store.outbox.add(an_event())
+
+    class BrokerDown:
+        def publish(self, event):
+            raise ConnectionError("broker down")
+
+    from msh_events import OutboxRelay
+
+    with pytest.raises(ConnectionError):
+        OutboxRelay(store.outbox, BrokerDown()).relay_pending()
+    assert store.outbox.backlog() == 1
+    with store.outbox.claim(10) as claimed:  # released at once, not after the lease
+        assert len(claimed) == 1
+
+
+def test_concurrent_relays_never_claim_the_same_event(store):
+    for n in range(40):
+        store.outbox.add(an_event(n))
+    published: list[str] = []
+    lock = threading.Lock()
+
+    class Recorder:
+        def publish(self, event):
+            time.sleep(0.001)
+            with lock:
+                published.append(event.id)
+
+    from msh_events import OutboxRelay
+
+    start = threading.Barrier(4)
+
+    def sweep(_: int) -> int:
+        start.wait()
+        return OutboxRelay(store.outbox, Recorder(), batch_size=5).relay_pending()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        counts = list(pool.map(sweep, range(4)))
+    assert sum(counts) == 40
+    assert len(published) == len(set(published)) == 40
+    assert store.outbox.backlog() == 0
+
+
+def test_a_claim_abandoned_by_a_dead_relay_is_taken_again_after_its_lease(store):
+    store.outbox.claim_seconds = 0.3
+    store.outbox.add(an_event())
+    claim = store.outbox.claim(10)
+    assert len(claim.__enter__()) == 1  # the relay "dies" holding it
+    with store.outbox.claim(10) as claimed:
+        assert claimed == []
+    time.sleep(0.4)
+    with store.outbox.claim(10) as claimed:
+        assert len(claimed) == 1
+    assert store.outbox.backlog() == 0
+
+
+def test_a_failed_handler_frees_the_event_for_its_retry(store):
+    event = an_event()
+    with pytest.raises(ValueError, match="transient"), store.processed.first_time(event) as first:  # noqa: PT012
+        assert first
+        raise ValueError("transient")
+    assert not store.processed.handled(event.id)
+    with store.processed.first_time(event) as first:
+        assert first
+    assert store.processed.handled(event.id)
+    with store.processed.first_time(event) as first:
+        assert not first
+
+
+def test_a_delivery_that_died_is_taken_over_when_its_lease_runs_out(store):
+    store.leases.seconds = 0.3
+    event = an_event()
+    dead = store.processed.first_time(event)
+    dead.__enter__()  # took the event, then died (kept referenced: no clean-up runs)
+    started = time.monotonic()
+    with store.processed.first_time(event) as first:
+        assert first
+    assert time.monotonic() - started >= 0.2
+
+
+def test_a_lease_lets_one_holder_in_at_a_time(store):
+    inside: list[int] = []
+    overlaps: list[int] = []
+    start = threading.Barrier(6)
+
+    def work(n: int) -> None:
+        start.wait()
+        for _ in range(3):
+            with store.leases.hold("order:o1"):
+                if inside:
+                    overlaps.append(n)
+                inside.append(n)
+                time.sleep(0.005)
+                inside.remove(n)
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(work, range(6)))
+    assert overlaps == []
+    assert store.db.leases.count_documents({}) == 0
+
+
+@pytest.fixture
+def worker(settings, store, broker):
+    """The catalog's own worker app on a real Redis, with fast retries."""
+    fast = settings.model_copy(update={"events_max_retries": 2, "events_retry_backoff_max": 0.2})
+    app = create_worker_app(fast, store)
+    app.conf.task_default_queue = "catalog"
+    with start_worker(
+        app, pool="threads", concurrency=4, perform_ping_check=False, shutdown_timeout=10
+    ):
+        yield app
+
+
+def sender(settings):
+    """Another service's view of the broker: it only sends."""
+    return make_celery_app("test", settings.redis_url)
+
+
+def test_order_placed_in_the_catalog_queue_becomes_stock_reserved_in_the_orders_queue(
+    worker, settings, store, broker, make_product
+):
+    product = make_product(stock=4)
+    order_id = str(uuid.uuid4())
+    event = Event(
+        type="order.placed",
+        producer="orders",
+        data={"order_id": order_id, "lines": [{"product_id": product["_id"], "quantity": 3}]},
+    )
+    sender(settings).send_task(EVENT_TASK_NAME, args=[event.to_dict()], queue="catalog")
+
+    [announced] = wait_until(lambda: queued(broker, "orders"))
+    assert announced["type"] == "stock.reserved"
+    assert announced["data"]["order_id"] == order_id
+    assert store.outbox.backlog() == 0  # relayed right after the handler, not by a sweep
+    doc = store.db.products.find_one({"_id": product["_id"]})
+    assert (doc["available"], doc["reserved"], doc["reservations"]) == (1, 3, {order_id: 3})
+    wait_until(lambda: store.processed.handled(event.id))
+
+    # The same message again (a redelivery) changes nothing and publishes nothing new.
+    sender(settings).send_task(EVENT_TASK_NAME, args=[event.to_dict()], queue="catalog")
+    time.sleep(1.0)
+    assert len(queued(broker, "orders")) == 1
+    assert store.db.products.find_one({"_id": product["_id"]})["available"] == 1
+
+
+def test_a_poison_event_is_dead_lettered_at_once_and_can_be_replayed(
+    worker, settings, store, broker, capsys, monkeypatch
+):
+    poison = Event(type="order.placed", producer="orders", data={"order_id": "$bad", "lines": []})
+    sender(settings).send_task(EVENT_TASK_NAME, args=[poison.to_dict()], queue="catalog")
+    sender(settings).send_task(
+        EVENT_TASK_NAME, args=[{"$where": "not an envelope"}], queue="catalog"
+    )
+
+    wait_until(lambda: len(store.dead_letters.list()) == 2)
+    dead = {d["event_id"]: d for d in store.dead_letters.list()}
+    assert dead[poison.id]["attempts"] == 1  # broken contract: no retry can help
+    assert "InvalidEventData" in dead[poison.id]["error"]
+    assert dead[""]["attempts"] == 1 and "InvalidEnvelope" in dead[""]["error"]
+    assert store.dead_letters.message(dead[""]) == {"$where": "not an envelope"}
+    assert not store.processed.handled(poison.id)
+
+    monkeypatch.setenv("CATALOG_MONGO_DB", settings.catalog_mongo_db)
+    assert main(["deadletters", "list"]) == 0
+    assert poison.id in capsys.readouterr().out
+    broker.delete("catalog")
+    worker.control.cancel_consumer("catalog")  # keep the replayed message in the queue
+    assert main(["deadletters", "replay", dead[poison.id]["_id"]]) == 0
+    assert "replayed 1" in capsys.readouterr().out
+    assert [e["id"] for e in wait_until(lambda: queued(broker, "catalog"))] == [poison.id]
+    assert [d["_id"] for d in store.dead_letters.list()] == [dead[""]["_id"]]

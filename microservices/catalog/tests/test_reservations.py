@@ -1,0 +1,350 @@
+"""Stock reservations through the event handlers, on the real MongoDB-compatible server:
+races, redeliveries, all-or-nothing, cancellation, and the stock invariant."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from catalog.events import CatalogEvents, InvalidEventData, decision_event_id
+from msh_events import Event
+from msh_events.consumer import IdempotentConsumer, Outcome
+
+
+@pytest.fixture
+def events(store) -> CatalogEvents:
+    return CatalogEvents(store)
+
+
+@pytest.fixture
+def consumer(store, events) -> IdempotentConsumer:
+    return IdempotentConsumer(store.processed, events.handlers())
+
+
+def placed(order_id: str, *lines: tuple[str, int]) -> Event:
+    return Event(
+        type="order.placed",
+        producer="orders",
+        data={
+            "order_id": order_id,
+            "lines": [{"product_id": pid, "quantity": qty} for pid, qty in lines],
+        },
+    )
+
+
+def cancelled(order_id: str) -> Event:
+    return Event(type="order.cancelled", producer="orders", data={"order_id": order_id})
+
+
+def stock(store, product_id: str) -> tuple[int, int, int]:
+    doc = store.db.products.find_one({"_id": product_id})
+    return doc["available"], doc["reserved"], doc["received"]
+
+
+def outbox(store, order_id: str | None = None) -> list[dict]:
+    docs = store.db.outbox.find().sort("enqueued_at", 1)
+    return [
+        doc["envelope"]
+        for doc in docs
+        if order_id is None or doc["envelope"]["data"]["order_id"] == order_id
+    ]
+
+
+def assert_invariant(store) -> None:
+    assert store.stock.inconsistencies() == []
+
+
+def test_an_order_reserves_every_line_and_announces_it(store, consumer, make_product):
+    shirt, socks = make_product(stock=5), make_product(stock=5)
+    event = placed("order-1", (shirt["_id"], 2), (socks["_id"], 1))
+    assert consumer.handle(event) is Outcome.HANDLED
+    assert stock(store, shirt["_id"]) == (3, 2, 5)
+    assert stock(store, socks["_id"]) == (4, 1, 5)
+    [announced] = outbox(store)
+    assert announced["type"] == "stock.reserved"
+    assert announced["producer"] == "catalog"
+    assert announced["id"] == decision_event_id("order-1", "stock.reserved")
+    assert announced["data"] == {
+        "order_id": "order-1",
+        "lines": [
+            {"product_id": shirt["_id"], "quantity": 2},
+            {"product_id": socks["_id"], "quantity": 1},
+        ],
+    }
+    assert store.processed.handled(event.id)
+    assert_invariant(store)
+
+
+def test_fifty_concurrent_orders_race_for_ten_units(store, events, make_product):
+    product = make_product(stock=10)
+    orders = [f"order-{n:02d}" for n in range(50)]
+    consumer = IdempotentConsumer(store.processed, events.handlers())
+    start = threading.Barrier(50)
+
+    def place(order_id: str) -> Outcome:
+        start.wait()
+        return consumer.handle(placed(order_id, (product["_id"], 1)))
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        outcomes = list(pool.map(place, orders))
+
+    assert outcomes == [Outcome.HANDLED] * 50
+    assert stock(store, product["_id"]) == (0, 10, 10)
+    announced = Counter(envelope["type"] for envelope in outbox(store))
+    assert announced == {"stock.reserved": 10, "stock.rejected": 40}
+    holders = store.db.products.find_one({"_id": product["_id"]})["reservations"]
+    reserved_orders = {
+        e["data"]["order_id"] for e in outbox(store) if e["type"] == "stock.reserved"
+    }
+    assert set(holders) == reserved_orders and set(holders.values()) == {1}
+    assert_invariant(store)
+
+
+def test_concurrent_multi_unit_orders_never_oversell(store, events, make_product):
+    a, b = make_product(stock=10), make_product(stock=7)
+    consumer = IdempotentConsumer(store.processed, events.handlers())
+    start = threading.Barrier(30)
+
+    def place(n: int) -> None:
+        start.wait()
+        consumer.handle(placed(f"mix-{n}", (a["_id"], 1 + n % 3), (b["_id"], 1 + n % 2)))
+
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        list(pool.map(place, range(30)))
+
+    reserved = [e["data"] for e in outbox(store) if e["type"] == "stock.reserved"]
+    taken_a = sum(
+        line["quantity"] for d in reserved for line in d["lines"] if line["product_id"] == a["_id"]
+    )
+    taken_b = sum(
+        line["quantity"] for d in reserved for line in d["lines"] if line["product_id"] == b["_id"]
+    )
+    assert stock(store, a["_id"]) == (10 - taken_a, taken_a, 10)
+    assert stock(store, b["_id"]) == (7 - taken_b, taken_b, 7)
+    assert len(outbox(store)) == 30
+    assert_invariant(store)
+
+
+def test_a_duplicate_order_placed_changes_nothing(store, consumer, events, make_product):
+    product = make_product(stock=5)
+    event = placed("order-1", (product["_id"], 3))
+    consumer.handle(event)
+    before = (stock(store, product["_id"]), outbox(store))
+
+    assert consumer.handle(event) is Outcome.DUPLICATE
+    # Even bypassing the processed record (a crash between effect and record), nothing changes.
+    events.order_placed(event)
+    events.order_placed(Event.from_dict({**event.to_dict(), "id": str(uuid.uuid4())}))
+    assert (stock(store, product["_id"]), outbox(store)) == before
+    assert len(outbox(store)) == 1
+
+
+def test_an_order_placed_sent_again_gets_the_same_answer_again(store, consumer, make_product):
+    product = make_product(stock=1)
+    consumer.handle(placed("order-1", (product["_id"], 1)))
+    store.db.outbox.update_many({}, {"$set": {"state": "sent"}})  # relayed; then lost downstream
+    # orders re-publishes order.placed for an order pending too long: a new event, same data
+    consumer.handle(placed("order-1", (product["_id"], 1)))
+    [doc] = store.db.outbox.find()
+    assert doc["state"] == "pending"
+    assert doc["envelope"]["id"] == decision_event_id("order-1", "stock.reserved")
+    assert stock(store, product["_id"]) == (0, 1, 1)
+
+
+def test_concurrent_duplicates_of_one_event_apply_it_once(store, events, make_product):
+    product = make_product(stock=5)
+    event = placed("order-1", (product["_id"], 2))
+    consumer = IdempotentConsumer(store.processed, events.handlers())
+    start = threading.Barrier(8)
+
+    def deliver(_: int) -> Outcome:
+        start.wait()
+        return consumer.handle(event)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = Counter(pool.map(deliver, range(8)))
+
+    assert outcomes == {Outcome.HANDLED: 1, Outcome.DUPLICATE: 7}
+    assert stock(store, product["_id"]) == (3, 2, 5)
+    assert len(outbox(store)) == 1
+
+
+def test_events_about_one_order_never_interleave(store, events, make_product):
+    """Two order.placed for one order (orders re-publishes a stale one) and its cancellation,
+    all at once, with stock arriving meanwhile: one decision, and nothing left held."""
+    a, b = make_product(stock=1), make_product(stock=0)
+    consumer = IdempotentConsumer(store.processed, events.handlers())
+    start = threading.Barrier(4)
+
+    def deliver(n: int) -> None:
+        start.wait()
+        if n < 2:
+            consumer.handle(placed("order-1", (a["_id"], 1), (b["_id"], 1)))
+        elif n == 2:
+            store.stock.receive(b["_id"], 1)
+        else:
+            time.sleep(0.05)
+            consumer.handle(cancelled("order-1"))
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(deliver, range(4)))
+    assert len(outbox(store, "order-1")) <= 1
+    assert store.decisions.get("order-1")["state"] == "cancelled"
+    assert stock(store, a["_id"]) == (1, 0, 1)
+    assert stock(store, b["_id"]) == (1, 0, 1)
+    assert_invariant(store)
+
+
+def test_all_or_nothing_when_the_second_line_cannot_be_reserved(store, consumer, make_product):
+    first, second, third = make_product(stock=5), make_product(stock=1), make_product(stock=0)
+    consumer.handle(placed("order-1", (first["_id"], 2), (second["_id"], 2), (third["_id"], 1)))
+
+    assert stock(store, first["_id"]) == (5, 0, 5)  # reserved, then released
+    assert stock(store, second["_id"]) == (1, 0, 1)
+    assert store.db.products.find_one({"_id": first["_id"]})["reservations"] == {}
+    [announced] = outbox(store)
+    assert announced["type"] == "stock.rejected"
+    assert announced["id"] == decision_event_id("order-1", "stock.rejected")
+    assert announced["data"] == {
+        "order_id": "order-1",
+        "reasons": [
+            {
+                "product_id": second["_id"],
+                "requested": 2,
+                "available": 1,
+                "code": "insufficient_stock",
+            },
+            {
+                "product_id": third["_id"],
+                "requested": 1,
+                "available": 0,
+                "code": "insufficient_stock",
+            },
+        ],
+    }
+    assert_invariant(store)
+
+
+def test_unknown_and_inactive_products_are_rejected(store, consumer, make_product):
+    gone = make_product(stock=5, active=False)
+    consumer.handle(placed("order-1", ("no-such-product", 1), (gone["_id"], 1)))
+    [announced] = outbox(store)
+    assert [reason["code"] for reason in announced["data"]["reasons"]] == [
+        "unknown_product",
+        "inactive_product",
+    ]
+    assert stock(store, gone["_id"]) == (5, 0, 5)
+
+
+def test_a_rejected_order_stays_rejected_when_redelivered_after_restock(
+    store, events, make_product
+):
+    product = make_product(stock=1)
+    event = placed("order-1", (product["_id"], 2))
+    events.order_placed(event)
+    store.stock.receive(product["_id"], 5)
+    events.order_placed(event)  # e.g. the worker died before recording it
+    assert [e["type"] for e in outbox(store)] == ["stock.rejected"]
+    assert stock(store, product["_id"]) == (6, 0, 6)
+
+
+def test_lines_of_one_product_are_reserved_as_one(store, consumer, make_product):
+    product = make_product(stock=5)
+    consumer.handle(placed("order-1", (product["_id"], 2), (product["_id"], 3)))
+    assert stock(store, product["_id"]) == (0, 5, 5)
+    assert outbox(store)[0]["data"]["lines"] == [{"product_id": product["_id"], "quantity": 5}]
+
+
+def test_order_cancelled_releases_exactly_what_the_order_holds_once(
+    store, consumer, events, make_product
+):
+    a, b = make_product(stock=5), make_product(stock=5)
+    consumer.handle(placed("order-1", (a["_id"], 2), (b["_id"], 3)))
+    consumer.handle(placed("order-2", (a["_id"], 1)))
+    cancel = cancelled("order-1")
+
+    assert consumer.handle(cancel) is Outcome.HANDLED
+    assert stock(store, a["_id"]) == (4, 1, 5)  # order-2 still holds its unit
+    assert stock(store, b["_id"]) == (5, 0, 5)
+    assert consumer.handle(cancel) is Outcome.DUPLICATE
+    events.order_cancelled(cancel)  # applied again, bypassing the record
+    events.order_cancelled(cancelled("order-1"))  # a second cancellation event
+    assert stock(store, a["_id"]) == (4, 1, 5)
+    assert stock(store, b["_id"]) == (5, 0, 5)
+    assert store.decisions.get("order-1")["state"] == "cancelled"
+    assert_invariant(store)
+
+
+def test_concurrent_cancellations_release_once(store, consumer, events, make_product):
+    product = make_product(stock=5)
+    consumer.handle(placed("order-1", (product["_id"], 4)))
+    start = threading.Barrier(10)
+
+    def cancel(_: int) -> None:
+        start.wait()
+        events.order_cancelled(cancelled("order-1"))
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        list(pool.map(cancel, range(10)))
+    assert stock(store, product["_id"]) == (5, 0, 5)
+
+
+def test_cancelling_an_order_that_holds_nothing_is_a_no_op(store, consumer, make_product):
+    product = make_product(stock=1)
+    consumer.handle(placed("order-1", (product["_id"], 5)))  # rejected: holds nothing
+    assert consumer.handle(cancelled("order-1")) is Outcome.HANDLED
+    assert consumer.handle(cancelled("never-placed")) is Outcome.HANDLED
+    assert stock(store, product["_id"]) == (1, 0, 1)
+
+
+def test_an_order_cancelled_before_it_was_placed_never_reserves(store, consumer, make_product):
+    product = make_product(stock=5)
+    consumer.handle(cancelled("order-1"))  # overtook its order.placed
+    consumer.handle(placed("order-1", (product["_id"], 2)))
+    assert stock(store, product["_id"]) == (5, 0, 5)
+    assert outbox(store) == []  # nobody waits for an answer about a cancelled order
+
+
+def test_invariant_after_a_storm_of_orders_cancellations_and_receipts(store, events, make_product):
+    products = [make_product(stock=4) for _ in range(3)]
+    consumer = IdempotentConsumer(store.processed, events.handlers())
+
+    def work(n: int) -> None:
+        pid = products[n % 3]["_id"]
+        order = f"storm-{n}"
+        consumer.handle(placed(order, (pid, 1 + n % 2), (products[(n + 1) % 3]["_id"], 1)))
+        if n % 3 == 0:
+            consumer.handle(cancelled(order))
+        if n % 7 == 0:
+            store.stock.receive(pid, 2)
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        list(pool.map(work, range(40)))
+    assert_invariant(store)
+    for product in products:
+        available, reserved, received = stock(store, product["_id"])
+        assert available >= 0 and reserved >= 0 and available + reserved == received
+
+
+def test_events_that_break_the_contract_raise_so_they_are_retried_then_dead_lettered(
+    events, make_product
+):
+    product = make_product(stock=1)
+    bad = [
+        {"order_id": "has.dot", "lines": [{"product_id": product["_id"], "quantity": 1}]},
+        {"order_id": "$where", "lines": [{"product_id": product["_id"], "quantity": 1}]},
+        {"order_id": "o1", "lines": []},
+        {"order_id": "o1", "lines": [{"product_id": {"$gt": ""}, "quantity": 1}]},
+        {"order_id": "o1", "lines": [{"product_id": product["_id"], "quantity": 0}]},
+        {"lines": [{"product_id": product["_id"], "quantity": 1}]},
+    ]
+    for data in bad:
+        with pytest.raises(InvalidEventData):
+            events.order_placed(Event(type="order.placed", producer="orders", data=data))
+    with pytest.raises(InvalidEventData):
+        events.order_cancelled(Event(type="order.cancelled", producer="orders", data={}))
