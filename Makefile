@@ -5,9 +5,9 @@ PYTHON_SYSTEM ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-REQUIREMENTS := requirements-dev.txt mainapp/requirements.txt gateway/requirements.txt libs/pyproject.toml
+REQUIREMENTS := requirements-dev.txt mainapp/requirements.txt gateway/requirements.txt microservices/orders/requirements.txt microservices/catalog/requirements.txt libs/pyproject.toml
 
-.PHONY: install dev test lint format clean bench bench-gateway
+.PHONY: install dev test lint format clean bench bench-gateway bench-orders
 
 $(STAMP): $(REQUIREMENTS)
 	$(PYTHON_SYSTEM) -m devstack.system
@@ -26,6 +26,8 @@ test: install  ## every test of every part, each against real servers
 	$(PY) -m pytest libs/tests
 	cd gateway && ../$(PY) -m pytest
 	cd mainapp && ../$(PY) -m pytest
+	cd microservices/catalog && ../../$(PY) -m pytest
+	cd microservices/orders && ../../$(PY) -m pytest
 	$(PY) -m pytest tests
 
 lint: install
@@ -36,10 +38,13 @@ format: install
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
-bench: bench-gateway  ## every benchmark; figures printed and written to bench/results/
+bench: bench-gateway bench-orders  ## every benchmark; figures printed and written to bench/results/
 
 bench-gateway: install  ## gateway vs nginx vs direct, with wrk (installs nginx and wrk if missing)
 	$(PY) bench/gateway_bench.py
+
+bench-orders: install  ## orders placed at a steady rate, then at saturation: placed->confirmed latency
+	$(PY) bench/orders_bench.py
 
 clean:  ## remove the native run's data (databases, keys, mail)
 	rm -rf .run

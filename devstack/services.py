@@ -55,6 +55,7 @@ def service_processes(env: Mapping[str, str]) -> list[ProcessSpec]:
                 "5",
                 "--timeout",
                 "30",
+                "--no-control-socket",  # one shared default path for every gunicorn on the host
             ),
             mainapp_dir,
             health_url=f"http://127.0.0.1:{mainapp_port}/health",
@@ -84,6 +85,8 @@ def service_processes(env: Mapping[str, str]) -> list[ProcessSpec]:
             mainapp_dir,
         ),
         ProcessSpec("mainapp-relay", mainapp_command("relay_outbox"), mainapp_dir),
+        *catalog_processes(env),
+        *orders_processes(env),
         ProcessSpec(
             "gateway",
             (
@@ -120,4 +123,136 @@ def setup_commands() -> list[ProcessSpec]:
             "mainapp-static", mainapp_command("collectstatic", "--noinput", "-v0"), mainapp_dir
         ),
         ProcessSpec("mainapp-seed", mainapp_command("ensure_admin"), mainapp_dir),
+        *catalog_setup_commands(),
+        *orders_setup_commands(),
     ]
+
+
+ORDERS_DIR = ROOT / "microservices" / "orders"
+
+
+def orders_processes(env: Mapping[str, str]) -> list[ProcessSpec]:
+    """orders: the FastAPI app, its worker (queue ``orders``), its relay and pending sweeper."""
+    port = env.get("ORDERS_PORT", "8003")
+    return [
+        ProcessSpec(
+            "orders",
+            (
+                PYTHON,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "orders.app:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                port,
+                "--workers",
+                env.get("ORDERS_WEB_WORKERS", "1"),
+                "--no-access-log",
+                "--no-server-header",
+                "--loop",
+                "uvloop",
+                "--http",
+                "httptools",
+                "--timeout-graceful-shutdown",
+                "5",
+            ),
+            ORDERS_DIR,
+            health_url=f"http://127.0.0.1:{port}/health",
+        ),
+        ProcessSpec(
+            "orders-worker",
+            (
+                PYTHON,
+                "-m",
+                "celery",
+                "-A",
+                "orders.worker",
+                "worker",
+                "--queues",
+                "orders",
+                "--pool",
+                "threads",
+                "--concurrency",
+                env.get("ORDERS_WORKER_CONCURRENCY", "4"),
+                "--loglevel",
+                env.get("LOG_LEVEL", "INFO"),
+                "--without-gossip",
+                "--without-mingle",
+                "--hostname",
+                "orders@%h",
+            ),
+            ORDERS_DIR,
+        ),
+        ProcessSpec("orders-relay", (PYTHON, "-m", "orders", "relay"), ORDERS_DIR),
+    ]
+
+
+def orders_setup_commands() -> list[ProcessSpec]:
+    """The orders schema: Alembic migrations."""
+    return [ProcessSpec("orders-migrate", (PYTHON, "-m", "alembic", "upgrade", "head"), ORDERS_DIR)]
+
+
+CATALOG_DIR = ROOT / "microservices" / "catalog"
+
+
+def catalog_processes(env: Mapping[str, str]) -> list[ProcessSpec]:
+    """catalog: the Flask app (gunicorn), its worker (queue ``catalog``) and its outbox relay."""
+    port = env.get("CATALOG_PORT", "8002")
+    return [
+        ProcessSpec(
+            "catalog",
+            (
+                PYTHON,
+                "-m",
+                "gunicorn",
+                "catalog.app:create_app()",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--no-control-socket",  # one shared default path for every gunicorn on the host
+                "--workers",
+                env.get("CATALOG_WEB_WORKERS", "2"),
+                "--worker-class",
+                "gthread",
+                "--threads",
+                "4",
+                "--graceful-timeout",
+                "5",
+                "--timeout",
+                "30",
+            ),
+            CATALOG_DIR,
+            health_url=f"http://127.0.0.1:{port}/health",
+        ),
+        ProcessSpec(
+            "catalog-worker",
+            (
+                PYTHON,
+                "-m",
+                "celery",
+                "-A",
+                "catalog.worker",
+                "worker",
+                "--queues",
+                "catalog",
+                "--pool",
+                "threads",
+                "--concurrency",
+                env.get("CATALOG_WORKER_CONCURRENCY", "4"),
+                "--loglevel",
+                env.get("LOG_LEVEL", "INFO"),
+                "--without-gossip",
+                "--without-mingle",
+                "--hostname",
+                "catalog@%h",
+            ),
+            CATALOG_DIR,
+        ),
+        ProcessSpec("catalog-relay", (PYTHON, "-m", "catalog", "relay"), CATALOG_DIR),
+    ]
+
+
+def catalog_setup_commands() -> list[ProcessSpec]:
+    """The catalog's indexes, then the demo catalog if it is empty."""
+    return [ProcessSpec("catalog-setup", (PYTHON, "-m", "catalog", "setup"), CATALOG_DIR)]

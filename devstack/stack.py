@@ -31,7 +31,7 @@ class Platform:
         self.run_dir = run_dir
         self.settings = dict(settings)
         if free_ports:
-            for key in ("GATEWAY_PORT", "MAINAPP_PORT"):
+            for key in ("GATEWAY_PORT", "MAINAPP_PORT", "ORDERS_PORT", "CATALOG_PORT"):
                 self.settings[key] = str(free_port())
             self.settings["PUBLIC_URL"] = f"http://127.0.0.1:{self.settings['GATEWAY_PORT']}"
         self.infra = Infra(run_dir / "data", self.settings, durable=durable)
@@ -44,6 +44,8 @@ class Platform:
         """The environment of every process: configuration, server URLs, upstream URLs."""
         env = {**self.settings, **self.infra.env()}
         env["MAINAPP_URL"] = f"http://127.0.0.1:{env['MAINAPP_PORT']}"
+        env["ORDERS_URL"] = f"http://127.0.0.1:{env.get('ORDERS_PORT', '8003')}"
+        env["CATALOG_URL"] = f"http://127.0.0.1:{env.get('CATALOG_PORT', '8002')}"
         env.setdefault("MAINAPP_STATIC_ROOT", str(self.run_dir / "static"))
         env.setdefault("EMAIL_FILE_PATH", str(self.run_dir / "mail"))
         env.setdefault("JWT_PRIVATE_KEYS_DIR", str(self.run_dir / "jwt-keys"))

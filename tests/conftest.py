@@ -35,6 +35,10 @@ STACK_SETTINGS = {
     "RATE_LIMIT_ANONYMOUS": "100000/minute",
     "RATE_LIMIT_USER": "100000/minute",
     "RATE_LIMIT_STRICT": "100000/minute",
+    # orders: the sweeper re-publishes order.placed for orders pending 5 s; short heartbeats
+    "ORDERS_PENDING_REPUBLISH_SECONDS": "5",
+    "ORDERS_SWEEP_SECONDS": "1",
+    "ORDERS_SSE_HEARTBEAT_SECONDS": "1",
 }
 
 

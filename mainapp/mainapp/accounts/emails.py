@@ -13,6 +13,7 @@ from .password_reset import make_token, reset_link
 
 WELCOME_SUBJECT = "Welcome to MicroServiceHub"
 PASSWORD_RESET_SUBJECT = "Reset your MicroServiceHub password"  # noqa: S105 - a subject
+ORDER_CONFIRMED_SUBJECT = "Your MicroServiceHub order is confirmed"
 
 
 def _message(
@@ -43,5 +44,23 @@ def password_reset_message(user: User) -> EmailMultiAlternatives:
             "user": user,
             "link": reset_link(make_token(user)),
             "valid_minutes": settings.PASSWORD_RESET_TIMEOUT // 60,
+        },
+    )
+
+
+def order_confirmation_message(user: User, order: dict[str, Any]) -> EmailMultiAlternatives:
+    """The ``order.confirmed`` data as an e-mail: lines, prices as the order snapshot says."""
+    order_id = str(order["order_id"])
+    return _message(
+        ORDER_CONFIRMED_SUBJECT,
+        "order_confirmed",
+        user.email,
+        {
+            "name": user.name,
+            "order_id": order_id,
+            "short_id": order_id[:8],
+            "lines": order.get("lines") or [],
+            "total": order.get("total", ""),
+            "currency": order.get("currency", ""),
         },
     )

@@ -6,7 +6,7 @@ import logging
 
 from msh_events import Event
 
-from .emails import welcome_message
+from .emails import order_confirmation_message, welcome_message
 from .models import User
 
 logger = logging.getLogger(__name__)
@@ -24,3 +24,21 @@ def send_welcome_email(event: Event) -> None:
         logger.info("welcome e-mail skipped: user deleted", extra={"user_id": user_id})
         return
     welcome_message(event.data["email"], event.data.get("name") or "").send()
+
+
+def send_order_confirmation_email(event: Event) -> None:
+    """``order.confirmed`` (from orders): e-mail the customer their confirmed order.
+
+    The event names the customer by ``user_id`` only; the address is looked up here, where
+    identity lives. An order whose customer deleted the account (``user_id`` null once orders
+    anonymised it, or no such user any more) is not mailed. Idempotent like the welcome e-mail.
+    """
+    user_id = event.data.get("user_id")
+    user = User.objects.filter(pk=user_id, is_active=True).first() if user_id else None
+    if user is None:
+        logger.info(
+            "order confirmation skipped: no active user",
+            extra={"order_id": event.data.get("order_id"), "user_id": user_id},
+        )
+        return
+    order_confirmation_message(user, event.data).send()

@@ -1,0 +1,88 @@
+"""``python -m orders relay|sweep|deadletters``: the relay process and operators' commands.
+
+relay [--once]               publish the outbox every OUTBOX_SWEEP_SECONDS and re-publish
+                             order.placed for stale pending orders (its own process)
+sweep                        one pass of the pending-order sweeper
+deadletters list [--all]     messages the worker gave up on (--all: replayed ones too)
+deadletters replay ID...     send them back to the orders queue (--all: every pending one)
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+
+from msh_common.logging import configure_logging
+
+from .broker import publisher
+from .events import QUEUE
+from .relay import make_relay, republish_stale_pending, run_forever
+from .settings import SERVICE, get_settings
+from .store.db import Database
+from .store.events import SqlDeadLetterStore
+
+
+def parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m orders", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    relay = commands.add_parser("relay", help="the outbox relay and pending sweeper process")
+    relay.add_argument("--once", action="store_true", help="relay what is pending and exit")
+    commands.add_parser("sweep", help="re-publish order.placed for stale pending orders once")
+    dead = commands.add_parser("deadletters", help="list or replay dead letters")
+    actions = dead.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list")
+    listing.add_argument("--all", action="store_true", help="include replayed ones")
+    replay = actions.add_parser("replay")
+    replay.add_argument("ids", nargs="*", type=int)
+    replay.add_argument("--all", action="store_true", help="every dead letter not replayed")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = get_settings()
+    configure_logging(SERVICE, settings.log_level, settings.log_format)
+    db = Database(settings.database_url, pool_size=2, max_overflow=2)
+    try:
+        if args.command == "relay":
+            if args.once:
+                print(f"published {make_relay(db, publisher(settings)).relay_pending()} event(s)")
+                return 0
+            stop = threading.Event()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(signum, lambda *_: stop.set())
+            run_forever(db, publisher(settings), settings, stop)
+            return 0
+        if args.command == "sweep":
+            print(f"re-published order.placed for {republish_stale_pending(db, settings)} order(s)")
+            return 0
+        return deadletters(args, SqlDeadLetterStore(db), settings)
+    finally:
+        db.dispose()
+
+
+def deadletters(args: argparse.Namespace, store: SqlDeadLetterStore, settings) -> int:
+    if args.action == "list":
+        for dl in store.pending(include_replayed=args.all):
+            error = dl.error.strip().splitlines()[-1] if dl.error.strip() else ""
+            replayed = f" replayed {dl.replayed_at:%Y-%m-%d %H:%M}" if dl.replayed_at else ""
+            print(
+                f"{dl.id}\t{dl.created_at:%Y-%m-%d %H:%M:%S}\t{dl.type or '-'}\t"
+                f"{dl.event_id or '-'}\t{dl.attempts}\t{error}{replayed}"
+            )
+        return 0
+    if not args.ids and not args.all:
+        print("name dead-letter ids to replay, or pass --all", file=sys.stderr)
+        return 2
+    send = publisher(settings)
+    with store.replaying(None if args.all else args.ids) as rows:
+        for row in rows:
+            send.send(row.message, QUEUE)
+    print(f"replayed {len(rows)} message(s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""HTTP routes, one module per resource, with their input and output schemas."""

@@ -1,0 +1,179 @@
+"""The platform's one JSON error shape, for every error orders answers:
+
+    {"error": {"code": "validation_error", "message": "...", "fields": {"lines.0.quantity": [...]}}}
+
+FastAPI's own answers are reshaped too: 422 request validation becomes 400 ``validation_error``
+with ``fields``, a body that is not JSON 400 ``malformed_request``, unknown routes 404, wrong
+methods 405, too large bodies 413, and an unexpected exception a JSON 500 without details.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+logger = logging.getLogger(__name__)
+
+CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "unprocessable",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "service_unavailable",
+}
+
+
+class ApiError(Exception):
+    """Raise anywhere in a request to answer with the platform's error shape."""
+
+    def __init__(
+        self,
+        status_code: int,
+        code: str,
+        message: str,
+        *,
+        fields: Mapping[str, Sequence[str]] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.code = code
+        self.message = message
+        self.fields = fields
+        self.headers = headers
+
+
+def error_body(
+    code: str, message: str, fields: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        error["fields"] = {key: list(value) for key, value in fields.items()}
+    return {"error": error}
+
+
+def error_response(
+    status_code: int,
+    code: str,
+    message: str,
+    *,
+    fields: Mapping[str, Sequence[str]] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    return JSONResponse(
+        error_body(code, message, fields), status_code=status_code, headers=dict(headers or {})
+    )
+
+
+def not_found(what: str = "order") -> ApiError:
+    return ApiError(404, "not_found", f"No such {what}.")
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(
+        exc.status_code, exc.code, exc.message, fields=exc.fields, headers=exc.headers
+    )
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code in (204, 304):
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    code = CODES.get(exc.status_code, "error")
+    if exc.status_code == 404:
+        message = f"No route for {request.url.path}."
+    elif exc.status_code == 405:
+        message = f"Method {request.method} is not allowed here."
+    elif exc.status_code == 413:
+        message = "The request body is too large."
+    else:
+        message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    return error_response(exc.status_code, code, message, headers=exc.headers)
+
+
+def _field_name(loc: Sequence[Any]) -> str:
+    """("body", "lines", 0, "quantity") -> "lines.0.quantity"; ("body",) -> "body"."""
+    parts = (
+        list(loc[1:])
+        if len(loc) > 1 and loc[0] in ("body", "query", "path", "header")
+        else list(loc)
+    )
+    return ".".join(str(part) for part in parts) or "body"
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    if any(error.get("type") == "json_invalid" for error in errors):
+        return error_response(400, "malformed_request", "The request body is not valid JSON.")
+    fields: dict[str, list[str]] = {}
+    for error in errors:
+        fields.setdefault(_field_name(error.get("loc", ())), []).append(str(error.get("msg")))
+    return error_response(400, "validation_error", "The request has invalid fields.", fields=fields)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    logger.exception("unhandled error", exc_info=exc)
+    return error_response(500, "internal_error", "Something went wrong on our side.")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(StarletteHTTPException, _http_exception)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+class BodyTooLarge(StarletteHTTPException):
+    def __init__(self) -> None:
+        super().__init__(413, "The request body is too large.")
+
+
+class BodySizeLimitMiddleware:
+    """413 for a body over ``max_bytes``: at once when Content-Length says so, else as soon as
+    the streamed body passes the limit (the route's JSON error handler answers)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = Headers(scope=scope).get("content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            response = error_response(413, "payload_too_large", "The request body is too large.")
+            await response(scope, receive, send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLarge
+            return message
+
+        await self.app(scope, limited_receive, send)

@@ -1,0 +1,73 @@
+"""Pricing through the catalog, in HTTP terms: every way it can fail becomes a clear 4xx or a
+503 ``catalog_unavailable``, never a 500."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from orders.catalog import CatalogUnavailable, QuoteSource
+from orders.catalog.client import QuoteRefused
+from orders.domain.pricing import (
+    LineRequest,
+    MixedCurrencies,
+    PricedOrder,
+    PricingError,
+    ProductUnavailable,
+    Quote,
+    price_lines,
+)
+
+from .deps import Caller
+from .errors import ApiError
+
+
+def api_error_of(exc: PricingError) -> ApiError:
+    status = 422 if isinstance(exc, ProductUnavailable | MixedCurrencies) else 400
+    fields = {product_id: [reason] for product_id, reason in exc.products.items()}
+    return ApiError(status, exc.code, exc.message, fields=fields or None)
+
+
+def fetch_quotes(
+    catalog: QuoteSource, caller: Caller, lines: Sequence[LineRequest]
+) -> dict[str, Quote]:
+    try:
+        return catalog.quote(lines, caller.token)
+    except CatalogUnavailable as exc:
+        headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after or 1)))}
+        raise ApiError(
+            503,
+            "catalog_unavailable",
+            "The catalog cannot price products right now; nothing was ordered. Try again shortly.",
+            headers=headers,
+        ) from exc
+    except QuoteRefused as exc:
+        if exc.status_code == 401:
+            raise ApiError(401, "not_authenticated", "The catalog refused the token.") from exc
+        raise ApiError(
+            422,
+            "product_unavailable",
+            str(exc.error.get("message") or "The catalog refused to price these products."),
+            fields=_fields_of(exc.error.get("fields")),
+        ) from exc
+
+
+def _fields_of(raw: object) -> dict[str, list[str]] | None:
+    """The catalog's ``fields`` passed on, in our shape whatever it sent."""
+    if not isinstance(raw, dict):
+        return None
+    return {
+        str(key): [str(item) for item in value] if isinstance(value, list) else [str(value)]
+        for key, value in raw.items()
+    }
+
+
+def quote_and_price(
+    catalog: QuoteSource, caller: Caller, lines: Sequence[LineRequest]
+) -> PricedOrder:
+    """The price snapshot of ``lines`` (already merged and capped)."""
+    quotes = fetch_quotes(catalog, caller, lines)
+    try:
+        return price_lines(lines, quotes)
+    except PricingError as exc:
+        raise api_error_of(exc) from exc

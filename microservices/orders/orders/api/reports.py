@@ -1,0 +1,114 @@
+"""``/api/reports/sales`` (staff): revenue and order counts per period, and top products."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from orders.store.reports import GroupBy, count_periods, sales_report
+
+from .deps import DatabaseDep, StaffDep
+from .errors import ApiError
+from .schemas import Money
+
+router = APIRouter(prefix="/api/reports", tags=["reports"])
+
+MAX_PERIODS = 1000
+DEFAULT_DAYS = 30
+
+
+class PeriodOut(BaseModel):
+    period_start: date
+    orders: int
+    revenue: dict[str, Money] = Field(description="Per currency; empty when nothing was sold.")
+
+
+class ProductOut(BaseModel):
+    product_id: str
+    name: str
+    currency: str
+    quantity: int
+    revenue: Money
+
+
+class TopProductsOut(BaseModel):
+    by_quantity: list[ProductOut]
+    by_revenue: list[ProductOut]
+
+
+class SalesOut(BaseModel):
+    from_: date = Field(alias="from", serialization_alias="from")
+    to: date
+    group_by: GroupBy
+    orders: int
+    revenue: dict[str, Money]
+    periods: list[PeriodOut]
+    top_products: TopProductsOut
+
+
+@router.get(
+    "/sales",
+    response_model=SalesOut,
+    response_model_by_alias=True,
+    summary="Sales of confirmed orders per day, week or month (UTC), and the top products",
+)
+def sales(
+    db: DatabaseDep,
+    _staff: StaffDep,
+    from_: Annotated[
+        date | None, Query(alias="from", description="First day (default: 29 days before `to`)")
+    ] = None,
+    to: Annotated[date | None, Query(description="Last day, included (default: today)")] = None,
+    group_by: Annotated[GroupBy, Query()] = "day",
+    top: Annotated[int, Query(ge=1, le=100, description="How many top products")] = 10,
+) -> SalesOut:
+    last = to or datetime.now(UTC).date()
+    first = from_ or last - timedelta(days=DEFAULT_DAYS - 1)
+    if first > last:
+        raise ApiError(
+            400,
+            "validation_error",
+            "The request has invalid fields.",
+            fields={"from": ["Must not be after `to`."]},
+        )
+    if count_periods(first, last, group_by) > MAX_PERIODS:
+        raise ApiError(
+            400,
+            "validation_error",
+            "The request has invalid fields.",
+            fields={
+                "group_by": [f"At most {MAX_PERIODS} periods; widen group_by or narrow the range."]
+            },
+        )
+    with db.transaction() as session:
+        report = sales_report(session, first=first, last=last, group_by=group_by, top=top)
+
+    def product(p) -> ProductOut:
+        return ProductOut(
+            product_id=p.product_id,
+            name=p.name,
+            currency=p.currency,
+            quantity=p.quantity,
+            revenue=p.revenue,
+        )
+
+    return SalesOut.model_validate(
+        {
+            "from": first,
+            "to": last,
+            "group_by": group_by,
+            "orders": report.orders,
+            "revenue": report.revenue,
+            "periods": [
+                PeriodOut(period_start=p.start, orders=p.orders, revenue=p.revenue)
+                for p in report.periods
+            ],
+            "top_products": TopProductsOut(
+                by_quantity=[product(p) for p in report.top_by_quantity],
+                by_revenue=[product(p) for p in report.top_by_revenue],
+            ),
+        }
+    )

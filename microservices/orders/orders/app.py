@@ -1,0 +1,90 @@
+"""The app factory: ``uvicorn --factory orders.app:create_app``.
+
+Nothing is built at import time: the factory reads the settings (a bad one stops the process at
+start with a clear message) and wires the database, the JWKS cache, the catalog client, the
+live-status listener and the after-commit outbox relay into ``app.state``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from msh_auth import JWKSCache
+from msh_common.logging import configure_logging
+
+from .api import cart, health, live, orders, reports
+from .api.errors import BodySizeLimitMiddleware, install_error_handlers
+from .broker import publisher
+from .catalog import CatalogClient, CircuitBreaker, QuoteSource
+from .relay import BackgroundRelay, make_relay
+from .settings import SERVICE, Settings, get_settings
+from .store.db import Database
+from .store.live import StatusListener
+
+logger = logging.getLogger("orders")
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    catalog: QuoteSource | None = None,
+    jwks: JWKSCache | None = None,
+) -> FastAPI:
+    """Build the app; tests pass their own settings, catalog and key set."""
+    settings = settings or get_settings()
+    configure_logging(SERVICE, settings.log_level, settings.log_format)
+    db = Database(
+        settings.database_url,
+        pool_size=settings.orders_db_pool_size,
+        max_overflow=settings.orders_db_max_overflow,
+    )
+    background_relay = BackgroundRelay(make_relay(db, publisher(settings)))
+    db.on_outbox_commit = background_relay.kick
+    catalog_client = catalog or CatalogClient(
+        settings.catalog_url,
+        timeout=settings.orders_catalog_timeout_seconds,
+        retries=settings.orders_catalog_retries,
+        breaker=CircuitBreaker(
+            settings.orders_catalog_breaker_failures,
+            settings.orders_catalog_breaker_reset_seconds,
+        ),
+    )
+    listener = StatusListener(settings.orders_database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        logger.info("orders started")
+        try:
+            yield
+        finally:
+            await listener.close()
+            background_relay.stop()
+            if isinstance(catalog_client, CatalogClient):
+                catalog_client.close()
+            db.dispose()
+
+    app = FastAPI(
+        title="MicroServiceHub orders",
+        version="1.0.0",
+        description="Carts, checkout, the order saga, live order status and sales reports.",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.catalog = catalog_client
+    app.state.listener = listener
+    app.state.jwks = jwks or JWKSCache.from_url(
+        settings.resolved_jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+    )
+    install_error_handlers(app)
+    for module in (health, cart, orders, live, reports):
+        app.include_router(module.router)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.orders_max_body_bytes)
+    return app

@@ -1,0 +1,6 @@
+"""The catalog as orders sees it: an HTTP client for quotes, behind a circuit breaker."""
+
+from .breaker import CircuitBreaker
+from .client import CatalogClient, CatalogUnavailable, QuoteSource
+
+__all__ = ["CatalogClient", "CatalogUnavailable", "CircuitBreaker", "QuoteSource"]

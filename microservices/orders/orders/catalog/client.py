@@ -1,0 +1,160 @@
+"""Pricing lines with the catalog's quote endpoint (``POST /api/catalog/quotes``).
+
+httpx with a timeout on every call, retries on connection errors only (a request that reached
+the catalog is never sent twice), and a circuit breaker. Any way the catalog can be unusable
+(refused, timed out, 5xx, open circuit, a body we cannot read) is one exception,
+:class:`CatalogUnavailable`, which the API answers with 503 ``catalog_unavailable``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any, Protocol
+
+import httpx
+
+from orders.domain.pricing import LineRequest, Quote
+
+from .breaker import CircuitBreaker
+
+logger = logging.getLogger(__name__)
+
+QUOTES_PATH = "/api/catalog/quotes"
+_LINE_PRODUCT_FIELD = re.compile(r"lines\.(\d+)\.product_id")
+
+
+class CatalogUnavailable(Exception):
+    """The catalog cannot price anything right now."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class QuoteRefused(Exception):
+    """The catalog answered, and refused the request (4xx): passed on to the client."""
+
+    def __init__(self, status_code: int, error: Mapping[str, Any]) -> None:
+        super().__init__(str(error.get("message") or f"catalog answered {status_code}"))
+        self.status_code = status_code
+        self.error = dict(error)
+
+
+class QuoteSource(Protocol):
+    """Anything that prices lines (the HTTP client; an in-memory catalog in unit tests)."""
+
+    def quote(self, lines: Sequence[LineRequest], bearer: str) -> dict[str, Quote]: ...
+
+
+class CatalogClient:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 3.0,
+        retries: int = 2,
+        breaker: CircuitBreaker | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.breaker = breaker or CircuitBreaker()
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            timeout=httpx.Timeout(timeout),
+            transport=transport or httpx.HTTPTransport(retries=retries),
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            follow_redirects=False,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def quote(self, lines: Sequence[LineRequest], bearer: str) -> dict[str, Quote]:
+        """Quotes by product id, one for every requested product (``found=False`` if unknown).
+
+        ``bearer`` is the user's own access token: the catalog authorises the call itself.
+        """
+        if not self.breaker.allow():
+            raise CatalogUnavailable(
+                "The catalog is unavailable; try again shortly.",
+                retry_after=self.breaker.retry_after(),
+            )
+        body = {"lines": [{"product_id": ln.product_id, "quantity": ln.quantity} for ln in lines]}
+        try:
+            response = self._http.post(
+                QUOTES_PATH, json=body, headers={"Authorization": f"Bearer {bearer}"}
+            )
+        except httpx.HTTPError as exc:
+            self.breaker.record_failure()
+            logger.warning("catalog quote failed: %r", exc)
+            raise CatalogUnavailable("The catalog did not answer; try again shortly.") from exc
+        if response.status_code >= 500 or response.status_code == 429:
+            self.breaker.record_failure()
+            logger.warning("catalog quote answered %s", response.status_code)
+            raise CatalogUnavailable(f"The catalog answered {response.status_code}.")
+        self.breaker.record_success()  # it answered: up, whatever it thinks of this request
+        if response.status_code >= 400:
+            error = _error_of(response)
+            unknown = unknown_products(error, lines) if response.status_code == 422 else set()
+            if not unknown:
+                raise QuoteRefused(response.status_code, error)
+            # The catalog refuses a whole quote naming a product it does not have: price the
+            # others, so the client hears about every problem at once.
+            known = [line for line in lines if line.product_id not in unknown]
+            quotes = self.quote(known, bearer) if known else {}
+            quotes.update({pid: Quote(product_id=pid, found=False) for pid in unknown})
+            return quotes
+        try:
+            return parse_quotes(response.json(), lines)
+        except (ValueError, KeyError, TypeError, InvalidOperation) as exc:
+            logger.error("catalog quote unreadable: %r", exc)
+            raise CatalogUnavailable("The catalog answered something unreadable.") from exc
+
+
+def _error_of(response: httpx.Response) -> dict[str, Any]:
+    try:
+        error = response.json().get("error")
+    except ValueError:
+        error = None
+    if isinstance(error, dict):
+        return error
+    return {"code": "catalog_refused", "message": f"The catalog answered {response.status_code}."}
+
+
+def unknown_products(error: Mapping[str, Any], lines: Sequence[LineRequest]) -> set[str]:
+    """Products the catalog said do not exist (``fields`` like ``lines.1.product_id``)."""
+    unknown: set[str] = set()
+    fields = error.get("fields")
+    for key in fields if isinstance(fields, dict) else ():
+        match = _LINE_PRODUCT_FIELD.fullmatch(str(key))
+        if match and int(match.group(1)) < len(lines):
+            unknown.add(lines[int(match.group(1))].product_id)
+    return unknown
+
+
+def parse_quotes(payload: Any, lines: Sequence[LineRequest]) -> dict[str, Quote]:
+    """The catalog's answer as :class:`Quote` objects; a product it did not quote is unknown."""
+    entries = payload["lines"] if isinstance(payload, dict) else payload
+    quotes: dict[str, Quote] = {}
+    for entry in entries:
+        product_id = str(entry["product_id"])
+        if entry.get("found") is False or entry.get("error") or entry.get("name") is None:
+            quotes[product_id] = Quote(product_id=product_id, found=False)
+            continue
+        price = entry.get("unit_price", entry.get("price"))
+        # units available now ("available" alone may be a yes/no for the quantity asked)
+        available = entry.get("stock_available", entry.get("available"))
+        quotes[product_id] = Quote(
+            product_id=product_id,
+            found=True,
+            name=str(entry["name"]),
+            unit_price=Decimal(str(price)),
+            currency=str(entry.get("currency") or "").upper(),
+            active=bool(entry.get("active", False)),
+            available=available if type(available) is int else None,
+        )
+    for line in lines:
+        quotes.setdefault(line.product_id, Quote(product_id=line.product_id, found=False))
+    return quotes

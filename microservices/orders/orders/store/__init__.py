@@ -1,0 +1,1 @@
+"""Persistence on PostgreSQL: engine and transactions, models, queries, event stores."""

@@ -1,0 +1,136 @@
+"""PostgreSQL implementations of the msh_events store protocols, on SQLAlchemy.
+
+The same three tables as mainapp's eventbus: ``outbox_events`` (claimed with ``FOR UPDATE SKIP
+LOCKED`` so concurrent relays never collide), ``processed_events`` (the id inserted first, in
+the handler's transaction) and ``dead_letters``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from msh_events import Event
+
+from .db import Database, on_commit
+from .models import DeadLetter, OutboxEvent, ProcessedEvent
+
+_handler_session: ContextVar[Session | None] = ContextVar("orders_handler_session", default=None)
+
+
+def add_to_outbox(session: Session, event: Event) -> None:
+    """Write ``event`` in the session's transaction; the database's relay hook runs after
+    commit (the periodic sweep sends it anyway if that fails)."""
+    session.add(OutboxEvent(id=uuid.UUID(event.id), type=event.type, envelope=event.to_dict()))
+    database = session.info.get("database")
+    if database is not None and database.on_outbox_commit is not None:
+        on_commit(session, database.on_outbox_commit)
+
+
+class SqlOutboxStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @contextmanager
+    def claim(self, limit: int) -> Iterator[Sequence[Event]]:
+        with self.db.transaction() as session:
+            rows = session.scalars(
+                select(OutboxEvent)
+                .where(OutboxEvent.sent_at.is_(None))
+                .order_by(OutboxEvent.created_at)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            ).all()
+            yield [Event.from_dict(row.envelope) for row in rows]
+            if rows:
+                session.execute(
+                    update(OutboxEvent)
+                    .where(OutboxEvent.id.in_([row.id for row in rows]))
+                    .values(sent_at=func.now())
+                )
+
+    def backlog(self) -> int:
+        with self.db.transaction() as session:
+            return session.scalar(
+                select(func.count()).select_from(OutboxEvent).where(OutboxEvent.sent_at.is_(None))
+            )
+
+
+class SqlProcessedEventStore:
+    """Inserts the event id first: a concurrent duplicate waits on the key, then is skipped."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @contextmanager
+    def first_time(self, event: Event) -> Iterator[bool]:
+        with self.db.transaction() as session:
+            inserted = session.execute(
+                insert(ProcessedEvent)
+                .values(event_id=uuid.UUID(event.id), type=event.type)
+                .on_conflict_do_nothing(index_elements=[ProcessedEvent.event_id])
+                .returning(ProcessedEvent.event_id)
+            ).first()
+            if inserted is None:
+                yield False
+                return
+            token = _handler_session.set(session)
+            try:
+                yield True
+            finally:
+                _handler_session.reset(token)
+
+
+def handler_session() -> Session:
+    """The transaction an event handler runs in (the one that records the event id)."""
+    session = _handler_session.get()
+    if session is None:
+        raise RuntimeError("event handlers run inside SqlProcessedEventStore.first_time()")
+    return session
+
+
+class SqlDeadLetterStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def add(self, message: Any, error: str, attempts: int) -> None:
+        is_dict = isinstance(message, dict)
+        with self.db.transaction() as session:
+            session.add(
+                DeadLetter(
+                    message=message,
+                    event_id=str(message.get("id", "") if is_dict else "")[:64],
+                    type=str(message.get("type", "") if is_dict else "")[:100],
+                    error=error,
+                    attempts=attempts,
+                )
+            )
+
+    def pending(self, include_replayed: bool = False) -> list[DeadLetter]:
+        with self.db.transaction() as session:
+            query = select(DeadLetter).order_by(DeadLetter.created_at.desc())
+            if not include_replayed:
+                query = query.where(DeadLetter.replayed_at.is_(None))
+            return list(session.scalars(query).all())
+
+    @contextmanager
+    def replaying(self, ids: Sequence[int] | None) -> Iterator[list[DeadLetter]]:
+        """Dead letters to replay (``ids``, or every pending one when None), locked; marked
+        replayed when the block exits cleanly."""
+        with self.db.transaction() as session:
+            query = select(DeadLetter).order_by(DeadLetter.id).with_for_update(skip_locked=True)
+            if ids is None:
+                query = query.where(DeadLetter.replayed_at.is_(None))
+            else:
+                query = query.where(DeadLetter.id.in_(list(ids)))
+            rows = list(session.scalars(query).all())
+            yield rows
+            for row in rows:
+                row.replayed_at = func.now()
