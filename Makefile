@@ -7,7 +7,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 REQUIREMENTS := requirements-dev.txt mainapp/requirements.txt gateway/requirements.txt microservices/orders/requirements.txt microservices/catalog/requirements.txt libs/pyproject.toml
 
-.PHONY: install dev test lint format clean bench bench-gateway bench-orders
+FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) frontend/index.html frontend/package.json frontend/package-lock.json frontend/vite.config.ts frontend/tsconfig.json
+
+.PHONY: install dev test lint format clean bench bench-gateway bench-orders frontend-test
 
 $(STAMP): $(REQUIREMENTS)
 	$(PYTHON_SYSTEM) -m devstack.system
@@ -18,11 +20,19 @@ $(STAMP): $(REQUIREMENTS)
 
 install: $(STAMP)  ## system packages + .venv with every service's requirements and the dev tools
 
+# The browser app the gateway serves at /: npm ci when needed, then npm run build.
+frontend/dist/index.html: $(FRONTEND_SOURCES)
+	$(PYTHON_SYSTEM) -m devstack.frontend
+
+frontend-test: frontend/dist/index.html  ## the frontend's type check and component tests (Vitest)
+	cd frontend && npm test
+
 dev: install  ## start the platform natively on http://127.0.0.1:$${GATEWAY_PORT:-8000}
 	$(PY) -m devstack dev
 
-test: install  ## every test of every part, each against real servers
+test: install frontend/dist/index.html  ## every test of every part, each against real servers
 	$(PY) -m devstack.system
+	cd frontend && npm test
 	$(PY) -m pytest libs/tests
 	cd gateway && ../$(PY) -m pytest
 	cd mainapp && ../$(PY) -m pytest

@@ -114,9 +114,11 @@ def service_processes(env: Mapping[str, str]) -> list[ProcessSpec]:
 
 
 def setup_commands() -> list[ProcessSpec]:
-    """One-shot jobs before the services start: keys, migrations, static files, demo seed."""
+    """One-shot jobs before the services start: keys, migrations, static files, demo seed,
+    and the browser app's build when its sources changed (the gateway serves frontend/dist)."""
     mainapp_dir = ROOT / "mainapp"
     return [
+        ProcessSpec("frontend-build", (PYTHON, "-m", "devstack.frontend"), ROOT),
         ProcessSpec("mainapp-jwt-key", mainapp_command("ensure_jwt_key"), mainapp_dir),
         ProcessSpec("mainapp-migrate", mainapp_command("migrate", "--noinput"), mainapp_dir),
         ProcessSpec(

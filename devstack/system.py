@@ -16,7 +16,14 @@ import sys
 REQUIRED = {
     "redis-server": "redis-server",
     "postgres": "postgresql",
+    "node": "nodejs",  # builds the browser app (frontend/)
+    "npm": "npm",
 }
+# The browser tests drive Debian's Chromium (Playwright cannot download browsers here).
+CHROMIUM = "/usr/bin/chromium"
+# Only the browser tests need it: when it cannot be installed, the rest still runs and those
+# tests fail saying so (tests/conftest.py).
+OPTIONAL = "chromium"
 
 
 class MissingSystemPackage(RuntimeError):
@@ -43,6 +50,11 @@ def missing_packages() -> list[str]:
         missing.append(REQUIRED["redis-server"])
     if not postgres_bin_dir():
         missing.append(REQUIRED["postgres"])
+    for executable in ("node", "npm"):
+        if not shutil.which(executable):
+            missing.append(REQUIRED[executable])
+    if not os.path.exists(CHROMIUM):
+        missing.append(OPTIONAL)
     return missing
 
 
@@ -61,7 +73,13 @@ def ensure_system_packages() -> None:
     elif can_apt and shutil.which("sudo"):
         subprocess.run(["sudo", "apt-get", "update", "-qq"], check=True)
         subprocess.run(["sudo", *command], check=True)
-    still = missing_packages()
+    still = [name for name in missing_packages() if name != OPTIONAL]
+    if OPTIONAL in missing_packages():
+        print(
+            f"devstack: {CHROMIUM} is missing (sudo apt-get install chromium); "
+            "the browser tests will fail without it",
+            file=sys.stderr,
+        )
     if still:
         raise MissingSystemPackage(
             "missing system packages: "

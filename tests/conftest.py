@@ -4,6 +4,7 @@ what a user cannot see (exactly-once, published events)."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -115,3 +116,59 @@ def stack() -> Iterator[Stack]:
 def client(stack: Stack) -> Iterator[httpx.Client]:
     with stack.client() as client:
         yield client
+
+
+# --------------------------------------------------------------------------- browser tests
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's headless Chromium driven by Playwright (``make install`` apt-installs it)."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(
+            f"{CHROMIUM} is missing: the browser tests need Debian's chromium "
+            "(make install runs apt-get install chromium)"
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium, stack: Stack, request: pytest.FixtureRequest):
+    """``open(viewport=...)`` gives a new page on the stack's origin (its own cookies); each
+    page's final state is saved as tests/artifacts/<test>[-n].png (git-ignored)."""
+    contexts = []
+
+    def open_page(width: int = 1280, height: int = 900):
+        context = chromium.new_context(
+            base_url=stack.url, viewport={"width": width, "height": height}
+        )
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    ARTIFACTS.mkdir(exist_ok=True)
+    for index, context in enumerate(contexts):
+        suffix = f"-{index}" if index else ""
+        for page in context.pages:
+            with contextlib.suppress(Exception):
+                page.screenshot(path=ARTIFACTS / f"{request.node.name}{suffix}.png", full_page=True)
+        context.close()

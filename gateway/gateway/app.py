@@ -35,6 +35,7 @@ from gateway.ratelimit import RateLimiter
 from gateway.response_headers import ResponseHeaders
 from gateway.routing import load_route_table
 from gateway.settings import Settings
+from gateway.spa import from_setting as spa_from_setting
 from gateway.upstream import UpstreamPools
 
 logger = logging.getLogger("gateway")
@@ -166,4 +167,5 @@ def create_app(settings: Settings | None = None) -> Gateway:
         access_log=access_log,
         local_paths=local_paths,
         local_prefixes=[docs.ASSETS_PATH + "/"],
+        spa=spa_from_setting(settings.effective_frontend_dist),
     )

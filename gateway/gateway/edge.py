@@ -31,6 +31,7 @@ from gateway.metrics import Metrics
 from gateway.proxy import ReverseProxy
 from gateway.response_headers import ResponseHeaders
 from gateway.routing import DEFAULT_METHODS, RouteTable
+from gateway.spa import SpaFiles
 from gateway.tracing import start_trace
 
 logger = logging.getLogger("gateway")
@@ -40,6 +41,8 @@ _bits = random.getrandbits
 CLIENT_CLOSED_REQUEST = 499
 
 _JSON = (b"content-type", b"application/json")
+# Upstream (access log) and metric label of what the SPA files answered.
+_SPA = "spa"
 
 
 class Gateway:
@@ -58,6 +61,7 @@ class Gateway:
         access_log: AccessLog,
         local_paths: Iterable[str],
         local_prefixes: Iterable[str] = (),
+        spa: SpaFiles | None = None,
     ) -> None:
         self.api = api
         self.routes = routes
@@ -70,6 +74,8 @@ class Gateway:
         # What the gateway's own API answers; everything else is proxied.
         self.local_paths = frozenset(local_paths)
         self.local_prefixes = tuple(local_prefixes)
+        # The browser app: GET/HEAD of paths no route takes (see spa.py).
+        self.spa = spa
 
     def _is_local(self, path: str) -> bool:
         return path in self.local_paths or path.startswith(self.local_prefixes)
@@ -108,6 +114,13 @@ class Gateway:
                     return
             if self._is_local(path):
                 await self._serve_local(context, scope, receive, send)
+            elif self.spa is not None and self.spa.handles(scope["method"], path):
+                # The route found here is handed on, so the proxy does not match again.
+                context.route = self.routes.match(path)
+                if context.route is None:
+                    await self._serve_spa(context, scope, path, send)
+                else:
+                    await self.proxy(context, head, scope, receive, send)
             else:
                 await self.proxy(context, head, scope, receive, send)
         except GatewayError as exc:
@@ -123,7 +136,8 @@ class Gateway:
         finally:
             route = context.route.name if context.route is not None else None
             status = context.status or CLIENT_CLOSED_REQUEST
-            self.metrics.count_request(route or self._metric_label(path), scope["method"], status)
+            label = route or (_SPA if context.upstream == _SPA else self._metric_label(path))
+            self.metrics.count_request(label, scope["method"], status)
             self.access_log.write(
                 method=scope["method"],
                 path=path,
@@ -151,6 +165,25 @@ class Gateway:
             await send(message)
 
         await self.api(scope, receive, send_decorated)
+
+    async def _serve_spa(
+        self, context: RequestContext, scope: Scope, path: str, send: Send
+    ) -> None:
+        assert self.spa is not None
+        context.upstream = _SPA
+
+        async def send_tracked(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                context.status = message["status"]
+            await send(message)
+
+        await self.spa.serve(
+            scope["method"],
+            path,
+            scope["headers"],
+            send_tracked,
+            lambda headers: self.headers.decorate(context, headers),
+        )
 
     async def _preflight(
         self, context: RequestContext, head: RequestHead, scope: Scope, path: str, send: Send

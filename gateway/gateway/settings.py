@@ -20,6 +20,8 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_ROUTES_FILE = Path(__file__).with_name("routes.toml")
+# The SPA build beside the gateway folder in the repository (frontend/dist).
+DEFAULT_FRONTEND_DIST = Path(__file__).resolve().parents[2] / "frontend" / "dist"
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -82,6 +84,11 @@ class Settings(BaseSettings):
     )
     gateway_routes_file: Path = Field(
         DEFAULT_ROUTES_FILE, description="TOML route table; defaults to gateway/routes.toml."
+    )
+    frontend_dist: str | None = Field(
+        None,
+        description="Built SPA served at / with history fallback; default ../frontend/dist "
+        "when it exists; empty: serve no SPA (unmatched paths get the JSON 404).",
     )
     upstream_timeout_seconds: float = Field(
         10.0,
@@ -168,6 +175,13 @@ class Settings(BaseSettings):
         "json", description="json: one JSON object per line; console: plain text."
     )
     environment: str = Field("development", description="Deployment name, added to every log line.")
+
+    @property
+    def effective_frontend_dist(self) -> Path | None:
+        if self.frontend_dist is None:
+            has_build = (DEFAULT_FRONTEND_DIST / "index.html").is_file()
+            return DEFAULT_FRONTEND_DIST if has_build else None
+        return Path(self.frontend_dist) if self.frontend_dist.strip() else None
 
     @field_validator("log_level", mode="before")
     @classmethod

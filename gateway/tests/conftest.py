@@ -558,6 +558,7 @@ def start_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable
             **_clean_environ(),
             "GATEWAY_HOST": "127.0.0.1",
             "GATEWAY_PORT": str(port),
+            "FRONTEND_DIST": "",  # no SPA unless a test passes one (test_spa.py)
             **env,
         }
         log_path = tmp_path_factory.mktemp("gateway") / "gateway.log"

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from msh_common.tracing import current_traceparent
+
 ENVELOPE_KEYS = ("id", "type", "version", "occurred_at", "producer", "data", "traceparent")
 
 
@@ -25,6 +27,11 @@ class Event:
     version: int = 1
     occurred_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
     traceparent: str | None = None
+
+    def __post_init__(self) -> None:
+        # Carry the producer's trace (the active span, when tracing is on) unless given one.
+        if self.traceparent is None:
+            object.__setattr__(self, "traceparent", current_traceparent())
 
     def to_dict(self) -> dict[str, Any]:
         """The wire form: plain JSON types only."""

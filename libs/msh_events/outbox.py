@@ -13,7 +13,10 @@ import logging
 import threading
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from datetime import UTC, datetime
 from typing import Protocol
+
+from msh_common.metrics import EVENTS_PUBLISHED, PUBLISH_LAG
 
 from .envelope import Event
 
@@ -56,6 +59,7 @@ class OutboxRelay:
                 for event in events:
                     self.publisher.publish(event)
                 published += len(events)
+            _observe_published(events)
             if len(events) < self.batch_size:
                 return published
 
@@ -74,3 +78,17 @@ class OutboxRelay:
             except Exception:
                 logger.exception("outbox sweep failed; retrying in %ss", interval)
             stop.wait(interval)
+
+
+def _observe_published(events: Sequence[Event]) -> None:
+    """Count what went out and how long it waited in the outbox (after the marking commit)."""
+    now = datetime.now(UTC)
+    for event in events:
+        EVENTS_PUBLISHED.labels(event.producer, event.type).inc()
+        try:
+            occurred = datetime.fromisoformat(str(event.occurred_at))
+            if occurred.tzinfo is None:
+                occurred = occurred.replace(tzinfo=UTC)
+            PUBLISH_LAG.labels(event.producer).observe(max((now - occurred).total_seconds(), 0))
+        except (TypeError, ValueError):
+            continue

@@ -16,6 +16,9 @@ from typing import Any
 
 from celery import Celery, Task
 
+from msh_common.metrics import EVENTS_HANDLED
+from msh_common.tracing import consumer_span
+
 from .celery_app import EVENT_TASK_NAME
 from .consumer import DeadLetterStore, IdempotentConsumer
 from .envelope import Event, InvalidEnvelope
@@ -56,14 +59,17 @@ def register_event_task(
         except InvalidEnvelope as exc:
             logger.error("invalid envelope dead-lettered", extra={"error": str(exc)})
             dead_letters().add(message, f"InvalidEnvelope: {exc}", attempts)
+            EVENTS_HANDLED.labels(app.main, "invalid", "dead_lettered").inc()
             return "dead-lettered"
         if policy.handler_delay:
             time.sleep(policy.handler_delay)
         try:
-            outcome = consumer().handle(event)
+            with consumer_span(app.main, event):
+                outcome = consumer().handle(event)
         except PermanentError as exc:
             logger.error("event dead-lettered: %s", exc, extra={"event_id": event.id})
             dead_letters().add(message, "".join(traceback.format_exception(exc)), attempts)
+            EVENTS_HANDLED.labels(app.main, event.type, "dead_lettered").inc()
             return "dead-lettered"
         except Exception as exc:
             if self.request.retries < policy.max_retries:
@@ -72,14 +78,17 @@ def register_event_task(
                     "event handler failed; retrying",
                     extra={"event_id": event.id, "attempt": attempts, "countdown": countdown},
                 )
+                EVENTS_HANDLED.labels(app.main, event.type, "retried").inc()
                 raise self.retry(exc=exc, countdown=countdown) from exc
             logger.exception("event dead-lettered after %d attempts", attempts)
             dead_letters().add(message, "".join(traceback.format_exception(exc)), attempts)
+            EVENTS_HANDLED.labels(app.main, event.type, "dead_lettered").inc()
             return "dead-lettered"
         logger.info(
             "event consumed",
             extra={"event_id": event.id, "event_type": event.type, "outcome": str(outcome)},
         )
+        EVENTS_HANDLED.labels(app.main, event.type, str(outcome)).inc()
         return str(outcome)
 
     return handle_event

@@ -6,9 +6,11 @@ from drf_spectacular.views import SpectacularAPIView
 
 from mainapp import errors
 from mainapp.health import health
+from mainapp.metrics import metrics_view
 
 urlpatterns = [
     path("health", health, name="health"),
+    path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     path("", include("mainapp.accounts.urls")),

@@ -34,6 +34,11 @@ def relay(settings: Settings, store: Store, args: argparse.Namespace) -> int:
     if args.once:
         print(f"published {outbox_relay.relay_pending()} event(s)")
         return 0
+    from catalog.metrics import register_store_gauges
+    from msh_common.metrics import start_metrics_server
+
+    if start_metrics_server() is not None:  # METRICS_PORT set (compose), else nothing
+        register_store_gauges(store)
     run_sweep(outbox_relay, settings.outbox_sweep_seconds)
     return 0
 

@@ -10,13 +10,15 @@ from flask import Response, jsonify
 from flask_openapi3 import Info, OpenAPI
 
 from catalog.api import register_routes
-from catalog.api.context import CatalogContext, init_context
+from catalog.api.context import EXTENSION, CatalogContext, init_context
 from catalog.api.errors import install_error_handlers, validation_error_response
 from catalog.api.schemas import ErrorResponse
+from catalog.metrics import install_metrics
 from catalog.settings import SERVICE, Settings, load_settings
 from catalog.store import Store
 from msh_auth import JWKSCache
 from msh_common.logging import configure_logging
+from msh_common.tracing import instrument
 
 BEARER_SCHEME = {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
 
@@ -55,6 +57,11 @@ def create_app(
     )
     install_error_handlers(app)
     register_routes(app)
+    install_metrics(app, app.extensions[EXTENSION].store)
+    if instrument(SERVICE, "pymongo"):  # only when OTEL_EXPORTER_OTLP_ENDPOINT is set
+        from opentelemetry.instrumentation.flask import FlaskInstrumentor
+
+        FlaskInstrumentor().instrument_app(app, excluded_urls="health,metrics")
 
     @app.get("/openapi.json", doc_ui=False)
     def openapi_document() -> Response:

@@ -12,6 +12,7 @@ from catalog.relay import make_relay, relay_now
 from catalog.settings import SERVICE, Settings, load_settings
 from catalog.store import Store
 from msh_common.logging import configure_logging
+from msh_common.tracing import instrument
 from msh_events.celery_app import make_celery_app
 from msh_events.consumer import IdempotentConsumer
 from msh_events.tasks import RetryPolicy, register_event_task
@@ -44,6 +45,7 @@ def create_worker_app(settings: Settings, store: Store | None = None) -> Celery:
 
 
 settings = load_settings()
+instrument(SERVICE, "celery", "pymongo")  # only when OTEL_EXPORTER_OTLP_ENDPOINT is set
 app = create_worker_app(settings)
 
 
@@ -51,3 +53,15 @@ app = create_worker_app(settings)
 def _configure_logging(**_: Any) -> None:
     """The worker logs like the web app (connecting here also keeps Celery's own setup off)."""
     configure_logging(SERVICE, settings.log_level, settings.log_format)
+
+
+@signals.worker_ready.connect
+def _serve_metrics(**_: Any) -> None:
+    """Metrics on METRICS_PORT (unset natively: nothing listens): events handled, dead
+    letters, and how many messages wait in the queue."""
+    from catalog.metrics import register_store_gauges
+    from msh_common.metrics import redis_queue_depth, register_gauges, start_metrics_server
+
+    if start_metrics_server() is not None:
+        register_store_gauges(app.conf.catalog_store)
+        register_gauges(SERVICE, queue_depth=redis_queue_depth(settings.redis_url, SERVICE))

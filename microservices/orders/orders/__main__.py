@@ -50,6 +50,12 @@ def main(argv: list[str] | None = None) -> int:
             if args.once:
                 print(f"published {make_relay(db, publisher(settings)).relay_pending()} event(s)")
                 return 0
+            from msh_common.metrics import start_metrics_server
+
+            from .metrics import register_store_gauges
+
+            if start_metrics_server() is not None:  # METRICS_PORT set (compose), else nothing
+                register_store_gauges(db)
             stop = threading.Event()
             for signum in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(signum, lambda *_: stop.set())

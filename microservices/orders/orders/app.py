@@ -15,11 +15,13 @@ from fastapi import FastAPI
 
 from msh_auth import JWKSCache
 from msh_common.logging import configure_logging
+from msh_common.tracing import instrument
 
 from .api import cart, health, live, orders, reports
 from .api.errors import BodySizeLimitMiddleware, install_error_handlers
 from .broker import publisher
 from .catalog import CatalogClient, CircuitBreaker, QuoteSource
+from .metrics import install_metrics
 from .relay import BackgroundRelay, make_relay
 from .settings import SERVICE, Settings, get_settings
 from .store.db import Database
@@ -87,4 +89,9 @@ def create_app(
     for module in (health, cart, orders, live, reports):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.orders_max_body_bytes)
+    install_metrics(app, db)
+    if instrument(SERVICE, "psycopg", "httpx"):  # only when OTEL_EXPORTER_OTLP_ENDPOINT is set
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+        FastAPIInstrumentor.instrument_app(app, excluded_urls="health,metrics")
     return app

@@ -6,8 +6,12 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
+
+from celery import signals
 
 from msh_common.logging import configure_logging
+from msh_common.tracing import instrument
 from msh_events.tasks import RetryPolicy, register_event_task
 
 from .broker import celery_app, publisher
@@ -20,6 +24,7 @@ from .store.events import SqlDeadLetterStore
 settings = get_settings()
 configure_logging(SERVICE, settings.log_level, settings.log_format)
 
+instrument(SERVICE, "celery", "psycopg")  # only when OTEL_EXPORTER_OTLP_ENDPOINT is set
 app = celery_app(settings)
 
 
@@ -46,3 +51,17 @@ handle_event = register_event_task(
         handler_delay=settings.events_handler_delay,
     ),
 )
+
+
+@signals.worker_ready.connect
+def _serve_metrics(**_: Any) -> None:
+    """Metrics on METRICS_PORT (unset natively: nothing listens): events handled, dead
+    letters, and how many messages wait in the queue."""
+    from msh_common.metrics import redis_queue_depth, register_gauges, start_metrics_server
+
+    from .metrics import register_store_gauges
+
+    if start_metrics_server() is not None:
+        register_store_gauges(database())
+        broker = settings.celery_broker_url or settings.redis_url
+        register_gauges(SERVICE, queue_depth=redis_queue_depth(broker, SERVICE))

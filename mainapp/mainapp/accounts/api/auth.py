@@ -5,13 +5,16 @@ None of these needs an access token; the ones that can be abused are throttled p
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict
+from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import authenticate, user_logged_in
 from django.db import IntegrityError, transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -40,6 +43,40 @@ from .base import NOT_AUTHENTICATED, RATE_LIMITED, VALIDATION_ERROR, PublicAPIVi
 
 RESET_REQUESTED = "If an account exists for this address, a reset link has been sent."
 INVALID_RESET_TOKEN = "This reset link is invalid or has expired."  # noqa: S105 - a message
+
+# The browser app keeps the refresh token out of scripts' reach: login and refresh also set it
+# as this HttpOnly cookie, sent back only to /api/auth/ (refresh, logout) and only same-site.
+REFRESH_COOKIE = "msh_refresh"
+REFRESH_COOKIE_PATH = "/api/auth/"
+
+
+def set_refresh_cookie(response: Response, refresh: str) -> Response:
+    response.set_cookie(
+        REFRESH_COOKIE,
+        refresh,
+        max_age=int(settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"].total_seconds()),
+        path=REFRESH_COOKIE_PATH,
+        secure=settings.PUBLIC_URL.startswith("https://"),
+        httponly=True,
+        samesite="Strict",
+    )
+    return response
+
+
+def clear_refresh_cookie(response: Response) -> Response:
+    response.delete_cookie(REFRESH_COOKIE, path=REFRESH_COOKIE_PATH, samesite="Strict")
+    return response
+
+
+def refresh_input(request: Request) -> tuple[Any, bool]:
+    """The request's data, with the refresh token taken from the cookie when the JSON body has
+    none; and whether it came from the cookie."""
+    data = request.data
+    if isinstance(data, Mapping) and not data.get("refresh"):
+        cookie = request.COOKIES.get(REFRESH_COOKIE)
+        if cookie:
+            return {"refresh": cookie}, True
+    return data, False
 
 
 class RegisterView(PublicAPIView):
@@ -93,34 +130,46 @@ class LoginView(PublicAPIView):
             raise InvalidCredentials()
         pair = sessions.issue(user)
         user_logged_in.send(sender=type(user), request=request._request, user=user)  # last_login
-        return Response(asdict(pair))
+        return set_refresh_cookie(Response(asdict(pair)), pair.refresh)
 
 
 class RefreshView(PublicAPIView):
     @extend_schema(
         tags=["auth"],
         summary="Rotate a refresh token: a new pair; the one sent can never be used again",
+        description="The token comes from the JSON body or, when the body has none, from the "
+        "HttpOnly `msh_refresh` cookie that login and refresh set.",
         request=RefreshSerializer,
         responses={200: TokenPairSerializer, 400: VALIDATION_ERROR, 401: NOT_AUTHENTICATED},
     )
     def post(self, request: Request) -> Response:
-        serializer = RefreshSerializer(data=request.data)
+        data, _ = refresh_input(request)
+        serializer = RefreshSerializer(data=data)
         serializer.is_valid(raise_exception=True)
-        return Response(asdict(sessions.rotate(serializer.validated_data["refresh"])))
+        pair = sessions.rotate(serializer.validated_data["refresh"])
+        return set_refresh_cookie(Response(asdict(pair)), pair.refresh)
 
 
 class LogoutView(PublicAPIView):
     @extend_schema(
         tags=["auth"],
         summary="Revoke a refresh token",
+        description="The token comes from the JSON body or, when the body has none, from the "
+        "`msh_refresh` cookie, which is cleared (a cookie already revoked or expired is still "
+        "cleared, with 204).",
         request=RefreshSerializer,
         responses={204: None, 400: VALIDATION_ERROR, 401: NOT_AUTHENTICATED},
     )
     def post(self, request: Request) -> Response:
-        serializer = RefreshSerializer(data=request.data)
+        data, from_cookie = refresh_input(request)
+        serializer = RefreshSerializer(data=data)
         serializer.is_valid(raise_exception=True)
-        sessions.revoke(serializer.validated_data["refresh"])
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        try:
+            sessions.revoke(serializer.validated_data["refresh"])
+        except APIException:
+            if not from_cookie:
+                raise
+        return clear_refresh_cookie(Response(status=status.HTTP_204_NO_CONTENT))
 
 
 class PasswordResetView(PublicAPIView):

@@ -22,6 +22,11 @@ class Command(BaseCommand):
             count = relay().relay_pending()
             self.stdout.write(f"published {count} event(s)")
             return
+        from mainapp.metrics import register_store_gauges
+        from msh_common.metrics import start_metrics_server
+
+        if start_metrics_server() is not None:  # METRICS_PORT set (compose), else nothing
+            register_store_gauges()
         stop = threading.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())

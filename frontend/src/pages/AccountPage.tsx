@@ -1,0 +1,99 @@
+import { useState } from "react";
+import { useNavigate } from "react-router";
+import { useMutation } from "@tanstack/react-query";
+import { api, call, setAccessToken } from "../api/client";
+import { useAuth } from "../auth";
+import { Button, Card, Field, FormError, PageTitle, fieldErrors } from "../components/ui";
+
+export function AccountPage() {
+  const { user, reloadUser } = useAuth();
+  const navigate = useNavigate();
+  const [saved, setSaved] = useState(false);
+  const profile = useMutation({
+    mutationFn: (body: { name: string; email: string }) => call(api.PATCH("/api/users/me", { body })),
+    onSuccess: async () => {
+      await reloadUser();
+      setSaved(true);
+    },
+  });
+  const password = useMutation({
+    mutationFn: (body: { current_password: string; new_password: string }) =>
+      call(api.POST("/api/users/me/password", { body })),
+  });
+  const remove = useMutation({
+    mutationFn: () => call(api.DELETE("/api/users/me")),
+    onSuccess: () => {
+      setAccessToken(null);
+      navigate("/", { replace: true });
+    },
+  });
+  const [confirmDelete, setConfirmDelete] = useState(false);
+  if (!user) return null;
+  const profileErrors = fieldErrors(profile.error);
+  const passwordErrors = fieldErrors(password.error);
+  return (
+    <div className="grid gap-6 md:grid-cols-2">
+      <Card>
+        <PageTitle>Your profile</PageTitle>
+        <form
+          className="flex flex-col gap-4"
+          onSubmit={(event) => {
+            event.preventDefault();
+            setSaved(false);
+            const form = new FormData(event.currentTarget);
+            profile.mutate({ name: String(form.get("name")), email: String(form.get("email")) });
+          }}
+        >
+          <Field label="Name" name="name" defaultValue={user.name} error={profileErrors.name} />
+          <Field label="E-mail" name="email" type="email" defaultValue={user.email} error={profileErrors.email} />
+          {Object.keys(profileErrors).length === 0 && <FormError error={profile.error} />}
+          {saved && <p role="status" className="text-green-700">Saved.</p>}
+          <Button type="submit" busy={profile.isPending}>
+            Save
+          </Button>
+        </form>
+      </Card>
+      <Card>
+        <h2 className="mb-4 text-xl font-bold">Change password</h2>
+        <form
+          className="flex flex-col gap-4"
+          onSubmit={(event) => {
+            event.preventDefault();
+            const form = new FormData(event.currentTarget);
+            password.mutate({
+              current_password: String(form.get("current_password")),
+              new_password: String(form.get("new_password")),
+            });
+          }}
+        >
+          <Field label="Current password" name="current_password" type="password" autoComplete="current-password" error={passwordErrors.current_password} />
+          <Field label="New password" name="new_password" type="password" autoComplete="new-password" error={passwordErrors.new_password} />
+          {Object.keys(passwordErrors).length === 0 && <FormError error={password.error} />}
+          {password.isSuccess && <p role="status" className="text-green-700">Password changed.</p>}
+          <Button type="submit" busy={password.isPending}>
+            Change password
+          </Button>
+        </form>
+      </Card>
+      <Card className="md:col-span-2">
+        <h2 className="mb-2 text-xl font-bold text-red-800">Delete account</h2>
+        <p className="mb-3 text-sm text-slate-600">Your account is deleted and your order history anonymised. This cannot be undone.</p>
+        {confirmDelete ? (
+          <div className="flex gap-2">
+            <Button variant="danger" busy={remove.isPending} onClick={() => remove.mutate()}>
+              Yes, delete my account
+            </Button>
+            <Button variant="secondary" onClick={() => setConfirmDelete(false)}>
+              Keep it
+            </Button>
+          </div>
+        ) : (
+          <Button variant="danger" onClick={() => setConfirmDelete(true)}>
+            Delete my account
+          </Button>
+        )}
+        <FormError error={remove.error} />
+      </Card>
+    </div>
+  );
+}

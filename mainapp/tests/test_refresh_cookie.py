@@ -1,0 +1,93 @@
+"""The refresh token as an HttpOnly cookie for the browser app, beside the JSON body flow."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import override_settings
+from rest_framework.test import APIClient
+
+pytestmark = pytest.mark.django_db
+
+COOKIE = "msh_refresh"
+
+
+def log_in(api: APIClient, user, password):
+    response = api.post(
+        "/api/auth/login", {"email": user.email, "password": password}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    return response
+
+
+def test_login_sets_an_httponly_strict_cookie_scoped_to_auth(user, password):
+    response = log_in(APIClient(), user, password)
+    cookie = response.cookies[COOKIE]
+    assert cookie.value == response.json()["refresh"]
+    assert cookie["httponly"] is True
+    assert cookie["samesite"] == "Strict"
+    assert cookie["path"] == "/api/auth/"
+    assert not cookie["secure"]  # PUBLIC_URL is http in the tests
+    assert int(cookie["max-age"]) > 3600
+
+
+def test_cookie_is_secure_when_the_public_url_is_https(user, password):
+    with override_settings(PUBLIC_URL="https://shop.example.com"):
+        cookie = log_in(APIClient(), user, password).cookies[COOKIE]
+    assert cookie["secure"] is True
+
+
+def test_refresh_reads_the_cookie_when_the_body_has_no_token_and_rotates_it(user, password):
+    api = APIClient()
+    first = log_in(api, user, password).json()["refresh"]
+    response = api.post("/api/auth/refresh", {}, format="json")  # the client sends the cookie
+    assert response.status_code == 200, response.content
+    rotated = response.cookies[COOKIE].value
+    assert rotated == response.json()["refresh"] != first
+    # The old token is rotated out: reusing it (in the body) is refused.
+    assert (
+        APIClient().post("/api/auth/refresh", {"refresh": first}, format="json").status_code == 401
+    )
+    # The new cookie works again.
+    assert api.post("/api/auth/refresh", format="json").status_code == 200
+
+
+def test_the_body_wins_over_the_cookie(user, password):
+    api = APIClient()
+    log_in(api, user, password)
+    api.cookies[COOKIE] = "not-a-token"
+    body_token = log_in(APIClient(), user, password).json()["refresh"]
+    response = api.post("/api/auth/refresh", {"refresh": body_token}, format="json")
+    assert response.status_code == 200, response.content
+
+
+def test_refresh_without_body_or_cookie_is_a_validation_error(assert_error):
+    response = APIClient().post("/api/auth/refresh", {}, format="json")
+    error = assert_error(response, 400, "validation_error")
+    assert "refresh" in error["fields"]
+
+
+def test_logout_with_the_cookie_revokes_it_and_clears_it(user, password):
+    api = APIClient()
+    token = log_in(api, user, password).json()["refresh"]
+    response = api.post("/api/auth/logout", {}, format="json")
+    assert response.status_code == 204
+    cleared = response.cookies[COOKIE]
+    assert cleared.value == "" and cleared["path"] == "/api/auth/"
+    assert int(cleared["max-age"]) == 0
+    assert (
+        APIClient().post("/api/auth/refresh", {"refresh": token}, format="json").status_code == 401
+    )
+
+
+def test_logout_with_a_stale_cookie_still_clears_it(user, password):
+    api = APIClient()
+    log_in(api, user, password)
+    api.cookies[COOKIE] = "stale"
+    response = api.post("/api/auth/logout", {}, format="json")
+    assert response.status_code == 204
+    assert response.cookies[COOKIE].value == ""
+
+
+def test_json_body_logout_still_refuses_an_invalid_token(assert_error):
+    response = APIClient().post("/api/auth/logout", {"refresh": "nope"}, format="json")
+    assert response.status_code == 401
