@@ -30,6 +30,7 @@ from gateway.forwarding import ClientAddressResolver
 from gateway.logging import AccessLog, setup_logging
 from gateway.metrics import Metrics
 from gateway.openapi import OpenAPICache
+from gateway.otel import RequestSpans
 from gateway.proxy import ReverseProxy
 from gateway.ratelimit import RateLimiter
 from gateway.response_headers import ResponseHeaders
@@ -37,6 +38,7 @@ from gateway.routing import load_route_table
 from gateway.settings import Settings
 from gateway.spa import from_setting as spa_from_setting
 from gateway.upstream import UpstreamPools
+from msh_common.tracing import configure_tracing
 
 logger = logging.getLogger("gateway")
 
@@ -168,4 +170,5 @@ def create_app(settings: Settings | None = None) -> Gateway:
         local_paths=local_paths,
         local_prefixes=[docs.ASSETS_PATH + "/"],
         spa=spa_from_setting(settings.effective_frontend_dist),
+        spans=RequestSpans() if configure_tracing("gateway") else None,
     )

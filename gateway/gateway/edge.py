@@ -28,6 +28,7 @@ from gateway.forwarding import ClientAddressResolver
 from gateway.headers import REQUEST_ID, RequestHead, scan_request
 from gateway.logging import AccessLog
 from gateway.metrics import Metrics
+from gateway.otel import RequestSpans
 from gateway.proxy import ReverseProxy
 from gateway.response_headers import ResponseHeaders
 from gateway.routing import DEFAULT_METHODS, RouteTable
@@ -62,6 +63,7 @@ class Gateway:
         local_paths: Iterable[str],
         local_prefixes: Iterable[str] = (),
         spa: SpaFiles | None = None,
+        spans: RequestSpans | None = None,
     ) -> None:
         self.api = api
         self.routes = routes
@@ -76,6 +78,8 @@ class Gateway:
         self.local_prefixes = tuple(local_prefixes)
         # The browser app: GET/HEAD of paths no route takes (see spa.py).
         self.spa = spa
+        # OpenTelemetry request spans, only when tracing is configured (see otel.py).
+        self.spans = spans
 
     def _is_local(self, path: str) -> bool:
         return path in self.local_paths or path.startswith(self.local_prefixes)
@@ -101,6 +105,11 @@ class Gateway:
             if head.forwarded_host:
                 head.host = head.forwarded_host
         trace = start_trace(head.traceparent, head.tracestate)
+        span = (
+            self.spans.start(trace, head.traceparent, scope["method"], scope["path"])
+            if self.spans is not None
+            else None
+        )
         request_id = head.request_id or (trace.trace_id if not trace.continued else None)
         context = RequestContext(request_id or f"{_bits(128):032x}", trace, client, scheme)
         token = request_id_var.set(context.request_id)
@@ -151,6 +160,8 @@ class Gateway:
                 client=client,
             )
             request_id_var.reset(token)
+            if span is not None:
+                self.spans.finish(span, route, context.upstream, status)
 
     async def _serve_local(
         self, context: RequestContext, scope: Scope, receive: Receive, send: Send
