@@ -276,8 +276,9 @@ def test_another_users_order_is_not_found(stack, alice, bob, alice_order, via):
         )
         mine = client.get("/api/orders", headers=bearer(bob["access"])).json()
         assert all(item["id"] != order_id for item in mine["items"])
+        # The saga may move it on meanwhile, but Bob's cancel did not take.
         after = client.get(f"/api/orders/{order_id}", headers=bearer(alice["access"])).json()
-        assert after["status"] == status_before or after["status"] != "cancelled"
+        assert after["status"] != "cancelled" or status_before == "cancelled"
 
 
 @pytest.mark.parametrize("via", ["gateway", "catalog", "orders"])
