@@ -37,6 +37,17 @@ class OrderLineOut(BaseModel):
     quantity: int
     line_total: Money
 
+    @classmethod
+    def of(cls, line: Any) -> OrderLineOut:
+        """From a stored line or a freshly priced one: both carry these attributes."""
+        return cls(
+            product_id=line.product_id,
+            name=line.name,
+            unit_price=line.unit_price,
+            quantity=line.quantity,
+            line_total=line.line_total,
+        )
+
 
 class OrderOut(BaseModel):
     id: uuid.UUID
@@ -63,16 +74,7 @@ class OrderOut(BaseModel):
             user_id=order.user_id,
             currency=order.currency,
             total=order.total,
-            lines=[
-                OrderLineOut(
-                    product_id=line.product_id,
-                    name=line.name,
-                    unit_price=line.unit_price,
-                    quantity=line.quantity,
-                    line_total=line.line_total,
-                )
-                for line in order.lines
-            ],
+            lines=[OrderLineOut.of(line) for line in order.lines],
             reasons=order.reasons,
             version=order.version,
             created_at=order.created_at,
@@ -92,16 +94,7 @@ def placed_order_out(new: NewOrder, user_id: uuid.UUID, priced: PricedOrder) -> 
         user_id=user_id,
         currency=priced.currency,
         total=priced.total,
-        lines=[
-            OrderLineOut(
-                product_id=line.product_id,
-                name=line.name,
-                unit_price=line.unit_price,
-                quantity=line.quantity,
-                line_total=line.line_total,
-            )
-            for line in priced.lines
-        ],
+        lines=[OrderLineOut.of(line) for line in priced.lines],
         version=1,
         created_at=new.created_at,
         updated_at=new.created_at,
