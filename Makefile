@@ -9,7 +9,7 @@ REQUIREMENTS := requirements-dev.txt mainapp/requirements.txt gateway/requiremen
 
 FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) frontend/index.html frontend/package.json frontend/package-lock.json frontend/vite.config.ts frontend/tsconfig.json
 
-.PHONY: install dev test lint format clean bench bench-gateway bench-orders bench-load frontend-test fuzz
+.PHONY: install dev test lint format clean bench bench-gateway bench-orders bench-load frontend-test fuzz chaos
 
 $(STAMP): $(REQUIREMENTS)
 	$(PYTHON_SYSTEM) -m devstack.system
@@ -51,7 +51,7 @@ format: install
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
-bench: bench-gateway bench-orders bench-load  ## every benchmark; figures printed and written to bench/results/
+bench: bench-gateway bench-orders bench-load  ## every benchmark; figures printed, written to bench/results/ and bench/REPORT.md
 
 bench-gateway: install  ## gateway vs nginx vs direct, with wrk (installs nginx and wrk if missing)
 	$(PY) bench/gateway_bench.py
@@ -62,6 +62,10 @@ bench-orders: install  ## orders placed at a steady rate, then at saturation: pl
 bench-load: install  ## Locust at 10, 50, 100 users through the gateway: latency, failures, RSS
 	$(PY) -m pip install --quiet -r bench/requirements.txt
 	$(PY) bench/load/run.py
+
+chaos: install  ## fault drills while orders flow: workers SIGKILLed, Redis and PostgreSQL restarted, catalog stopped; invariants checked
+	$(PY) -m pip install --quiet -r bench/requirements.txt
+	$(PY) bench/chaos.py
 
 clean:  ## remove the native run's data (databases, keys, mail)
 	rm -rf .run

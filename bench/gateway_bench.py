@@ -11,7 +11,8 @@ Starts, side by side on free loopback ports:
   traceparent, the JSON access log (written to a file) and Prometheus metrics;
 
 then loads each with ``wrk`` at 1 and 32 connections and prints requests/s, p50 and p99,
-and the ratios gateway/nginx and gateway/direct. Figures go to ``bench/results/gateway.json``.
+and the ratios gateway/nginx and gateway/direct. Figures go to ``bench/results/gateway.json``
+and ``bench/REPORT.md`` (bench/report.py).
 nginx and wrk come from Debian's packages; they are installed with apt-get when missing
 (as root), else the script says what to install. A benchmark, not a test: nothing asserts.
 """
@@ -21,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import shutil
 import signal
@@ -38,6 +38,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from report import REPORT, machine, write_report  # noqa: E402
 
 from devstack.servers import RedisServer, free_port  # noqa: E402
 
@@ -432,9 +435,8 @@ def report(
     figures: dict[str, Any] = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": {
-            "cpus": os.cpu_count(),
+            **machine(),
             "load_average_after": [round(x, 2) for x in os.getloadavg()],
-            "python": platform.python_version(),
         },
         "seconds_per_run": seconds,
         "path": PATH,
@@ -489,7 +491,8 @@ def report(
     )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
-    print(f"written to {RESULTS.relative_to(ROOT)}")
+    write_report()
+    print(f"written to {RESULTS.relative_to(ROOT)}, {REPORT.relative_to(ROOT)}")
 
 
 def _counted(metrics: str) -> int:

@@ -16,7 +16,8 @@ Latency placed -> confirmed is read from the orders database, per order, from ``
 transaction applying ``stock.reserved``): the whole saga, outbox relay, catalog reservation and
 its outbox included. The checkout's own HTTP latency (POST -> 202) is reported beside it.
 Confirmed orders/s at saturation = orders confirmed / (last confirmation - first placement).
-Figures go to ``bench/results/orders.json``. A benchmark, not a test: nothing asserts.
+Figures go to ``bench/results/orders.json`` and ``bench/REPORT.md`` (bench/report.py). A
+benchmark, not a test: nothing asserts.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import shutil
 import statistics
 import sys
@@ -35,10 +35,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import httpx  # noqa: E402
 import jwt  # noqa: E402
 import psycopg  # noqa: E402
+from report import REPORT, machine, write_report  # noqa: E402
 
 from devstack.config import load_env  # noqa: E402
 from devstack.processes import ServiceProcess  # noqa: E402
@@ -402,11 +404,7 @@ def main() -> int:
     report = {
         "benchmark": "orders placed -> confirmed",
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
+        "machine": machine(),
         "settings": {"worker_concurrency": args.worker_concurrency, "shoppers": args.shoppers},
         "steady": steady_result,
         "saturation": saturation_result,
@@ -423,13 +421,15 @@ def main() -> int:
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+    write_report()
     steady_lat = steady_result["placed_to_confirmed"]
     print(
         f"\nplaced -> confirmed at {args.rate:g}/s: p50 {steady_lat['p50_ms']} ms, "
         f"p95 {steady_lat['p95_ms']} ms, p99 {steady_lat['p99_ms']} ms "
         f"(targets p50 <= {TARGET_P50_MS}, p99 <= {TARGET_P99_MS})\n"
         f"saturation ({args.clients} clients): {saturation_result['confirmed_per_s']} confirmed "
-        f"orders/s (target >= {TARGET_CONFIRMED_PER_S})\nwritten to {RESULTS.relative_to(ROOT)}"
+        f"orders/s (target >= {TARGET_CONFIRMED_PER_S})\n"
+        f"written to {RESULTS.relative_to(ROOT)}, {REPORT.relative_to(ROOT)}"
     )
     return 0
 

@@ -9,7 +9,8 @@ level for ``--seconds``. While each level runs, the resident memory (RSS) of eve
 stack is sampled every 0.5 s (psutil; the process trees this script started, the load generator
 excluded). Placed -> confirmed latency of the checkouts is read from the orders database
 (``created_at`` -> ``confirmed_at``). Figures go to ``bench/results/load.json`` and
-``bench/REPORT.md``. A benchmark, not a test: nothing asserts.
+``bench/REPORT.md`` (bench/report.py renders every benchmark's results there). A benchmark, not
+a test: nothing asserts.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import argparse
 import csv
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -35,14 +35,12 @@ import httpx  # noqa: E402
 import psutil  # noqa: E402
 import psycopg  # noqa: E402
 from orders_bench import FAMILIES, Stack, staff_token, summary_ms  # noqa: E402
+from report import GROUPS, REPORT, machine, write_report  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "load.json"
-REPORT = ROOT / "bench" / "REPORT.md"
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 PASSWORD = "correct-Horse-battery-9"  # noqa: S105 (throwaway shoppers)
 STOCK = 1_000_000
-GROUPS = ("browse+search", "product page", "cart", "checkout", "order status", "auth: login",
-          "auth: refresh")  # fmt: skip
 
 # Targets from the issue (reported, never asserted).
 TARGET_USERS, TARGET_P95_MS, TARGET_REST_MIB = 50, 150, 1536
@@ -219,88 +217,6 @@ def saga_latency(env: dict[str, str], since: float, until: float, wait: float = 
     return {"orders": len(rows), "statuses": statuses, **summary_ms(latencies)}
 
 
-# --------------------------------------------------------------------------- report
-
-
-def machine() -> dict:
-    return {
-        "cores": os.cpu_count(),
-        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-    }
-
-
-def write_report(result: dict) -> None:
-    m = result["machine"]
-    lines = [
-        "# Benchmarks",
-        "",
-        "## Load (`make bench-load`)",
-        "",
-        f"Machine: {m['cores']} cores, {m['memory_gib']} GiB RAM, {m['platform']}. "
-        f"Each level ran {result['seconds_per_level']:g} s (Locust headless, users started at "
-        f"{result['spawn_rate']:g}/s, each logging in first; wait 0.5-1.5 s "
-        "between tasks; task mix browse+search 10, product page 5, cart 3, checkout 1, "
-        "order status 2; logins at start, token refresh every "
-        f"{result['refresh_seconds']:g} s or on 401). Load generator on the same machine.",
-        "",
-    ]
-    for level in result["levels"]:
-        la = level["load_average"]
-        lines += [
-            f"### {level['users']} users (load average after: "
-            f"{la[0]:.2f} / {la[1]:.2f} / {la[2]:.2f})",
-            "",
-            "| group | req/s | p50 ms | p95 ms | p99 ms | requests | failures |",
-            "|---|---:|---:|---:|---:|---:|---:|",
-        ]
-        for name in (*GROUPS, "Aggregated"):
-            g = level["groups"].get(name)
-            if g:
-                lines.append(
-                    f"| {name} | {g['rps']} | {g['p50_ms']:g} | {g['p95_ms']:g} | "
-                    f"{g['p99_ms']:g} | {g['requests']} | {g['failures']} |"
-                )
-        s = level["placed_to_confirmed"]
-        lines += [
-            "",
-            f"Placed -> confirmed: {s['orders']} orders {s['statuses']}, p50 {s['p50_ms']} ms, "
-            f"p95 {s['p95_ms']} ms, p99 {s['p99_ms']} ms. Peak stack RSS "
-            f"{level['peak_rss_total_mib']} MiB.",
-            "",
-        ]
-        if level["failures"]:
-            shown = [f"{f['name']}: {f['error']} x{f['count']}" for f in level["failures"][:5]]
-            lines += ["Failures: " + "; ".join(shown), ""]
-    lines += [
-        "### Memory (RSS, MiB, summed per process family)",
-        "",
-        "| process | at rest | peak under load |",
-        "|---|---:|---:|",
-    ]
-    rest, peak = result["rss_at_rest_mib"], result["rss_peak_mib"]
-    for name in sorted((set(rest) | set(peak)) - {""}, key=lambda n: -peak.get(n, rest.get(n, 0))):
-        lines.append(f"| {name} | {rest.get(name, '-')} | {peak.get(name, '-')} |")
-    lines += [
-        f"| **whole stack** | **{result['rss_at_rest_total_mib']}** | "
-        f"**{result['rss_peak_total_mib']}** |",
-        "",
-        "### Against the targets",
-        "",
-    ]
-    for verdict in result["targets"]:
-        lines.append(f"- {verdict}")
-    lines += [
-        "",
-        "Logins are slow by design: mainapp hashes passwords with Argon2 (Django's "
-        "Argon2PasswordHasher, 100 MiB memory cost per hash) in 2 gunicorn workers x 4 threads, "
-        "so a burst of logins queues on the CPU and mainapp web's peak RSS grows by about "
-        "100 MiB per concurrent login; the at-rest figure is taken before any load.",
-    ]
-    REPORT.write_text("\n".join(lines) + "\n")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--levels", default=os.environ.get("BENCH_LOAD_LEVELS", "10,50,100"))
@@ -375,6 +291,7 @@ def main() -> int:
         f"{'MET' if ok else 'MISSED'}: whole stack < 1.5 GiB RSS at rest: {mib(rest_total)} MiB"
     )
     result = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": machine(),
         "seconds_per_level": args.seconds,
         "refresh_seconds": args.refresh_seconds,
@@ -388,7 +305,7 @@ def main() -> int:
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    write_report(result)
+    write_report()
     print("\n".join(targets))
     print(f"written: {RESULTS.relative_to(ROOT)}, {REPORT.relative_to(ROOT)}")
     return 0

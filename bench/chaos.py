@@ -1,0 +1,743 @@
+"""Fault drills while orders flow, then the saga's invariants (``make chaos``).
+
+Starts the whole platform natively as ``make dev`` does, with its shipped settings (``.env``
+under the environment: the visibility timeout, the sweepers, the breakers are the ones a user
+gets) and durable data stores like compose's (PostgreSQL with fsync, Redis with an append-only
+file), on throwaway directories and free ports. Shoppers place orders through the gateway at a
+steady rate the whole time (one or two lines each, against a few products with limited stock,
+so that orders are both confirmed and rejected), cancel some of them, and list their orders;
+a browser reads the catalog. Meanwhile, one after another:
+
+1. **baseline**: no fault, for reference;
+2. **worker kills**: catalog's and orders' Celery workers SIGKILLed at random moments, each
+   started again a moment later (a crash and a container restart);
+3. **Redis outage**: the broker stopped for 10 s and started again;
+4. **catalog down**: the catalog service stopped, then started again;
+5. **PostgreSQL restart**: the orders database's server restarted (natively, mainapp's database
+   lives in the same server; in compose each has its own).
+
+Two poison messages (malformed envelopes) go to catalog's and orders' queues at the start, on
+purpose. When the traffic stops, every accepted order must reach an outcome within a bound, and
+then: no order lost, none stuck, none applied twice, no stock oversold, the stock invariant
+holds, every confirmed order holds its reservation, the dead-letter stores hold exactly the
+poison messages, and no process died on its own. Each drill and each invariant prints a
+PASS/FAIL line with its figures; ``bench/results/chaos.json`` and ``bench/REPORT.md`` get them.
+The exit status is 1 when any line fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import signal
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import httpx  # noqa: E402
+import psycopg  # noqa: E402
+from orders_bench import make_shoppers, percentile, staff_token  # noqa: E402
+from pymongo import MongoClient  # noqa: E402
+from report import machine, write_report  # noqa: E402
+
+from devstack.config import load_env  # noqa: E402
+from devstack.processes import ServiceProcess  # noqa: E402
+from devstack.pytest_plugin import throwaway_dir  # noqa: E402
+from devstack.stack import Platform, wait_healthy  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results" / "chaos.json"
+LOGS = ROOT / ".run" / "chaos-logs"  # every process's log of the last run, kept for a look
+
+# The drills may exceed the shipped gateway limits with one client address; nothing else changes.
+CHAOS_SETTINGS = {
+    "LOG_FORMAT": "json",
+    "LOG_LEVEL": "WARNING",
+    "RATE_LIMIT_ANONYMOUS": "100000/minute",
+    "RATE_LIMIT_USER": "100000/minute",
+    "RATE_LIMIT_STRICT": "100000/minute",
+}
+WORKERS = ("catalog-worker", "orders-worker")
+SETTLED = ("confirmed", "rejected", "cancelled")
+
+
+# --------------------------------------------------------------------------- the platform
+
+
+class ChaosStack:
+    """The platform with every process and data store under the drills' hands."""
+
+    def __init__(self, settings: dict[str, str]) -> None:
+        self.run_dir = throwaway_dir("msh-chaos-")
+        for key in ("JWT_PRIVATE_KEYS_DIR", "EMAIL_FILE_PATH", "MAINAPP_STATIC_ROOT"):
+            settings.pop(key, None)
+        self.platform = Platform(self.run_dir, settings, durable=True, free_ports=True)
+        self.processes: dict[str, ServiceProcess] = {}
+        self.killed: set[str] = set()  # stopped by a drill, not by themselves
+        self.crashes: Counter[str] = Counter()
+
+    @property
+    def url(self) -> str:
+        return self.platform.gateway_url
+
+    @property
+    def env(self) -> dict[str, str]:
+        return self.platform.env()
+
+    def start(self) -> None:
+        print("starting the platform (data stores, migrations, seed, services)...", flush=True)
+        self.platform.start_infra()
+        self.platform.run_setup()
+        env = self.env
+        for spec in self.platform.processes():
+            self.processes[spec.name] = ServiceProcess(spec, env, self.run_dir / "logs")
+            self.processes[spec.name].start()
+        wait_healthy(f"{self.url}/health", timeout=120)
+
+    def stop(self) -> None:
+        for process in reversed(list(self.processes.values())):
+            process.stop()
+        self.platform.stop_infra()
+        shutil.rmtree(LOGS, ignore_errors=True)
+        shutil.copytree(self.run_dir / "logs", LOGS, dirs_exist_ok=True)
+        for server in self.platform.infra.servers:
+            if getattr(server, "log_path", None) and server.log_path.exists():
+                shutil.copy(server.log_path, LOGS)
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+
+    def kill(self, name: str, signum: int = signal.SIGKILL) -> None:
+        self.killed.add(name)
+        process = self.processes[name]
+        process.signal(signum)
+        process.process.wait()
+
+    def start_again(self, name: str) -> None:
+        old = self.processes[name]
+        self.processes[name] = ServiceProcess(old.spec, self.env, old.log_path.parent)
+        self.processes[name].start()
+        self.killed.discard(name)
+
+    def supervise(self) -> None:
+        """What a container restart policy does: start again a process that exited by itself."""
+        for name, process in list(self.processes.items()):
+            if name not in self.killed and not process.alive:
+                self.crashes[name] += 1
+                print(f"  ! {name} exited by itself (code {process.process.returncode})")
+                self.start_again(name)
+
+    def mongo(self):
+        return MongoClient(self.env["MONGO_URL"])[self.env.get("CATALOG_MONGO_DB", "catalog")]
+
+
+# --------------------------------------------------------------------------- the traffic
+
+
+@dataclass
+class Call:
+    kind: str  # checkout | cancel | my-orders | browse (catalog) | profile (mainapp)
+    started: float
+    seconds: float
+    status: int  # 0: no answer (connection error or timeout)
+    order_id: str | None = None
+    lines: tuple[tuple[str, int], ...] = ()
+    error_code: str | None = None
+
+
+@dataclass
+class Traffic:
+    """Shoppers and a browser, through the gateway, for as long as the drills run."""
+
+    url: str
+    tokens: list[str]
+    products: list[str]
+    rate: float
+    cancel_share: float
+    calls: list[Call] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(8)  # noqa: S311 - traffic shape, not secrets
+        self.owner: dict[str, str] = {}  # order id -> its shopper's token
+        self.local = threading.local()
+        self.pool = ThreadPoolExecutor(max_workers=24)
+        self.threads = [
+            threading.Thread(target=self._checkouts, daemon=True),
+            threading.Thread(target=self._browse, daemon=True),
+        ]
+
+    def client(self) -> httpx.Client:
+        if not hasattr(self.local, "client"):
+            self.local.client = httpx.Client(base_url=self.url, timeout=15)
+        return self.local.client
+
+    def _call(self, kind: str, method: str, path: str, token: str | None, **kwargs) -> Call:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        started = time.time()
+        clock = time.perf_counter()
+        try:
+            response = self.client().request(method, path, headers=headers, **kwargs)
+            status, body = response.status_code, response.content
+        except httpx.HTTPError:
+            status, body = 0, b""
+        call = Call(kind, started, time.perf_counter() - clock, status)
+        if status >= 400 and body:
+            try:
+                call.error_code = json.loads(body)["error"]["code"]
+            except (ValueError, KeyError, TypeError):
+                call.error_code = "not the platform's error shape"
+        elif status == 202 and kind == "checkout":
+            call.order_id = json.loads(body)["id"]
+        self.calls.append(call)
+        return call
+
+    def _checkout(self, token: str, lines: tuple[tuple[str, int], ...]) -> None:
+        body = {"lines": [{"product_id": p, "quantity": q} for p, q in lines]}
+        call = self._call("checkout", "POST", "/api/orders", token, json=body)
+        call.lines = lines
+        if call.order_id:
+            self.owner[call.order_id] = token
+            if self.rng.random() < self.cancel_share:
+                time.sleep(self.rng.uniform(0.2, 2))
+                self._call("cancel", "POST", f"/api/orders/{call.order_id}/cancel", token)
+        if self.rng.random() < 0.5:
+            self._call("my-orders", "GET", "/api/orders", token)
+
+    def _checkouts(self) -> None:
+        """Open model: one checkout every 1/rate s, whatever the answers take."""
+        start, n = time.perf_counter(), 0
+        while not self.stop.is_set():
+            delay = start + n / self.rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            token = self.tokens[n % len(self.tokens)]
+            chosen = self.rng.sample(self.products, self.rng.choice((1, 1, 2)))
+            lines = tuple((p, self.rng.randint(1, 3)) for p in chosen)
+            self.pool.submit(self._checkout, token, lines)
+            n += 1
+
+    def _browse(self) -> None:
+        """A visitor reading the catalog, and a signed-in user reading their profile (mainapp)."""
+        n = 0
+        while not self.stop.is_set():
+            self._call("browse", "GET", "/api/catalog/products", None, params={"page_size": 10})
+            if n % 2 == 0:
+                self._call("profile", "GET", "/api/users/me", self.tokens[n % len(self.tokens)])
+            n += 1
+            self.stop.wait(0.25)
+
+    def start(self) -> None:
+        for thread in self.threads:
+            thread.start()
+
+    def finish(self) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join()
+        self.pool.shutdown(wait=True)
+
+    def between(self, since: float, until: float, kind: str) -> list[Call]:
+        return [c for c in self.calls if c.kind == kind and since <= c.started < until]
+
+    def first_ok_after(self, since: float, kind: str, status: int) -> float | None:
+        """Seconds from ``since`` to the first later call of ``kind`` answered ``status``."""
+        oks = [
+            c.started
+            for c in self.calls
+            if c.kind == kind and c.started >= since and c.status == status
+        ]
+        return round(min(oks) - since, 2) if oks else None
+
+
+# --------------------------------------------------------------------------- the drills
+
+
+@dataclass
+class Drill:
+    name: str
+    since: float = 0.0
+    until: float = 0.0
+    notes: dict = field(default_factory=dict)
+
+
+def statuses(calls: list[Call]) -> dict[str, int]:
+    return dict(sorted(Counter(str(c.status) for c in calls).items()))
+
+
+def ms(values: list[float], q: float) -> float:
+    return round(percentile(values, q) * 1000, 1) if values else float("nan")
+
+
+def baseline(stack: ChaosStack, seconds: float) -> Drill:
+    drill = Drill("baseline (no fault)", since=time.time())
+    time.sleep(seconds)
+    drill.until = time.time()
+    return drill
+
+
+def worker_kills(stack: ChaosStack, seconds: float, rng: random.Random) -> Drill:
+    drill = Drill("workers SIGKILLed and restarted", since=time.time())
+    kills: Counter[str] = Counter()
+    deadline = time.monotonic() + seconds
+    turn = 0
+    while time.monotonic() < deadline:
+        time.sleep(rng.uniform(1.5, 5))
+        name = WORKERS[turn % len(WORKERS)]
+        turn += 1
+        stack.kill(name)
+        kills[name] += 1
+        time.sleep(rng.uniform(0.3, 2))
+        stack.start_again(name)
+    drill.until = time.time()
+    drill.notes["kills"] = dict(kills)
+    return drill
+
+
+def redis_outage(stack: ChaosStack, seconds: float) -> Drill:
+    drill = Drill("Redis stopped and started again", since=time.time())
+    redis = stack.platform.infra.redis
+    redis.stop()
+    time.sleep(seconds)
+    drill.until = time.time()
+    redis.start()
+    drill.notes["back_at"] = time.time()
+    return drill
+
+
+def catalog_down(stack: ChaosStack, seconds: float) -> Drill:
+    drill = Drill("catalog service stopped and started again", since=time.time())
+    stack.kill("catalog", signal.SIGTERM)
+    time.sleep(seconds)
+    drill.until = time.time()
+    stack.start_again("catalog")
+    drill.notes["back_at"] = time.time()
+    return drill
+
+
+def postgres_restart(stack: ChaosStack, seconds: float) -> Drill:
+    """Stopped ("fast" shutdown: clients cut off), down ``seconds``, then started again."""
+    drill = Drill("PostgreSQL restarted", since=time.time())
+    postgres = stack.platform.infra.postgres
+    postgres.stop()
+    drill.notes["down_at"] = time.time()
+    time.sleep(seconds)
+    postgres.start()
+    drill.until = drill.notes["back_at"] = time.time()
+    return drill
+
+
+# --------------------------------------------------------------------------- the verdicts
+
+
+@dataclass
+class Line:
+    name: str
+    passed: bool
+    line: str
+    figures: dict = field(default_factory=dict)
+
+    def print(self) -> None:
+        print(f"{'PASS' if self.passed else 'FAIL'}  {self.name}: {self.line}", flush=True)
+
+
+def judge_drills(drills: list[Drill], traffic: Traffic, outcome: dict) -> list[Line]:
+    """Each drill's figures from the calls made during it, and its pass/fail rule."""
+    lines = []
+    settle = outcome["settle_seconds"]  # order id -> placed -> outcome, seconds
+    for drill in drills:
+        window = (drill.since, drill.until)
+        checkouts = traffic.between(*window, "checkout")
+        browse = traffic.between(*window, "browse")
+        mine = traffic.between(*window, "my-orders")
+        profile = traffic.between(*window, "profile")
+        accepted = [c.order_id for c in checkouts if c.order_id]
+        slowest = max((settle.get(o, float("inf")) for o in accepted), default=0.0)
+        figures = {
+            "seconds": round(drill.until - drill.since, 1),
+            "checkouts": statuses(checkouts),
+            "checkout_p50_ms": ms([c.seconds for c in checkouts], 50),
+            "checkout_max_ms": ms([c.seconds for c in checkouts], 100),
+            "browse": statuses(browse),
+            "my_orders": statuses(mine),
+            "profile": statuses(profile),
+            "accepted_orders_settled_within_s": round(slowest, 1),
+        }
+        all_ok = all(c.status == 202 for c in checkouts) and all(
+            c.status == 200 for c in browse + mine + profile
+        )
+        if drill.name.startswith("workers"):
+            figures["kills"] = drill.notes["kills"]
+            passed = all_ok and sum(drill.notes["kills"].values()) > 0
+            text = (
+                f"{sum(drill.notes['kills'].values())} kills {drill.notes['kills']}; "
+                f"{len(accepted)} orders accepted meanwhile, every answer 2xx: {all_ok}; "
+                f"the slowest settled {slowest:.1f} s after placement"
+            )
+        elif drill.name.startswith("Redis"):
+            back = drill.notes["back_at"]
+            during = [settle.get(o, float("inf")) for o in accepted]
+            figures["outage_orders_out_after_redis_back_s"] = round(
+                max((c.started + settle.get(c.order_id, float("inf")) for c in checkouts
+                     if c.order_id), default=back) - back, 1
+            )  # fmt: skip
+            passed = all_ok and all(s != float("inf") for s in during)
+            text = (
+                f"{len(accepted)} orders accepted during the {figures['seconds']} s outage "
+                f"(checkout p50 {figures['checkout_p50_ms']} ms, max "
+                f"{figures['checkout_max_ms']} ms), browsing {statuses(browse)}; all settled "
+                f"{figures['outage_orders_out_after_redis_back_s']} s after Redis was back"
+            )
+        elif drill.name.startswith("catalog"):
+            # A checkout in flight when the catalog stopped may still complete (graceful stop);
+            # once it is down, every checkout must be refused, with a 503, quickly.
+            late = [c for c in checkouts if c.started >= drill.since + 1]
+            refused = [c for c in late if c.status == 503]
+            recovered = traffic.first_ok_after(drill.notes["back_at"], "checkout", 202)
+            figures["first_checkout_accepted_after_restart_s"] = recovered
+            figures["refused_checkout_p50_ms"] = ms([c.seconds for c in refused], 50)
+            figures["refused_checkout_p95_ms"] = ms([c.seconds for c in refused], 95)
+            passed = (
+                bool(late)
+                and len(refused) == len(late)
+                and all(c.status in (202, 503) for c in checkouts)
+                and all(c.status == 200 for c in mine + profile)
+                and figures["refused_checkout_p95_ms"] <= 1000
+                and recovered is not None
+            )
+            text = (
+                f"checkout answered {statuses(checkouts)} (503 p50 "
+                f"{figures['refused_checkout_p50_ms']} ms, p95 "
+                f"{figures['refused_checkout_p95_ms']} ms), my orders {statuses(mine)}, profile "
+                f"{statuses(profile)}, "
+                f"browsing the catalog {statuses(browse)}; first checkout accepted {recovered} s "
+                "after the catalog was back"
+            )
+        elif drill.name.startswith("PostgreSQL"):
+            recovered = traffic.first_ok_after(drill.notes["back_at"], "checkout", 202)
+            figures["down_s"] = round(drill.until - drill.notes["down_at"], 1)
+            figures["first_checkout_accepted_after_restart_s"] = recovered
+            after = [
+                c
+                for c in traffic.calls
+                if c.kind in ("checkout", "my-orders", "profile")
+                and drill.since <= c.started < drill.until + 10
+            ]
+            no_500 = all(c.status in (200, 202, 503) for c in after)
+            browse_ok = all(c.status == 200 for c in browse)
+            passed = no_500 and browse_ok and recovered is not None and recovered <= 15
+            text = (
+                f"down {figures['down_s']} s; orders and profile calls then and 10 s after "
+                f"{statuses(after)} (only 2xx or 503 allowed), browsing {statuses(browse)}; "
+                f"first checkout accepted {recovered} s after the server was back"
+            )
+        else:
+            passed = all_ok
+            text = (
+                f"{len(accepted)} orders, checkout p50 {figures['checkout_p50_ms']} ms, every "
+                f"answer 2xx: {all_ok}; slowest settled {slowest:.1f} s after placement"
+            )
+        lines.append(Line(drill.name, passed, text, figures))
+    return lines
+
+
+def wait_for_outcomes(env: dict[str, str], order_ids: list[str], bound: float) -> float:
+    """Seconds until no accepted order is pending (or ``bound``)."""
+    started = time.monotonic()
+    with psycopg.connect(env["ORDERS_DATABASE_URL"], autocommit=True) as db:
+        while time.monotonic() - started < bound:
+            (pending,) = db.execute(
+                "SELECT count(*) FROM orders WHERE id = ANY(%s::uuid[]) AND status = 'pending'",
+                (order_ids,),
+            ).fetchone()
+            if not pending:
+                break
+            print(f"  {pending} orders pending...", flush=True)
+            time.sleep(2)
+    return round(time.monotonic() - started, 1)
+
+
+def read_orders(env: dict[str, str], order_ids: list[str]) -> dict[str, dict]:
+    with psycopg.connect(env["ORDERS_DATABASE_URL"], autocommit=True) as db:
+        rows = db.execute(
+            "SELECT o.id::text, o.status, o.version, EXTRACT(EPOCH FROM "
+            "  COALESCE(o.confirmed_at, o.rejected_at, o.cancelled_at) - o.created_at), "
+            "  o.confirmed_at IS NOT NULL, "
+            "  (SELECT count(*) FROM outbox_events e WHERE e.type IN ('order.confirmed', "
+            "   'order.rejected') AND e.envelope->'data'->>'order_id' = o.id::text), "
+            "  (SELECT json_object_agg(l.product_id, l.quantity) FROM order_lines l "
+            "   WHERE l.order_id = o.id) "
+            "FROM orders o WHERE o.id = ANY(%s::uuid[])",
+            (order_ids,),
+        ).fetchall()
+    return {
+        r[0]: {"status": r[1], "version": r[2], "settle": float(r[3]) if r[3] is not None else None,
+               "was_confirmed": r[4], "outcomes": r[5], "lines": r[6] or {}}
+        for r in rows
+    }  # fmt: skip
+
+
+def dead_letter_ids(stack: ChaosStack) -> dict[str, list[str]]:
+    env = stack.env
+    found: dict[str, list[str]] = {}
+    with psycopg.connect(env["ORDERS_DATABASE_URL"], autocommit=True) as db:
+        found["orders"] = [
+            r[0] for r in db.execute("SELECT event_id FROM dead_letters WHERE replayed_at IS NULL")
+        ]
+    with psycopg.connect(env["MAINAPP_DATABASE_URL"], autocommit=True) as db:
+        found["mainapp"] = [
+            r[0]
+            for r in db.execute(
+                "SELECT event_id FROM eventbus_deadletter WHERE replayed_at IS NULL"
+            )
+        ]
+    catalog = stack.mongo()["dead_letters"].find({"state": "dead"})
+    found["catalog"] = [d["event_id"] for d in catalog]
+    return found
+
+
+def judge_invariants(
+    stack: ChaosStack,
+    traffic: Traffic,
+    orders: dict[str, dict],
+    drain_seconds: float,
+    bound: float,
+    poison: dict[str, str],
+) -> list[Line]:
+    accepted = [c for c in traffic.calls if c.kind == "checkout" and c.order_id]
+    ids = [c.order_id for c in accepted]
+    lines = []
+
+    lost = [o for o in ids if o not in orders]
+    lines.append(Line("no order lost", not lost,
+                      f"{len(ids) - len(lost)} of {len(ids)} accepted orders are in the orders "
+                      f"database"))  # fmt: skip
+
+    stuck = [o for o, row in orders.items() if row["status"] not in SETTLED]
+    settles = [row["settle"] for row in orders.values() if row["settle"] is not None]
+    lines.append(Line(
+        "no order stuck", not stuck,
+        f"{len(orders) - len(stuck)} of {len(orders)} reached an outcome; all within "
+        f"{drain_seconds} s of the traffic's end (bound {bound:g} s); placed -> outcome p50 "
+        f"{ms(settles, 50)} ms, p99 {ms(settles, 99)} ms, max {ms(settles, 100)} ms",
+        {"stuck": len(stuck), "max_settle_s": round(max(settles, default=0), 1)},
+    ))  # fmt: skip
+
+    # One outcome per order: one status change from pending (and one more for a cancel after
+    # confirmation), one outcome event.
+    expected_version = {"confirmed": 2, "rejected": 2}
+    twice = [
+        o
+        for o, row in orders.items()
+        if row["outcomes"] > 1
+        or row["version"] != expected_version.get(row["status"], 3 if row["was_confirmed"] else 2)
+    ]
+    lines.append(Line("none applied twice", not twice,
+                      f"{len(orders) - len(twice)} of {len(orders)} orders changed status once "
+                      f"per step and published one outcome"))  # fmt: skip
+
+    found = stack.mongo()["products"].find({"_id": {"$in": traffic.products}})
+    products = {d["_id"]: d for d in found}
+    holding = Counter()  # product -> units held by confirmed orders
+    missing_holds = []
+    for order_id, row in orders.items():
+        if row["status"] == "confirmed":
+            for product_id, quantity in row["lines"].items():
+                holding[product_id] += quantity
+                held = (products[product_id].get("reservations") or {}).get(order_id)
+                if held != quantity:
+                    missing_holds.append(order_id)
+    oversold = [p for p, d in products.items() if d["available"] < 0 or holding[p] > d["received"]]
+    lines.append(Line(
+        "no stock oversold", not oversold,
+        "confirmed units / received: " + ", ".join(
+            f"{holding[p]}/{d['received']}" for p, d in sorted(products.items())),
+    ))  # fmt: skip
+    broken = [
+        p
+        for p, d in products.items()
+        if d["available"] + d["reserved"] != d["received"]
+        or d["reserved"] != sum((d.get("reservations") or {}).values())
+        or d["reserved"] != holding[p]
+    ]
+    lines.append(Line(
+        "stock invariant", not broken,
+        "available + reserved = received, reserved = the confirmed orders' units, for "
+        f"{len(products) - len(broken)} of {len(products)} products",
+    ))  # fmt: skip
+    lines.append(Line("every confirmed order holds its reservation", not missing_holds,
+                      f"{len(missing_holds)} confirmed orders without their hold"))  # fmt: skip
+
+    dead = dead_letter_ids(stack)
+    expected = {"catalog": [poison["catalog"]], "orders": [poison["orders"]], "mainapp": []}
+    exact = all(sorted(dead[s]) == sorted(expected[s]) for s in expected)
+    lines.append(Line(
+        "dead letters: only the poison injected", exact,
+        ", ".join(f"{s} {len(dead[s])}" for s in sorted(dead))
+        + " (expected catalog 1, orders 1, mainapp 0: the two malformed messages)",
+    ))  # fmt: skip
+
+    crashes = dict(stack.crashes)
+    lines.append(Line("no process died on its own", not crashes,
+                      f"restarted after exiting by themselves: {crashes or 'none'}"))  # fmt: skip
+    return lines
+
+
+# --------------------------------------------------------------------------- set-up
+
+
+def make_products(client: httpx.Client, token: str, count: int, stock: int) -> list[str]:
+    headers = {"Authorization": f"Bearer {token}"}
+    client.post("/api/catalog/categories", json={"name": "Chaos", "slug": "chaos"}, headers=headers)
+    ids = []
+    for _ in range(count):
+        sku = f"CHAOS-{uuid.uuid4().hex[:8].upper()}"
+        response = client.post(
+            "/api/catalog/products",
+            json={"sku": sku, "name": f"Chaos item {sku}", "price": "4.20", "category": "chaos"},
+            headers=headers,
+        )
+        response.raise_for_status()
+        product_id = response.json()["id"]
+        client.post(
+            f"/api/catalog/products/{product_id}/stock", json={"quantity": stock}, headers=headers
+        ).raise_for_status()
+        ids.append(product_id)
+    return ids
+
+
+def inject_poison(env: dict[str, str]) -> dict[str, str]:
+    """A malformed envelope (``version`` not an integer) on catalog's and orders' queues."""
+    from msh_events.celery_app import make_celery_app
+    from msh_events.publisher import CeleryPublisher
+
+    publisher = CeleryPublisher(make_celery_app("chaos", env["REDIS_URL"]))
+    ids = {}
+    for queue in ("catalog", "orders"):
+        ids[queue] = str(uuid.uuid4())
+        message = {"id": ids[queue], "type": "order.placed", "producer": "chaos",
+                   "version": "not a number", "occurred_at": "2026-01-01T00:00:00+00:00",
+                   "data": {}}  # fmt: skip
+        publisher.send(message, queue)
+    return ids
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rate", type=float, default=4, help="checkouts per second")
+    parser.add_argument("--products", type=int, default=6)
+    parser.add_argument("--stock", type=int, default=150, help="units received per product")
+    parser.add_argument("--cancel-share", type=float, default=0.1)
+    parser.add_argument("--kill-seconds", type=float, default=40)
+    parser.add_argument("--redis-seconds", type=float, default=10)
+    parser.add_argument("--catalog-seconds", type=float, default=15)
+    parser.add_argument("--postgres-seconds", type=float, default=5, help="PostgreSQL down")
+    parser.add_argument("--settle-seconds", type=float, default=8, help="pause between drills")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    rng = random.Random(args.seed)  # noqa: S311 - drill timing, not secrets
+
+    settings = {**load_env(), **CHAOS_SETTINGS}
+    # The bound within which every order must have its outcome once the traffic stops: a
+    # killed worker's message comes back after the visibility timeout and the restore sweep; an
+    # order whose event was lost altogether is re-published by the sweeper.
+    bound = (
+        2 * float(settings.get("CELERY_VISIBILITY_TIMEOUT", "60"))
+        + float(settings.get("ORDERS_PENDING_REPUBLISH_SECONDS", "60"))
+        + 60
+    )
+    stack = ChaosStack(settings)
+    traffic: Traffic | None = None
+    started = time.time()
+    try:
+        stack.start()
+        env = stack.env
+        with httpx.Client(base_url=stack.url, timeout=30) as client:
+            products = make_products(client, staff_token(client, env), args.products, args.stock)
+        tokens = make_shoppers(env, Path(env["JWT_PRIVATE_KEYS_DIR"]), 100)
+        poison = inject_poison(env)
+        traffic = Traffic(stack.url, tokens, products, args.rate, args.cancel_share)
+        traffic.start()
+        print(f"traffic: {args.rate:g} checkouts/s, browsing 4/s; drills:", flush=True)
+
+        drills = []
+        plan = [
+            lambda: baseline(stack, 10),
+            lambda: worker_kills(stack, args.kill_seconds, rng),
+            lambda: redis_outage(stack, args.redis_seconds),
+            lambda: catalog_down(stack, args.catalog_seconds),
+            lambda: postgres_restart(stack, args.postgres_seconds),
+        ]
+        for run in plan:
+            drill = run()
+            print(f"  {drill.name} ({drill.until - drill.since:.1f} s) {drill.notes}", flush=True)
+            drills.append(drill)
+            deadline = time.monotonic() + args.settle_seconds
+            while time.monotonic() < deadline:
+                stack.supervise()
+                time.sleep(0.5)
+        traffic.finish()
+        print("traffic stopped; waiting for every accepted order's outcome...", flush=True)
+        ids = [c.order_id for c in traffic.calls if c.kind == "checkout" and c.order_id]
+        drain = wait_for_outcomes(env, ids, bound)
+        time.sleep(3)  # cancellations' releases and the last events settle
+        stack.supervise()
+        orders = read_orders(env, ids)
+        outcome = {"settle_seconds": {o: r["settle"] for o, r in orders.items() if r["settle"]}}
+        drill_lines = judge_drills(drills, traffic, outcome)
+        invariant_lines = judge_invariants(stack, traffic, orders, drain, bound, poison)
+    finally:
+        if traffic is not None:
+            traffic.finish()
+        stack.stop()
+
+    print()
+    for line in drill_lines + invariant_lines:
+        line.print()
+    counts = Counter(row["status"] for row in orders.values())
+    checkouts = [c for c in traffic.calls if c.kind == "checkout"]
+    shown = ("CELERY_VISIBILITY_TIMEOUT", "CELERY_RESTORE_INTERVAL", "OUTBOX_SWEEP_SECONDS",
+             "ORDERS_PENDING_REPUBLISH_SECONDS", "ORDERS_CATALOG_BREAKER_FAILURES",
+             "ORDERS_CATALOG_BREAKER_RESET_SECONDS")  # fmt: skip
+    result = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": machine(),
+        "settings": {
+            "checkouts_per_s": str(args.rate),
+            "products": f"{args.products} x {args.stock} units",
+            "cancel_share": str(args.cancel_share),
+            **{key: settings.get(key, "") for key in shown},
+        },
+        "duration_s": round(time.time() - started, 1),
+        "orders": {
+            "placed": len(orders),
+            "refused": sum(1 for c in checkouts if c.status != 202),
+            "confirmed": counts.get("confirmed", 0),
+            "rejected": counts.get("rejected", 0),
+            "cancelled": counts.get("cancelled", 0),
+            "other": sum(v for k, v in counts.items() if k not in SETTLED),
+        },
+        "scenarios": [vars(line) for line in drill_lines],
+        "invariants": [
+            {"name": line.name, "passed": line.passed, "line": line.line}
+            for line in invariant_lines
+        ],
+        "passed": all(line.passed for line in drill_lines + invariant_lines),
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    write_report()
+    print(f"\n{'PASSED' if result['passed'] else 'FAILED'}; written: {RESULTS.relative_to(ROOT)}")
+    return 0 if result["passed"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,504 @@
+"""bench/REPORT.md: every benchmark's figures in one page, rendered from bench/results/*.json.
+
+``write_report()`` reads whichever of ``results/gateway.json`` (``make bench-gateway``),
+``results/orders.json`` (``make bench-orders``), ``results/load.json`` (``make bench-load``) and
+``results/chaos.json`` (``make chaos``) exist and writes ``bench/REPORT.md``: the machine first
+(from the newest result), then one section per result, each saying when it ran. Every bench
+script calls it at its end, so the report is always complete; ``python bench/report.py``
+re-renders it by hand (``--chaos FILE`` and the like read another file for one section).
+Only the standard library: it runs without the benchmarks' requirements.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+REPORT = ROOT / "bench" / "REPORT.md"
+SECTIONS = ("gateway", "orders", "load", "chaos")
+COMMANDS = {
+    "gateway": "make bench-gateway",
+    "orders": "make bench-orders",
+    "load": "make bench-load",
+    "chaos": "make chaos",
+}
+TITLES = {"gateway": "Gateway", "orders": "Orders", "load": "Load", "chaos": "Faults"}
+
+# The load benchmark's request groups (bench/load/locustfile.py), in the order they are shown.
+GROUPS = ("browse+search", "product page", "cart", "checkout", "order status", "auth: login",
+          "auth: refresh")  # fmt: skip
+
+
+def machine() -> dict[str, Any]:
+    """The machine a benchmark runs on; every result file records it under ``machine``."""
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return {
+        "cores": os.cpu_count(),
+        "memory_gib": round(memory / 2**30, 1),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _machine_text(m: dict[str, Any]) -> str:
+    cores = m.get("cores", m.get("cpus"))
+    parts = [f"{cores if cores is not None else '?'} cores"]
+    if m.get("memory_gib") is not None:
+        parts.append(f"{m['memory_gib']} GiB RAM")
+    if m.get("platform"):
+        parts.append(m["platform"])
+    if m.get("python"):
+        parts.append(f"Python {m['python']}")
+    return ", ".join(parts)
+
+
+def _ran(result: dict[str, Any]) -> str:
+    """The line that opens each section: when it ran, and on what."""
+    on = _machine_text(result.get("machine", {}))
+    if result.get("when"):
+        return f"Ran {result['when']} on {on}."
+    return f"Ran on {on} (time not recorded)."
+
+
+def _ms(value: float | None) -> str:
+    """A latency as README writes it: 0.026, 0.220, 1.89, 17.8, 423."""
+    if value is None or value != value:  # None or NaN
+        return "-"
+    if value < 1:
+        return f"{value:.3f}"
+    if value < 10:
+        return f"{value:.2f}"
+    if value < 100:
+        return f"{value:.1f}"
+    return f"{value:.0f}"
+
+
+def _verdict(ok: bool) -> str:
+    return "MET" if ok else "MISSED"
+
+
+def _pass(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def _cell(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+# --------------------------------------------------------------------------- gateway
+
+# Which way each of gateway_bench.py's targets points.
+_GATEWAY_TARGETS = {
+    "rps_at_32": (">=", "requests/s at 32 connections", "{:,.0f}"),
+    "nginx_ratio_at_32": (">=", "gateway/nginx requests/s at 32 connections", "{:.2f}"),
+    "added_p50_ms_at_1": ("<=", "added p50 over direct at 1 connection (ms)", "{:.2f}"),
+}
+
+
+def gateway_section(result: dict[str, Any]) -> list[str]:
+    features = ", ".join(result.get("gateway_features", []))
+    lines = [
+        f"## Gateway (`{COMMANDS['gateway']}`)",
+        "",
+        _ran(result),
+        f"nginx serving a small JSON file (**direct**), nginx as a keep-alive reverse proxy to it "
+        f"(**nginx**, one worker) and the **gateway** (one uvicorn process) with every edge "
+        f"feature on ({features}), each loaded with `wrk` (one thread) for "
+        f"{result.get('seconds_per_run', '?')} s per run on `{result.get('path', '?')}`.",
+    ]
+    load = result.get("machine", {}).get("load_average_after")
+    if load:
+        lines[-1] += f" Load average after: {' / '.join(f'{x:.2f}' for x in load)}."
+    lines += [
+        "",
+        "| target | connections | requests/s | p50 ms | p99 ms | requests | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    names = {"direct": "direct (nginx static)", "nginx": "nginx proxy", "gateway": "gateway"}
+    runs = result.get("results", {})
+    connections = sorted({c for by_c in runs.values() for c in by_c}, key=int)
+    for c in connections:
+        for name in ("direct", "nginx", "gateway"):
+            r = runs.get(name, {}).get(c)
+            if r is None:
+                continue
+            rps = f"{r['requests_per_second']:,.0f}"
+            if name == "gateway":
+                rps = f"**{rps}**"
+            lines.append(
+                f"| {names[name]} | {c} | {rps} | {_ms(r['p50_ms'])} | {_ms(r['p99_ms'])} | "
+                f"{r.get('requests', 0):,} | {r.get('non_2xx_or_socket_errors', '-')} |"
+            )
+    ratios = result.get("ratios", {})
+    if ratios:
+        lines += [
+            "",
+            "| connections | gateway/nginx | gateway/direct | gateway added p50 ms | "
+            "nginx added p50 ms |",
+            "|---:|---:|---:|---:|---:|",
+        ]
+        for c in sorted(ratios, key=int):
+            r = ratios[c]
+            lines.append(
+                f"| {c} | {r['gateway_over_nginx']:.2f} | {r['gateway_over_direct']:.2f} | "
+                f"{_ms(r['gateway_added_p50_ms'])} | {_ms(r['nginx_added_p50_ms'])} |"
+            )
+    if "gateway_access_log_lines" in result:
+        lines += [
+            "",
+            f"The gateway wrote {result['gateway_access_log_lines']:,} access-log lines and "
+            f"counted {result.get('gateway_requests_counted', 0):,} requests in its metrics "
+            "(warm-ups and the checks included).",
+        ]
+    targets = result.get("targets", {})
+    if targets:
+        lines += ["", "Against the targets:", ""]
+        for key, figures in targets.items():
+            direction, label, fmt = _GATEWAY_TARGETS.get(key, ("", key, "{}"))
+            target, measured = figures["target"], figures["measured"]
+            shown = f"{label}: {fmt.format(measured)} (target {direction} {fmt.format(target)})"
+            if direction == ">=":
+                lines.append(f"- {_verdict(measured >= target)}: {shown}")
+            elif direction == "<=":
+                lines.append(f"- {_verdict(measured <= target)}: {shown}")
+            else:
+                lines.append(f"- {shown}")
+    lines.append("")
+    return lines
+
+
+# --------------------------------------------------------------------------- orders
+
+
+def _latency_row(name: str, s: dict[str, Any]) -> str:
+    return (
+        f"| {name} | {s.get('count', '-')} | {_ms(s.get('p50_ms'))} | {_ms(s.get('p95_ms'))} | "
+        f"{_ms(s.get('p99_ms'))} | {_ms(s.get('max_ms'))} |"
+    )
+
+
+def orders_section(result: dict[str, Any]) -> list[str]:
+    steady, saturation = result.get("steady", {}), result.get("saturation", {})
+    targets = result.get("targets", {})
+    settings = ", ".join(f"{k} {v}" for k, v in result.get("settings", {}).items())
+    lines = [
+        f"## Orders (`{COMMANDS['orders']}`)",
+        "",
+        _ran(result),
+        "The whole platform as `make dev` runs it; orders placed through the gateway. "
+        "Placed -> confirmed is read per order from the orders database (`created_at` -> "
+        "`confirmed_at`: the whole saga, outboxes, relays and the catalog's reservation "
+        "included); checkout HTTP is POST -> 202 as the client sees it."
+        + (f" Settings: {settings}." if settings else ""),
+        "",
+    ]
+    if steady:
+        lines += [
+            f"### Steady: {steady['rate_target']:g} orders/s",
+            "",
+            f"{steady['placed']} placed ({steady['placed_per_s']}/s), {steady['errors']} "
+            f"errors, {steady['confirmed']} confirmed.",
+            "",
+            "| latency | orders | p50 ms | p95 ms | p99 ms | max ms |",
+            "|---|---:|---:|---:|---:|---:|",
+            _latency_row("placed -> confirmed", steady["placed_to_confirmed"]),
+            _latency_row("checkout HTTP", steady["checkout_http"]),
+            "",
+        ]
+    if saturation:
+        lines += [
+            f"### Saturation: {saturation['clients']} clients placing orders back to back",
+            "",
+            f"{saturation['placed']} placed ({saturation['placed_per_s']}/s), "
+            f"{saturation['errors']} errors, {saturation['confirmed']} confirmed: "
+            f"**{saturation['confirmed_per_s']} confirmed orders/s** (confirmed / (last "
+            "confirmation - first placement)).",
+            "",
+            "| latency | orders | p50 ms | p95 ms | p99 ms | max ms |",
+            "|---|---:|---:|---:|---:|---:|",
+            _latency_row("placed -> confirmed", saturation["placed_to_confirmed"]),
+            _latency_row("checkout HTTP", saturation["checkout_http"]),
+            "",
+        ]
+        cpu = saturation.get("cpu_ms_per_order", {})
+        if cpu:
+            lines += [
+                "CPU per confirmed order, per process (user + system, summed per family):",
+                "",
+                "| process | CPU ms per order |",
+                "|---|---:|",
+            ]
+            lines += [f"| {name} | {ms:g} |" for name, ms in cpu.items()]
+            lines += [f"| **all** | **{sum(cpu.values()):.1f}** |", ""]
+    met = result.get("met", {})
+    if targets and steady:
+        lat = steady["placed_to_confirmed"]
+        rate = f"{steady['rate_target']:g}/s"
+        p50_t, p99_t = targets["p50_ms_at_20_per_s"], targets["p99_ms_at_20_per_s"]
+        lines += ["### Against the targets", ""]
+        lines.append(
+            f"- {_verdict(met.get('p50', lat['p50_ms'] <= p50_t))}: placed -> confirmed p50 "
+            f"<= {p50_t} ms at {rate}: {_ms(lat['p50_ms'])} ms"
+        )
+        lines.append(
+            f"- {_verdict(met.get('p99', lat['p99_ms'] <= p99_t))}: placed -> confirmed p99 "
+            f"<= {p99_t} ms at {rate}: {_ms(lat['p99_ms'])} ms"
+        )
+    if targets and saturation:
+        tput_t = targets["confirmed_per_s_at_saturation"]
+        ok = met.get("throughput", saturation["confirmed_per_s"] >= tput_t)
+        lines.append(
+            f"- {_verdict(ok)}: >= {tput_t} confirmed orders/s at saturation: "
+            f"{saturation['confirmed_per_s']}/s"
+        )
+        if not ok:
+            lines += ["", _throughput_cause(result)]
+        lines.append("")
+    return lines
+
+
+def _throughput_cause(result: dict[str, Any]) -> str:
+    """Why saturation falls short, from the CPU figures: the stack is CPU-bound on this machine,
+    and its heaviest process is the Python MongoDB stand-in."""
+    saturation = result["saturation"]
+    m = result.get("machine", {})
+    cores = m.get("cores", m.get("cpus"))
+    cpu = saturation.get("cpu_ms_per_order", {})
+    cpu = {name: ms for name, ms in cpu.items() if name != "load generator"}
+    if not cpu or not cores:
+        return "Cause: not recorded (no CPU figures)."
+    stack_ms = sum(cpu.values())
+    top, top_ms = max(cpu.items(), key=lambda item: item[1])
+    ceiling = cores * 1000 / stack_ms
+    text = (
+        f"Why: the stack is CPU-bound on {cores} cores. It spends {stack_ms:.1f} ms of CPU per "
+        f"confirmed order (the load generator left out), so {cores} fully busy cores confirm at "
+        f"most about {ceiling:.0f} orders/s, and the load generator runs on the same cores. "
+    )
+    if top.startswith("mongodb"):
+        text += (
+            f"The heaviest process is the catalog's MongoDB ({top_ms:g} ms per order, "
+            f"{top_ms / stack_ms:.0%} of the stack's CPU): nx-27017, the pure-Python MongoDB "
+            "wire-protocol stand-in the launcher runs when no `mongod` is installed. A real "
+            "`mongod` and more cores raise that ceiling."
+        )
+    else:
+        text += f"The heaviest process is {top} ({top_ms:g} ms per order)."
+    return text
+
+
+# --------------------------------------------------------------------------- load
+
+
+def load_section(result: dict[str, Any]) -> list[str]:
+    lines = [
+        f"## Load (`{COMMANDS['load']}`)",
+        "",
+        f"{_ran(result)} "
+        f"Each level ran {result['seconds_per_level']:g} s (Locust headless, users started at "
+        f"{result['spawn_rate']:g}/s, each logging in first; wait 0.5-1.5 s "
+        "between tasks; task mix browse+search 10, product page 5, cart 3, checkout 1, "
+        "order status 2; logins at start, token refresh every "
+        f"{result['refresh_seconds']:g} s or on 401). Load generator on the same machine.",
+        "",
+    ]
+    for level in result["levels"]:
+        la = level["load_average"]
+        lines += [
+            f"### {level['users']} users (load average after: "
+            f"{la[0]:.2f} / {la[1]:.2f} / {la[2]:.2f})",
+            "",
+            "| group | req/s | p50 ms | p95 ms | p99 ms | requests | failures |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for name in (*GROUPS, "Aggregated"):
+            g = level["groups"].get(name)
+            if g:
+                lines.append(
+                    f"| {name} | {g['rps']} | {g['p50_ms']:g} | {g['p95_ms']:g} | "
+                    f"{g['p99_ms']:g} | {g['requests']} | {g['failures']} |"
+                )
+        s = level["placed_to_confirmed"]
+        lines += [
+            "",
+            f"Placed -> confirmed: {s['orders']} orders {s['statuses']}, p50 {s['p50_ms']} ms, "
+            f"p95 {s['p95_ms']} ms, p99 {s['p99_ms']} ms. Peak stack RSS "
+            f"{level['peak_rss_total_mib']} MiB.",
+            "",
+        ]
+        if level["failures"]:
+            shown = [f"{f['name']}: {f['error']} x{f['count']}" for f in level["failures"][:5]]
+            lines += ["Failures: " + "; ".join(shown), ""]
+    lines += [
+        "### Memory (RSS, MiB, summed per process family)",
+        "",
+        "| process | at rest | peak under load |",
+        "|---|---:|---:|",
+    ]
+    rest, peak = result["rss_at_rest_mib"], result["rss_peak_mib"]
+    for name in sorted((set(rest) | set(peak)) - {""}, key=lambda n: -peak.get(n, rest.get(n, 0))):
+        lines.append(f"| {name} | {rest.get(name, '-')} | {peak.get(name, '-')} |")
+    lines += [
+        f"| **whole stack** | **{result['rss_at_rest_total_mib']}** | "
+        f"**{result['rss_peak_total_mib']}** |",
+        "",
+        "### Against the targets",
+        "",
+    ]
+    for verdict in result["targets"]:
+        lines.append(f"- {verdict}")
+    lines += [
+        "",
+        "Logins are slow by design: mainapp hashes passwords with Argon2 (Django's "
+        "Argon2PasswordHasher, 100 MiB memory cost per hash) in 2 gunicorn workers x 4 threads, "
+        "so a burst of logins queues on the CPU and mainapp web's peak RSS grows by about "
+        "100 MiB per concurrent login; the at-rest figure is taken before any load.",
+        "",
+    ]
+    return lines
+
+
+# --------------------------------------------------------------------------- faults
+
+
+def chaos_section(result: dict[str, Any]) -> list[str]:
+    orders = result.get("orders", {})
+    counts = ", ".join(
+        f"{orders[key]} {key}"
+        for key in ("placed", "refused", "confirmed", "rejected", "cancelled", "other")
+        if key in orders
+    )
+    settings = ", ".join(f"{k}={v}" for k, v in result.get("settings", {}).items())
+    verdict = _pass(bool(result.get("passed")))
+    lines = [
+        f"## Faults (`{COMMANDS['chaos']}`)",
+        "",
+        _ran(result),
+        f"Fault drills while orders flow, {result.get('duration_s', 0):.0f} s in all; orders: "
+        f"{counts or 'none recorded'}. Overall: **{verdict}**."
+        + (f" Settings: {settings}." if settings else ""),
+        "",
+        "| scenario | result | figures |",
+        "|---|---|---|",
+    ]
+    for scenario in result.get("scenarios", []):
+        lines.append(
+            f"| {_cell(scenario['name'])} | {_pass(bool(scenario.get('passed')))} | "
+            f"{_cell(scenario.get('line', ''))} |"
+        )
+    invariants = result.get("invariants", [])
+    if invariants:
+        lines += ["", "Invariants:", ""]
+        for invariant in invariants:
+            lines.append(
+                f"- {_pass(bool(invariant.get('passed')))}: {invariant['name']}: "
+                f"{invariant.get('line', '')}"
+            )
+    lines.append("")
+    return lines
+
+
+RENDER = {
+    "gateway": gateway_section,
+    "orders": orders_section,
+    "load": load_section,
+    "chaos": chaos_section,
+}
+
+
+# --------------------------------------------------------------------------- the page
+
+
+def render(results: dict[str, dict[str, Any]]) -> str:
+    """REPORT.md's text from the results present, keyed by section name."""
+    # The header's machine: the newest result's, keys it lacks (older result files recorded
+    # fewer) filled from the older results, all run on this machine.
+    by_age = sorted(results.items(), key=lambda item: item[1].get("when") or "")
+    header_machine: dict[str, Any] = {}
+    for _, result in by_age:
+        m = dict(result.get("machine", {}))
+        if "cpus" in m:  # older gateway and orders results
+            m.setdefault("cores", m.pop("cpus"))
+        header_machine.update({k: v for k, v in m.items() if v})
+    lines = [
+        "# Benchmarks",
+        "",
+        "Rendered by `bench/report.py` from `bench/results/*.json`: every `make bench-*` and "
+        "`make chaos` rewrites it at its end; `python bench/report.py` re-renders it. Figures "
+        "are reported, never asserted.",
+        "",
+    ]
+    if results:
+        newest_name, newest = by_age[-1]
+        lines.append(
+            f"Machine: {_machine_text(header_machine)} (newest result: "
+            f"{TITLES[newest_name]}, {newest.get('when') or 'time not recorded'})."
+        )
+    else:
+        lines.append("No results yet.")
+    missing = [f"{TITLES[name]} (`{COMMANDS[name]}`)" for name in SECTIONS if name not in results]
+    if missing:
+        lines.append(f"Not run yet: {', '.join(missing)}.")
+    lines.append("")
+    for name in SECTIONS:
+        if name in results:
+            problem = results[name].get("unreadable")
+            if not problem:
+                try:
+                    lines += RENDER[name](results[name])
+                    continue
+                except (KeyError, TypeError, ValueError, IndexError) as exc:  # a partial file
+                    problem = f"{type(exc).__name__}: {exc}"
+            lines += [
+                f"## {TITLES[name]} (`{COMMANDS[name]}`)",
+                "",
+                f"`results/{name}.json` could not be rendered: {problem}.",
+                "",
+            ]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def write_report(
+    out: Path = REPORT, results_dir: Path = RESULTS, **paths: Path | str | None
+) -> Path:
+    """Render ``out`` from ``results_dir/<section>.json``; ``gateway=``, ``orders=``, ``load=``
+    or ``chaos=`` read that section from another file instead."""
+    unknown = set(paths) - set(SECTIONS)
+    if unknown:
+        raise TypeError(f"unknown sections: {', '.join(sorted(unknown))}")
+    results = {}
+    for name in SECTIONS:
+        path = Path(paths.get(name) or results_dir / f"{name}.json")
+        if path.exists():
+            try:
+                results[name] = json.loads(path.read_text())
+            except ValueError as exc:  # being written, or truncated
+                results[name] = {"unreadable": f"{path}: {exc}"}
+    out.write_text(render(results))
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--results", type=Path, default=RESULTS, help="directory of the JSON")
+    parser.add_argument("--out", type=Path, default=REPORT, help="the Markdown file to write")
+    for name in SECTIONS:
+        parser.add_argument(f"--{name}", type=Path, help=f"read {name}.json from this file")
+    args = parser.parse_args()
+    out = write_report(args.out, args.results, **{name: getattr(args, name) for name in SECTIONS})
+    print(f"written: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
