@@ -11,11 +11,15 @@ Why these settings:
   ``visibility_timeout`` seconds, found by a sweep every ``unacked_restore_interval`` seconds
   (kombu's default sweep is ~100 s; we make it the interval itself). The timeout must exceed the
   longest handler run, including retry countdowns, or a slow task would be delivered twice.
+* ``broker_transport``: kombu's Redis transport with a connection-loss race mended (see
+  :mod:`msh_events.transport`), so a worker outlives a Redis restart.
 """
 
 from __future__ import annotations
 
 from celery import Celery
+
+from .transport import TRANSPORT
 
 EVENT_TASK_NAME = "msh.events.handle"
 
@@ -30,6 +34,7 @@ def make_celery_app(
     """Create the Celery app of ``service``; its worker consumes only the ``service`` queue."""
     app = Celery(service, broker=broker_url)
     app.conf.update(
+        broker_transport=TRANSPORT,
         task_default_queue=service,
         task_acks_late=True,
         task_reject_on_worker_lost=True,

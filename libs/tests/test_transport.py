@@ -1,0 +1,67 @@
+"""The Redis transport's connection-loss race (msh_events.transport), against a real Redis."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from kombu.transport import redis as kombu_redis
+
+from devstack.servers import RedisServer
+from msh_events.celery_app import make_celery_app
+from msh_events.transport import Transport
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory):
+    server = RedisServer(tmp_path_factory.mktemp("redis") / "data", durable=False)
+    server.start()
+    yield server.url
+    server.stop()
+
+
+def hold_one_message(app, queue: str):
+    """A connection whose channel holds one message unacknowledged, as a worker's does."""
+    connection = app.connection_for_read()
+    simple = connection.SimpleQueue(queue)
+    simple.put({"n": 1})
+    message = simple.get(timeout=5)
+    assert message.payload == {"n": 1}
+    return connection, simple.channel
+
+
+def lose_the_client(channel) -> None:
+    """What kombu's connection-loss path leaves behind in the race: no pool, no client."""
+    channel._pool = None
+    channel.connection.client = None
+
+
+def test_celery_apps_use_the_mended_transport(redis_url):
+    app = make_celery_app("transport-test", redis_url)
+    with app.connection_for_read() as connection:
+        assert isinstance(connection.transport, Transport)
+
+
+def test_kombu_alone_crashes_on_the_race(redis_url):
+    """The bug being mended: closing the channel raises instead of giving up the restore."""
+    app = make_celery_app("transport-test", redis_url)
+    app.conf.broker_transport = "redis"
+    connection, channel = hold_one_message(app, "race-kombu")
+    assert type(connection.transport) is kombu_redis.Transport
+    lose_the_client(channel)
+    with pytest.raises(AttributeError, match="hostname"):
+        channel.close()
+
+
+def test_the_race_is_survived_and_the_message_comes_back(redis_url):
+    app = make_celery_app("transport-test", redis_url, visibility_timeout=1)
+    _, channel = hold_one_message(app, "race-mended")
+    lose_the_client(channel)
+    channel.close()  # no exception: the worker would go on to reconnect
+
+    time.sleep(1.2)  # the visibility timeout passes; a sweep returns the message to its queue
+    with app.connection_for_read() as connection:
+        connection.default_channel.qos.restore_visible()
+        again = connection.SimpleQueue("race-mended").get(timeout=5)
+        assert again.payload == {"n": 1}
+        again.ack()
