@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -42,6 +43,19 @@ def json_error(status_code: int, code: str, message: str, **kwargs: Any) -> Json
     return JsonResponse(error_body(code, message, **kwargs), status=status_code)
 
 
+# The database cannot be reached (restarting, failing over): the request did nothing, a retry
+# shortly will do; a 503 says so, where a 500 would say "bug".
+DATABASE_DOWN = (OperationalError, InterfaceError)
+DATABASE_DOWN_MESSAGE = "The service's database is unavailable; try again shortly."
+DATABASE_RETRY_AFTER = "2"
+
+
+def database_unavailable() -> JsonResponse:
+    response = json_error(503, "service_unavailable", DATABASE_DOWN_MESSAGE)
+    response["Retry-After"] = DATABASE_RETRY_AFTER
+    return response
+
+
 def _flatten(detail: Any) -> Any:
     """DRF ErrorDetail structures to plain lists of strings per field."""
     if isinstance(detail, dict):
@@ -59,6 +73,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(
             error_body("payload_too_large", "The request body is too large."),
             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, DATABASE_DOWN):
+        logger.warning("database unavailable: %s", exc)
+        return Response(
+            error_body("service_unavailable", DATABASE_DOWN_MESSAGE),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": DATABASE_RETRY_AFTER},
         )
     response = drf_exception_handler(exc, context)
     if response is None:
@@ -88,7 +109,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
 
 class JsonErrorMiddleware:
-    """Errors raised before a view runs (body too large on parse) answer JSON, not HTML."""
+    """Errors raised outside DRF's views (body too large on parse, the database down in a plain
+    Django view) answer JSON, not HTML."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -97,8 +119,13 @@ class JsonErrorMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
-        if isinstance(exc, RequestDataTooBig) and not request.path.startswith("/admin/"):
+        if request.path.startswith("/admin/"):
+            return None
+        if isinstance(exc, RequestDataTooBig):
             return json_error(413, "payload_too_large", "The request body is too large.")
+        if isinstance(exc, DATABASE_DOWN):
+            logger.warning("database unavailable: %s", exc)
+            return database_unavailable()
         return None
 
 

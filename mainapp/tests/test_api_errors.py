@@ -78,3 +78,24 @@ def test_schema_is_a_valid_openapi_3_document_listing_the_accounts_routes(api):
     assert schema["components"]["securitySchemes"]["jwtAuth"]["scheme"] == "bearer"
     assert schema["paths"]["/api/users/me"]["get"]["security"] == [{"jwtAuth": []}]
     assert schema["paths"]["/api/auth/login"]["post"]["security"] == [{}]  # anonymous
+
+
+@pytest.mark.django_db(transaction=True)
+def test_database_down_is_a_503_with_retry_after(api, assert_error):
+    """PostgreSQL restarting: the request did nothing and can be retried; not a 500."""
+    from django.db import connection
+
+    from devstack.servers import free_port
+
+    saved = dict(connection.settings_dict)
+    connection.close()
+    connection.settings_dict["PORT"] = str(free_port())  # nothing listens there
+    try:
+        response = api.post(
+            "/api/auth/login", {"email": "a@example.com", "password": "x"}, format="json"
+        )
+    finally:
+        connection.close()
+        connection.settings_dict.update(saved)
+    assert_error(response, 503, "service_unavailable")
+    assert response["Retry-After"] == "2"
