@@ -9,7 +9,11 @@ gateway keeps
 - the paths as the gateway exposes them (a document's ``servers`` path prefix is applied,
   the upstream's base path removed);
 - every component; when two services use one name for different things, the later one is
-  renamed ``<upstream>_<Name>`` and its references rewritten.
+  renamed ``<upstream>_<Name>`` and its references rewritten;
+- the errors the gateway itself can answer on each operation, whatever the service behind it
+  does (:func:`edge_responses`: only those the route's configuration can produce), in the
+  platform's error shape (component ``GatewayError``). A status the service documents keeps
+  the service's entry, with the gateway's reason added to its description.
 
 Documents are cached (``OPENAPI_CACHE_SECONDS``); a service that cannot be reached keeps
 its last good document in the merge, and ``x-sources`` says which ones are stale or missing.
@@ -18,6 +22,7 @@ its last good document in the merge, and ``x-sources`` says which ones are stale
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import re
 import time
@@ -27,12 +32,84 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from gateway.routing import RouteTable, Upstream
+from gateway.proxy import MAX_TARGET_BYTES
+from gateway.routing import Route, RouteTable, Upstream
 
 logger = logging.getLogger("gateway.openapi")
 
 _HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
+
+ERROR_SCHEMA_NAME = "GatewayError"
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "The platform's one error shape, as the gateway itself answers it "
+    "(gateway/errors.py).",
+    "properties": {
+        "error": {
+            "type": "object",
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+            },
+            "required": ["code", "message"],
+        }
+    },
+    "required": ["error"],
+}
+
+
+def edge_responses(route: Route, method: str, operation: Mapping[str, Any]) -> dict[str, str]:
+    """Status -> description of what the gateway itself answers for ``method`` on ``route``
+    (see proxy.py), before or instead of the upstream's answer."""
+    auth = route.auth_for(method.upper())
+    unavailable = ["`service_unavailable`: the service's circuit breaker is open (`Retry-After`)"]
+    if auth != "none":
+        unavailable.append("`auth_unavailable`: tokens cannot be verified right now")
+    answers = {
+        "400": "`token_in_query`: a token in the query string (send an Authorization header); "
+        "`bad_request`: a '.' or '..' path segment, or a malformed request framing",
+    }
+    if auth != "none":
+        answers["401"] = "`not_authenticated`, `invalid_token`: no valid bearer access token"
+    if auth == "staff":
+        answers["403"] = "`forbidden`: this needs a staff account"
+    if "requestBody" in operation:
+        answers["413"] = f"`payload_too_large`: the body is over {route.max_body_bytes} bytes"
+    answers["414"] = f"`uri_too_long`: the path and query are over {MAX_TARGET_BYTES} bytes"
+    if route.rate_limit != "none":
+        answers["429"] = "`rate_limited`: too many requests; see `Retry-After`"
+    answers["502"] = "`bad_gateway`: the service cannot be reached"
+    answers["503"] = "; ".join(unavailable)
+    answers["504"] = "`upstream_timeout`: the service did not answer in time"
+    return {status: f"At the gateway: {reason}." for status, reason in answers.items()}
+
+
+def _with_edge_responses(route: Route, method: str, operation: Any) -> Any:
+    """A copy of ``operation`` that also documents the gateway's own answers."""
+    if not isinstance(operation, dict):
+        return operation
+    operation = copy.deepcopy(operation)
+    responses = operation.setdefault("responses", {})
+    for status, description in edge_responses(route, method, operation).items():
+        documented = responses.get(status)
+        if isinstance(documented, dict):
+            # The service answers this status too: its entry stays, with both reasons.
+            if "$ref" not in documented:
+                documented["description"] = " ".join(
+                    part for part in (documented.get("description", ""), description) if part
+                )
+        else:
+            responses[status] = {
+                "description": description,
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": f"#/components/schemas/{ERROR_SCHEMA_NAME}"}
+                    }
+                },
+            }
+    return operation
 
 
 def merge(
@@ -60,7 +137,8 @@ def merge(
             + ".",
         },
         "paths": {},
-        "components": {},
+        # The gateway's own first: a service's component of that name is the one renamed.
+        "components": {"schemas": {ERROR_SCHEMA_NAME: copy.deepcopy(ERROR_SCHEMA)}},
     }
     tags: dict[str, Any] = {}
     for name, document in documents.items():
@@ -76,7 +154,7 @@ def merge(
                 continue
             allowed = {method.lower() for method in route.methods}
             kept = {
-                key: value
+                key: _with_edge_responses(route, key, value) if key in _HTTP_METHODS else value
                 for key, value in item.items()
                 if key not in _HTTP_METHODS or key in allowed
             }
@@ -87,8 +165,6 @@ def merge(
                 tags.setdefault(tag["name"], tag)
     if tags:
         merged["tags"] = list(tags.values())
-    if not merged["components"]:
-        del merged["components"]
     return merged
 
 
@@ -113,21 +189,30 @@ def _public_paths(upstream: Upstream, document: Mapping[str, Any]) -> list[tuple
 def _merge_components(
     upstream: str, document: Mapping[str, Any], into: dict[str, Any]
 ) -> Mapping[str, Any]:
-    """Add ``document``'s components to ``into``; return it with refs to renamed ones fixed."""
-    components = document.get("components") or {}
+    """Add ``document``'s components to ``into``; return it with refs to renamed ones fixed.
+
+    A component is renamed when ``into`` has one of that name that differs, as it reads once
+    references to renamed components are rewritten: renaming one can make another differ.
+    """
+    original = document
     renames: dict[str, str] = {}
-    for section, items in components.items():
-        if not isinstance(items, dict):
-            continue
-        target = into.setdefault(section, {})
-        for name, value in items.items():
-            if name in target and target[name] != value:
-                renames[f"#/components/{section}/{name}"] = (
-                    f"#/components/{section}/{_UNSAFE_NAME.sub('_', upstream)}_{name}"
-                )
-    if renames:
-        document = _rewrite_refs(document, renames)
+    while True:
+        document = _rewrite_refs(original, renames) if renames else original
         components = document.get("components") or {}
+        found = {
+            f"#/components/{section}/{name}": (
+                f"#/components/{section}/{_UNSAFE_NAME.sub('_', upstream)}_{name}"
+            )
+            for section, items in components.items()
+            if isinstance(items, dict)
+            for name, value in items.items()
+            if f"#/components/{section}/{name}" not in renames
+            and name in into.get(section, {})
+            and into[section][name] != value
+        }
+        if not found:
+            break
+        renames.update(found)
     for section, items in components.items():
         if not isinstance(items, dict):
             continue

@@ -54,6 +54,10 @@ _CR_LF = re.compile(rb"[\r\n\x00]")
 _IDEMPOTENT = frozenset(("GET", "HEAD", "OPTIONS", "PUT", "DELETE"))
 # Closing the connection after these keeps an unread (possibly huge) body from being drained.
 _CLOSE = {"Connection": "close"}
+# Longest request target (path and query, as forwarded) sent upstream; longer gets a JSON 414
+# here rather than the upstream server's own (gunicorn's HTML-less 414 above a 4094-byte
+# request line, method and protocol included).
+MAX_TARGET_BYTES = 4000
 
 Decorate = Callable[[RequestContext, list[tuple[bytes, bytes]]], list[tuple[bytes, bytes]]]
 
@@ -149,6 +153,10 @@ class ReverseProxy:
         target = base_path + raw_path.encode("latin-1")
         if query:
             target += b"?" + query
+        if len(target) > MAX_TARGET_BYTES:
+            raise GatewayError(
+                414, f"The request URI is longer than the {MAX_TARGET_BYTES} bytes allowed."
+            )
         parts = [method.encode("ascii"), b" ", target, b" HTTP/1.1\r\nhost: ", pool.host_header]
         for name, value in headers:
             parts += (b"\r\n", name, b": ", value)

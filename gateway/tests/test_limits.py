@@ -101,3 +101,16 @@ def test_expect_100_continue_over_the_limit_gets_413_instead_of_100(gateway):
         "Expect: 100-continue\r\n\r\n".encode()
     )
     assert reply.status == 413
+
+
+def test_a_request_uri_over_the_limit_is_refused_with_json_414(gateway, echo):
+    from gateway.proxy import MAX_TARGET_BYTES
+
+    path = f"/api/long/{uuid.uuid4().hex}"
+    fits = f"{path}?q=" + "a" * (MAX_TARGET_BYTES - len(path) - 3)
+    assert gateway.request("GET", fits).status == 200
+    reply = gateway.request("GET", fits + "a")
+    assert reply.status == 414
+    assert reply.header("content-type") == "application/json"
+    assert reply.json()["error"]["code"] == "uri_too_long"
+    assert echo.paths_received().count(path) == 1  # only the one that fits

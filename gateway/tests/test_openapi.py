@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from gateway.openapi import merge
+from gateway.openapi import ERROR_SCHEMA_NAME, merge
 from gateway.routing import Route, RouteTable, Upstream
 
 
@@ -85,7 +85,7 @@ def test_components_with_the_same_name_and_different_meaning_are_renamed():
     schemas = merged["components"]["schemas"]
     assert schemas["Error"] == {"type": "object"}
     assert schemas["b_Error"] == {"type": "string"}
-    assert set(schemas) == {"Error", "b_Error", "Shared"}
+    assert set(schemas) == {"Error", "b_Error", "Shared", "GatewayError"}
     schema_of = merged["paths"]["/api/b/x"]["get"]["responses"]["400"]["content"]
     assert schema_of["application/json"]["schema"] == {"$ref": "#/components/schemas/b_Error"}
     first = merged["paths"]["/api/a/x"]["get"]["responses"]["400"]["content"]
@@ -98,3 +98,140 @@ def test_server_path_prefixes_are_applied(server):
     merged = merge({"c": document}, _table(c="/api/c"))
     assert list(merged["paths"]) == ["/api/c/x"]
     assert merged["openapi"] == "3.1.0"
+
+
+def test_a_component_that_refers_to_a_renamed_one_is_renamed_too():
+    def doc(title: str, detail: dict) -> dict:
+        response = {"$ref": "#/components/schemas/ErrorResponse"}
+        return {
+            "openapi": "3.0.3",
+            "paths": {
+                f"/api/{title}/x": {
+                    "get": {
+                        "responses": {
+                            "400": {"content": {"application/json": {"schema": response}}}
+                        }
+                    }
+                }
+            },
+            "components": {
+                "schemas": {
+                    # Word for word the same in both, yet not the same: ErrorDetail differs.
+                    "ErrorResponse": {
+                        "type": "object",
+                        "properties": {"error": {"$ref": "#/components/schemas/ErrorDetail"}},
+                    },
+                    "ErrorDetail": detail,
+                }
+            },
+        }
+
+    merged = merge(
+        {"a": doc("a", {"type": "object"}), "b": doc("b", {"type": "string"})},
+        _table(a="/api/a", b="/api/b"),
+    )
+    schemas = merged["components"]["schemas"]
+    assert schemas["ErrorResponse"]["properties"]["error"] == {
+        "$ref": "#/components/schemas/ErrorDetail"
+    }
+    assert schemas["b_ErrorResponse"]["properties"]["error"] == {
+        "$ref": "#/components/schemas/b_ErrorDetail"
+    }
+    assert schemas["b_ErrorDetail"] == {"type": "string"}
+    b_400 = merged["paths"]["/api/b/x"]["get"]["responses"]["400"]
+    assert b_400["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/b_ErrorResponse"
+    }
+
+
+def _edge_table() -> RouteTable:
+    upstream = Upstream("svc", "http://svc:80")
+    methods = frozenset({"GET", "HEAD", "POST", "DELETE"})
+    return RouteTable(
+        [
+            Route("/api/public", upstream, methods, 5, max_body_bytes=1000),
+            Route("/api/shop", upstream, methods, 5, auth="none", write_auth="staff"),
+            Route("/api/private", upstream, methods, 5, auth="jwt", rate_limit="none"),
+            Route("/api/reports", upstream, methods, 5, auth="staff"),
+        ]
+    )
+
+
+def _operation(responses: dict | None = None, *, body: bool = False) -> dict:
+    operation: dict = {"responses": responses or {"200": {"description": "OK"}}}
+    if body:
+        operation["requestBody"] = {"content": {"application/json": {"schema": {}}}}
+    return operation
+
+
+def _edge_document() -> dict:
+    service_401 = {
+        "description": "Not signed in.",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+    return {
+        "openapi": "3.0.3",
+        "paths": {
+            "/api/public/things": {"get": _operation(), "post": _operation(body=True)},
+            "/api/shop/items": {"get": _operation(), "delete": _operation()},
+            "/api/private/me": {"get": _operation({"200": {}, "401": service_401})},
+            "/api/reports/sales": {"get": _operation()},
+        },
+        "components": {"schemas": {"Problem": {"type": "object"}}},
+    }
+
+
+def test_the_gateways_own_answers_are_documented_on_each_operation_as_the_route_allows():
+    merged = merge({"svc": _edge_document()}, _edge_table())
+    paths = merged["paths"]
+
+    def statuses(path: str, method: str) -> set[str]:
+        return set(paths[path][method]["responses"])
+
+    always = {"400", "414", "502", "503", "504"}
+    # public, rate-limited; 413 only where a body is accepted
+    assert statuses("/api/public/things", "get") == {"200", "429", *always}
+    assert statuses("/api/public/things", "post") == {"200", "413", "429", *always}
+    # public reads, staff writes
+    assert statuses("/api/shop/items", "get") == {"200", "429", *always}
+    assert statuses("/api/shop/items", "delete") == {"200", "401", "403", "429", *always}
+    # a valid token, not rate-limited
+    assert statuses("/api/private/me", "get") == {"200", "401", *always}
+    assert statuses("/api/reports/sales", "get") == {"200", "401", "403", "429", *always}
+
+    too_large = paths["/api/public/things"]["post"]["responses"]["413"]
+    assert "1000 bytes" in too_large["description"]
+    assert too_large["content"]["application/json"]["schema"] == {
+        "$ref": f"#/components/schemas/{ERROR_SCHEMA_NAME}"
+    }
+    error = merged["components"]["schemas"][ERROR_SCHEMA_NAME]
+    assert error["required"] == ["error"]
+    assert error["properties"]["error"]["required"] == ["code", "message"]
+    assert "auth_unavailable" in paths["/api/private/me"]["get"]["responses"]["503"]["description"]
+    assert (
+        "auth_unavailable"
+        not in (paths["/api/public/things"]["get"]["responses"]["503"]["description"])
+    )
+
+
+def test_a_status_the_service_documents_keeps_its_entry_with_the_gateways_reason_added():
+    document = _edge_document()
+    merged = merge({"svc": document}, _edge_table())
+    unauthorized = merged["paths"]["/api/private/me"]["get"]["responses"]["401"]
+    assert unauthorized["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Problem"
+    }
+    assert unauthorized["description"].startswith("Not signed in. At the gateway: ")
+    # the service's document (cached by the gateway, merged again later) is left as it was
+    assert document == _edge_document()
+    again = merge({"svc": document}, _edge_table())
+    assert again["paths"]["/api/private/me"]["get"]["responses"]["401"] == unauthorized
+
+
+def test_a_service_component_named_like_the_gateways_error_is_renamed():
+    document = _edge_document()
+    document["components"]["schemas"][ERROR_SCHEMA_NAME] = {"type": "string"}
+    merged = merge({"svc": document}, _edge_table())
+    schemas = merged["components"]["schemas"]
+    assert schemas[ERROR_SCHEMA_NAME]["type"] == "object"
+    assert schemas[f"svc_{ERROR_SCHEMA_NAME}"] == {"type": "string"}

@@ -465,6 +465,29 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description The platform's one error shape, as the gateway itself answers it (gateway/errors.py). */
+        GatewayError: {
+            error: {
+                code: string;
+                message: string;
+                fields?: {
+                    [key: string]: string;
+                };
+            };
+        };
+        /** Health */
+        Health: {
+            /** Status */
+            status: string;
+            /** Service */
+            service: string;
+            /** Checks */
+            checks: {
+                [key: string]: {
+                    [key: string]: string;
+                };
+            };
+        };
         /**
          * ErrorResponse
          * @description The platform's one error shape.
@@ -485,19 +508,6 @@ export interface components {
             fields?: {
                 [key: string]: string[];
             } | null;
-        };
-        /** Health */
-        Health: {
-            /** Status */
-            status: string;
-            /** Service */
-            service: string;
-            /** Checks */
-            checks: {
-                [key: string]: {
-                    [key: string]: string;
-                };
-            };
         };
         /** ProductPage */
         ProductPage: {
@@ -868,10 +878,26 @@ export interface components {
             /** Lines */
             lines?: components["schemas"]["LineIn"][] | null;
         };
-        /** HTTPValidationError */
-        HTTPValidationError: {
-            /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
+        /** ErrorDetail */
+        orders_ErrorDetail: {
+            /**
+             * Code
+             * @example validation_error
+             */
+            code: string;
+            /** Message */
+            message: string;
+            /** Fields */
+            fields?: {
+                [key: string]: string[];
+            } | null;
+        };
+        /**
+         * ErrorResponse
+         * @description The platform's one error shape.
+         */
+        orders_ErrorResponse: {
+            error: components["schemas"]["orders_ErrorDetail"];
         };
         /** LineIn */
         LineIn: {
@@ -1029,19 +1055,6 @@ export interface components {
             /** By Revenue */
             by_revenue: components["schemas"]["orders_ProductOut"][];
         };
-        /** ValidationError */
-        ValidationError: {
-            /** Location */
-            loc: (string | number)[];
-            /** Message */
-            msg: string;
-            /** Error Type */
-            type: string;
-            /** Input */
-            input?: unknown;
-            /** Context */
-            ctx?: Record<string, never>;
-        };
     };
     responses: never;
     parameters: never;
@@ -1085,6 +1098,42 @@ export interface operations {
                     "application/json": components["schemas"]["ProductPage"];
                 };
             };
+            /** @description At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
             /** @description Unprocessable Entity */
             422: {
                 headers: {
@@ -1092,6 +1141,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description Service Unavailable At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
                 };
             };
         };
@@ -1118,7 +1203,16 @@ export interface operations {
                     "application/json": components["schemas"]["ProductOut"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description Bad Request At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthorized At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1145,6 +1239,33 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Request Entity Too Large At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description Unsupported Media Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Unprocessable Entity */
             422: {
                 headers: {
@@ -1152,6 +1273,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description Service Unavailable At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
                 };
             };
         };
@@ -1176,6 +1333,15 @@ export interface operations {
                     "application/json": components["schemas"]["ProductOut"];
                 };
             };
+            /** @description At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
             /** @description Not Found */
             404: {
                 headers: {
@@ -1185,6 +1351,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
             /** @description Unprocessable Entity */
             422: {
                 headers: {
@@ -1192,6 +1367,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
                 };
             };
         };
@@ -1207,7 +1418,23 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Unauthorized */
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description Unauthorized At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1243,6 +1470,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
             /** @description Unprocessable Entity */
             422: {
                 headers: {
@@ -1250,6 +1486,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description Service Unavailable At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
                 };
             };
         };
@@ -1278,7 +1550,16 @@ export interface operations {
                     "application/json": components["schemas"]["ProductOut"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description Bad Request At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthorized At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1305,6 +1586,42 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request Entity Too Large At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description Unsupported Media Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Unprocessable Entity */
             422: {
                 headers: {
@@ -1312,6 +1629,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description Service Unavailable At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
                 };
             };
         };
@@ -1336,6 +1689,15 @@ export interface operations {
                     "application/json": components["schemas"]["ProductOut"];
                 };
             };
+            /** @description At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
             /** @description Not Found */
             404: {
                 headers: {
@@ -1345,6 +1707,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
             /** @description Unprocessable Entity */
             422: {
                 headers: {
@@ -1352,6 +1723,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
                 };
             };
         };
@@ -1376,7 +1783,16 @@ export interface operations {
                     "application/json": components["schemas"]["ProductOut"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description Unauthorized At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1403,6 +1819,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
             /** @description Unprocessable Entity */
             422: {
                 headers: {
@@ -1410,6 +1835,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description Service Unavailable At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
                 };
             };
         };
@@ -1438,7 +1899,16 @@ export interface operations {
                     "application/json": components["schemas"]["ProductOut"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description Bad Request At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthorized At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1465,6 +1935,33 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Request Entity Too Large At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description Unsupported Media Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Unprocessable Entity */
             422: {
                 headers: {
@@ -1472,6 +1969,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description Service Unavailable At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
                 };
             };
         };
@@ -1494,13 +2027,58 @@ export interface operations {
                     "application/json": components["schemas"]["CategoryList"];
                 };
             };
-            /** @description Unprocessable Entity */
-            422: {
+            /** @description At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
                 };
             };
         };
@@ -1527,7 +2105,16 @@ export interface operations {
                     "application/json": components["schemas"]["CategoryOut"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description Bad Request At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthorized At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1554,6 +2141,33 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Request Entity Too Large At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description Unsupported Media Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Unprocessable Entity */
             422: {
                 headers: {
@@ -1561,6 +2175,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description Service Unavailable At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
                 };
             };
         };
@@ -1587,8 +2237,44 @@ export interface operations {
                     "application/json": components["schemas"]["Quote"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description Bad Request At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthorized At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request Entity Too Large At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description Unsupported Media Type */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1603,6 +2289,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description Service Unavailable At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
                 };
             };
         };
@@ -1624,6 +2346,60 @@ export interface operations {
                     "application/json": components["schemas"]["JWKS"];
                 };
             };
+            /** @description At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
         };
     };
     api_auth_jwks_retrieve: {
@@ -1641,6 +2417,60 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JWKS"];
+                };
+            };
+            /** @description At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
                 };
             };
         };
@@ -1666,7 +2496,7 @@ export interface operations {
                     "application/json": components["schemas"]["TokenPair"];
                 };
             };
-            /** @description Invalid fields, in `error.fields`. */
+            /** @description Invalid fields, in `error.fields`. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1684,13 +2514,58 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many requests from this client; see `Retry-After`. */
+            /** @description At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description Too many requests from this client; see `Retry-After`. At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
                 };
             };
         };
@@ -1715,7 +2590,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Invalid fields, in `error.fields`. */
+            /** @description Invalid fields, in `error.fields`. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1731,6 +2606,60 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
                 };
             };
         };
@@ -1756,7 +2685,7 @@ export interface operations {
                     "application/json": components["schemas"]["Detail"];
                 };
             };
-            /** @description Invalid fields, in `error.fields`. */
+            /** @description Invalid fields, in `error.fields`. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1765,13 +2694,58 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many requests from this client; see `Retry-After`. */
+            /** @description At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description Too many requests from this client; see `Retry-After`. At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
                 };
             };
         };
@@ -1796,13 +2770,67 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Invalid fields, in `error.fields`. */
+            /** @description Invalid fields, in `error.fields`. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
                 };
             };
         };
@@ -1828,7 +2856,7 @@ export interface operations {
                     "application/json": components["schemas"]["TokenPair"];
                 };
             };
-            /** @description Invalid fields, in `error.fields`. */
+            /** @description Invalid fields, in `error.fields`. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1844,6 +2872,60 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
                 };
             };
         };
@@ -1869,7 +2951,7 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description Invalid fields, in `error.fields`. */
+            /** @description Invalid fields, in `error.fields`. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1878,13 +2960,58 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many requests from this client; see `Retry-After`. */
+            /** @description At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description Too many requests from this client; see `Retry-After`. At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
                 };
             };
         };
@@ -1906,13 +3033,67 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description Missing, invalid or expired token. */
+            /** @description At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description Missing, invalid or expired token. At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
                 };
             };
         };
@@ -1933,13 +3114,67 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Missing, invalid or expired token. */
+            /** @description At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description Missing, invalid or expired token. At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
                 };
             };
         };
@@ -1965,7 +3200,7 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description Invalid fields, in `error.fields`. */
+            /** @description Invalid fields, in `error.fields`. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1974,13 +3209,67 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Missing, invalid or expired token. */
+            /** @description Missing, invalid or expired token. At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
                 };
             };
         };
@@ -2005,7 +3294,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Invalid fields, in `error.fields`. */
+            /** @description Invalid fields, in `error.fields`. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2014,13 +3303,67 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Missing, invalid or expired token. */
+            /** @description Missing, invalid or expired token. At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
                 };
             };
         };
@@ -2043,6 +3386,69 @@ export interface operations {
                     "application/json": components["schemas"]["CartOut"];
                 };
             };
+            /** @description At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description `not_authenticated`: no valid access token. At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description `auth_unavailable`: tokens cannot be verified right now; try again shortly. At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
         };
     };
     delete_cart_api_cart_delete: {
@@ -2060,6 +3466,69 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description `not_authenticated`: no valid access token. At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description `auth_unavailable`: tokens cannot be verified right now; try again shortly. At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
             };
         };
     };
@@ -2088,12 +3557,86 @@ export interface operations {
                     "application/json": components["schemas"]["CartOut"];
                 };
             };
-            /** @description Unknown or inactive product */
+            /** @description `validation_error`: invalid fields, in `error.fields`; `malformed_request`: the body is not JSON. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                };
+            };
+            /** @description `not_authenticated`: no valid access token (or the catalog refused it). At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over ORDERS_MAX_BODY_BYTES. At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description `product_unavailable`: unknown or inactive product. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description `catalog_unavailable`: the catalog cannot price the product; nothing changed. `auth_unavailable`: tokens cannot be verified right now. At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
             };
         };
     };
@@ -2121,13 +3664,76 @@ export interface operations {
                     "application/json": components["schemas"]["OrderPage"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description `validation_error`: invalid fields, in `error.fields`; `malformed_request`: the body is not JSON. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                };
+            };
+            /** @description `not_authenticated`: no valid access token. At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                };
+            };
+            /** @description `permission_denied`: only staff may list every order. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description `auth_unavailable`: tokens cannot be verified right now; try again shortly. At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
                 };
             };
         };
@@ -2157,19 +3763,86 @@ export interface operations {
                     "application/json": components["schemas"]["OrderOut"];
                 };
             };
-            /** @description Unknown or inactive products, mixed currencies, key reused */
+            /** @description `validation_error`: invalid fields, in `error.fields`; `malformed_request`: the body is not JSON. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                };
+            };
+            /** @description `not_authenticated`: no valid access token (or the catalog refused it). At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over ORDERS_MAX_BODY_BYTES. At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description `product_unavailable`, `mixed_currencies`: unknown or inactive products, prices in several currencies; `idempotency_key_reused`: the key was used for another request. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                };
             };
-            /** @description catalog_unavailable: nothing was ordered */
+            /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description `catalog_unavailable`: the catalog cannot price the lines; nothing was ordered. `auth_unavailable`: tokens cannot be verified right now. At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
             };
         };
     };
@@ -2193,13 +3866,76 @@ export interface operations {
                     "application/json": components["schemas"]["OrderOut"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description `validation_error`: invalid fields, in `error.fields`; `malformed_request`: the body is not JSON. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                };
+            };
+            /** @description `not_authenticated`: no valid access token. At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                };
+            };
+            /** @description `not_found`: no such order (or not yours). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description `auth_unavailable`: tokens cannot be verified right now; try again shortly. At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
                 };
             };
         };
@@ -2224,20 +3960,85 @@ export interface operations {
                     "application/json": components["schemas"]["OrderOut"];
                 };
             };
-            /** @description The order was rejected: nothing to cancel */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Validation Error */
-            422: {
+            /** @description `validation_error`: invalid fields, in `error.fields`; `malformed_request`: the body is not JSON. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                };
+            };
+            /** @description `not_authenticated`: no valid access token. At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                };
+            };
+            /** @description `not_found`: no such order (or not yours). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                };
+            };
+            /** @description `invalid_transition`: the order was rejected; nothing to cancel. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description `auth_unavailable`: tokens cannot be verified right now; try again shortly. At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
                 };
             };
         };
@@ -2262,13 +4063,76 @@ export interface operations {
                     "text/event-stream": unknown;
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description `validation_error`: invalid fields, in `error.fields`; `malformed_request`: the body is not JSON. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                };
+            };
+            /** @description `not_authenticated`: no valid access token. At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                };
+            };
+            /** @description `not_found`: no such order (or not yours). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description `auth_unavailable`: tokens cannot be verified right now; try again shortly. At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
                 };
             };
         };
@@ -2299,13 +4163,76 @@ export interface operations {
                     "application/json": components["schemas"]["SalesOut"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description `validation_error`: invalid fields, in `error.fields`; `malformed_request`: the body is not JSON. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                };
+            };
+            /** @description `not_authenticated`: no valid access token. At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                };
+            };
+            /** @description `permission_denied`: only staff may do this. At the gateway: `forbidden`: this needs a staff account. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description `auth_unavailable`: tokens cannot be verified right now; try again shortly. At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
                 };
             };
         };

@@ -11,7 +11,11 @@ from flask_openapi3 import Info, OpenAPI
 
 from catalog.api import register_routes
 from catalog.api.context import EXTENSION, CatalogContext, init_context
-from catalog.api.errors import install_error_handlers, validation_error_response
+from catalog.api.errors import (
+    install_error_handlers,
+    validation_error_response,
+    without_default_validation_errors,
+)
 from catalog.api.schemas import ErrorResponse
 from catalog.metrics import install_metrics
 from catalog.settings import SERVICE, Settings, load_settings
@@ -66,6 +70,6 @@ def create_app(
     @app.get("/openapi.json", doc_ui=False)
     def openapi_document() -> Response:
         """This service's OpenAPI document (the gateway merges every service's)."""
-        return jsonify(app.api_doc)
+        return jsonify(without_default_validation_errors(app.api_doc))
 
     return app

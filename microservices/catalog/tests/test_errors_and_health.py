@@ -123,3 +123,40 @@ def test_the_openapi_document_is_served(client):
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     error_schema = paths["/api/catalog/products"]["post"]["responses"]["422"]
     assert error_schema["content"]["application/json"]["schema"]["$ref"].endswith("ErrorResponse")
+
+
+def test_the_openapi_document_lists_the_errors_each_operation_answers(client):
+    paths = client.get("/openapi.json").get_json()["paths"]
+
+    def errors(path: str, method: str) -> set[str]:
+        responses = paths[path][method]["responses"]
+        for status, response in responses.items():
+            if status.startswith(("4", "5")):
+                schema = response["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/ErrorResponse"}, (path, status)
+        return {status for status in responses if status.startswith(("4", "5"))}
+
+    staff_json_body = {"400", "401", "403", "413", "415", "422", "503"}
+    assert errors("/api/catalog/products", "post") == staff_json_body | {"409"}
+    assert errors("/api/catalog/products/{product_id}", "patch") == staff_json_body | {
+        "404",
+        "409",
+    }
+    assert errors("/api/catalog/products/{product_id}/stock", "post") == staff_json_body | {"404"}
+    assert errors("/api/catalog/categories", "post") == staff_json_body | {"409"}
+    assert errors("/api/catalog/products/{product_id}", "delete") == {
+        "401",
+        "403",
+        "404",
+        "409",
+        "422",
+        "503",
+    }
+    assert "204" in paths["/api/catalog/products/{product_id}"]["delete"]["responses"]
+    assert errors("/api/catalog/quotes", "post") == {"400", "401", "413", "415", "422", "503"}
+    # include_inactive=true is for staff
+    assert errors("/api/catalog/products", "get") == {"401", "403", "422", "503"}
+    assert errors("/api/catalog/products/{product_id}", "get") == {"404", "422"}
+    # nothing to validate, so no 422 (flask-openapi3 would list one everywhere)
+    assert errors("/api/catalog/categories", "get") == set()
+    assert "422" not in paths["/health"]["get"]["responses"]

@@ -18,7 +18,7 @@ from msh_common.logging import configure_logging
 from msh_common.tracing import instrument
 
 from .api import cart, health, live, orders, reports
-from .api.errors import BodySizeLimitMiddleware, install_error_handlers
+from .api.errors import BodySizeLimitMiddleware, install_error_docs, install_error_handlers
 from .broker import publisher
 from .catalog import CatalogClient, CircuitBreaker, QuoteSource
 from .metrics import install_metrics
@@ -86,6 +86,7 @@ def create_app(
         settings.resolved_jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience
     )
     install_error_handlers(app)
+    install_error_docs(app)
     for module in (health, cart, orders, live, reports):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.orders_max_body_bytes)

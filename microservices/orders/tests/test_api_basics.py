@@ -39,6 +39,44 @@ def test_openapi_describes_every_route(client):
     } <= set(spec["paths"])
 
 
+def _error_statuses(operation: dict) -> set[str]:
+    """The documented statuses answered in the platform's error shape."""
+    error = {"$ref": "#/components/schemas/ErrorResponse"}
+    return {
+        status
+        for status, response in operation["responses"].items()
+        if response.get("content", {}).get("application/json", {}).get("schema") == error
+    }
+
+
+def test_openapi_documents_the_errors_really_answered(client):
+    spec = client.get("/openapi.json").json()
+    paths = spec["paths"]
+    # no FastAPI 422 "HTTPValidationError": validation errors are 400 in the platform shape
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    assert "ValidationError" not in spec["components"]["schemas"]
+    assert spec["components"]["schemas"]["ErrorResponse"]["required"] == ["error"]
+    assert _error_statuses(paths["/api/cart"]["get"]) == {"401", "503"}
+    assert _error_statuses(paths["/api/cart/items/{product_id}"]["put"]) == {
+        "400",
+        "401",
+        "413",
+        "422",
+        "503",
+    }
+    assert _error_statuses(paths["/api/orders"]["post"]) == {"400", "401", "413", "422", "503"}
+    assert _error_statuses(paths["/api/orders"]["get"]) == {"400", "401", "403", "503"}
+    assert _error_statuses(paths["/api/orders/{order_id}/cancel"]["post"]) >= {"404", "409"}
+    assert _error_statuses(paths["/api/orders/{order_id}/events"]["get"]) >= {"401", "404"}
+    assert _error_statuses(paths["/api/reports/sales"]["get"]) == {"400", "401", "403", "503"}
+    for path, item in paths.items():
+        for method, operation in item.items():
+            assert "422" not in operation["responses"] or _error_statuses(operation) >= {"422"}, (
+                method,
+                path,
+            )
+
+
 def test_a_token_is_required_and_checked(client, assert_error, make_token, user):
     error = assert_error(client.get("/api/orders"), 401, "not_authenticated")
     assert "not provided" in error["message"]

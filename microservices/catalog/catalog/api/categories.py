@@ -13,14 +13,13 @@ from .auth import SECURITY
 from .context import context
 from .errors import ApiError, invalid
 from .guards import staff_writes
-from .schemas import ErrorResponse, Input, Slug
+from .schemas import JSON_BODY, STAFF, Input, Slug, errors
 
 bp = APIBlueprint(
     "categories",
     __name__,
     url_prefix="/api/catalog/categories",
     abp_tags=[Tag(name="categories", description="Product categories")],
-    abp_responses={422: ErrorResponse},
 )
 bp.before_request(staff_writes)
 
@@ -62,7 +61,7 @@ def list_categories() -> Response:
 
 @bp.post(
     "",
-    responses={201: CategoryOut, 401: ErrorResponse, 403: ErrorResponse, 409: ErrorResponse},
+    responses={201: CategoryOut, **errors(*STAFF, *JSON_BODY, 409, 422)},
     security=SECURITY,
 )
 def create_category(body: CategoryCreate) -> Response:

@@ -104,6 +104,20 @@ def validation_error_response(exc: ValidationError) -> Response:
     )
 
 
+def without_default_validation_errors(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` (flask-openapi3's, changed in place) without the 422 it lists for every
+    operation that declares none: an array of errors, which the catalog never sends. Where
+    input is validated, the route or its blueprint declares the 422 it does send (one
+    :class:`~catalog.api.schemas.ErrorResponse`)."""
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            responses = operation.get("responses", {}) if isinstance(operation, dict) else {}
+            content = responses.get("422", {}).get("content", {})
+            if content.get("application/json", {}).get("schema", {}).get("type") == "array":
+                del responses["422"]
+    return document
+
+
 def install_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:

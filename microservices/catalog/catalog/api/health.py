@@ -13,11 +13,8 @@ from pydantic import BaseModel
 from catalog.settings import SERVICE
 
 from .context import context
-from .schemas import ErrorResponse
 
-bp = APIBlueprint(
-    "health", __name__, abp_tags=[Tag(name="health")], abp_responses={422: ErrorResponse}
-)
+bp = APIBlueprint("health", __name__, abp_tags=[Tag(name="health")])
 
 PROBE_TIMEOUT = 2
 

@@ -22,6 +22,8 @@ from .context import context
 from .errors import ApiError, invalid, not_found
 from .guards import staff_writes
 from .schemas import (
+    JSON_BODY,
+    STAFF,
     Attributes,
     Currency,
     Description,
@@ -34,6 +36,7 @@ from .schemas import (
     Quantity,
     Sku,
     Slug,
+    errors,
 )
 
 bp = APIBlueprint(
@@ -179,7 +182,8 @@ def _product(doc: dict[str, Any] | None, status: int = 200) -> Response:
     return response
 
 
-@bp.get("", responses={200: ProductPage, 422: ErrorResponse})
+# include_inactive=true is for staff: 401/403/503 as for writes.
+@bp.get("", responses={200: ProductPage, **errors(*STAFF, 422)})
 def list_products(query: ProductListQuery) -> Response:
     """Browse and search active products, one page at a time, with the total count."""
     settings = context().settings
@@ -262,7 +266,7 @@ def get_product_by_slug(path: SlugPath) -> Response:
 
 @bp.post(
     "",
-    responses={201: ProductOut, 401: ErrorResponse, 403: ErrorResponse, 409: ErrorResponse},
+    responses={201: ProductOut, **errors(*STAFF, *JSON_BODY, 409, 422)},
     security=SECURITY,
 )
 def create_product(body: ProductCreate) -> Response:
@@ -284,7 +288,7 @@ def create_product(body: ProductCreate) -> Response:
 
 @bp.patch(
     "/<product_id>",
-    responses={200: ProductOut, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse},
+    responses={200: ProductOut, **errors(*STAFF, *JSON_BODY, 404, 409, 422)},
     security=SECURITY,
 )
 def update_product(path: ProductPath, body: ProductPatch) -> Response:
@@ -305,7 +309,7 @@ def update_product(path: ProductPath, body: ProductPatch) -> Response:
 
 @bp.post(
     "/<product_id>/deactivate",
-    responses={200: ProductOut, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse},
+    responses={200: ProductOut, **errors(*STAFF, 404, 422)},
     security=SECURITY,
 )
 def deactivate_product(path: ProductPath) -> Response:
@@ -316,7 +320,7 @@ def deactivate_product(path: ProductPath) -> Response:
 
 @bp.delete(
     "/<product_id>",
-    responses={401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse},
+    responses={204: None, **errors(*STAFF, 404, 409, 422)},
     security=SECURITY,
 )
 def delete_product(path: ProductPath) -> Response:
@@ -332,7 +336,7 @@ def delete_product(path: ProductPath) -> Response:
 
 @bp.post(
     "/<product_id>/stock",
-    responses={200: ProductOut, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse},
+    responses={200: ProductOut, **errors(*STAFF, *JSON_BODY, 404, 422)},
     security=SECURITY,
 )
 def receive_stock(path: ProductPath, body: StockReceipt) -> Response:

@@ -15,7 +15,7 @@ from .auth import SECURITY
 from .context import context
 from .errors import invalid
 from .guards import users_only
-from .schemas import ErrorResponse, Identifier, Input, Quantity
+from .schemas import JSON_BODY, SIGNED_IN, ErrorResponse, Identifier, Input, Quantity, errors
 
 MAX_LINES = 100
 
@@ -55,7 +55,7 @@ class Quote(BaseModel):
     lines: list[QuotedLine]
 
 
-@bp.post("", responses={200: Quote, 401: ErrorResponse, 422: ErrorResponse}, security=SECURITY)
+@bp.post("", responses={200: Quote, **errors(*SIGNED_IN, *JSON_BODY, 422)}, security=SECURITY)
 def create_quote(body: QuoteRequest) -> Response:
     """Current price and availability of each line. Nothing is reserved: stock is reserved
     when the order is placed (event ``order.placed``)."""

@@ -27,6 +27,20 @@ class ErrorResponse(BaseModel):
     error: ErrorDetail
 
 
+def errors(*statuses: int) -> dict[int, type[BaseModel]]:
+    """``responses=`` entries for errors answered in the platform's shape."""
+    return dict.fromkeys(statuses, ErrorResponse)
+
+
+# What the blueprints' guards (guards.py) answer before a view runs, for the OpenAPI document:
+# a caller without a valid token (401), or without the staff role (403), or when tokens cannot
+# be verified (503); a JSON body that does not parse or is not an object (400), is over
+# CATALOG_MAX_BODY_BYTES (413) or is not sent as application/json (415).
+SIGNED_IN = (401, 503)
+STAFF = (*SIGNED_IN, 403)
+JSON_BODY = (400, 413, 415)
+
+
 class Input(BaseModel):
     """A request body: unknown keys are refused, never passed on."""
 

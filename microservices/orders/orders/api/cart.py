@@ -14,11 +14,11 @@ from orders.domain.pricing import LineRequest, PricingError, Quote, unavailable_
 from orders.store import carts
 
 from .deps import CallerDep, CatalogDep, DatabaseDep, SettingsDep
-from .errors import ApiError
+from .errors import ApiError, error_docs
 from .pricing import api_error_of, fetch_quotes
 from .schemas import PRODUCT_ID_MAX, PRODUCT_ID_PATTERN, Money
 
-router = APIRouter(prefix="/api/cart", tags=["cart"])
+router = APIRouter(prefix="/api/cart", tags=["cart"], responses=error_docs([401, 503]))
 
 
 class QuantityIn(BaseModel):
@@ -100,7 +100,14 @@ def get_cart(db: DatabaseDep, catalog: CatalogDep, caller: CallerDep) -> CartOut
     "/items/{product_id}",
     response_model=CartOut,
     summary="Set a product's quantity in the cart (0 removes it)",
-    responses={422: {"description": "Unknown or inactive product"}},
+    responses=error_docs(
+        {
+            401: "`not_authenticated`: no valid access token (or the catalog refused it).",
+            422: "`product_unavailable`: unknown or inactive product.",
+            503: "`catalog_unavailable`: the catalog cannot price the product; nothing changed. "
+            "`auth_unavailable`: tokens cannot be verified right now.",
+        }
+    ),
 )
 def put_item(
     product_id: Annotated[

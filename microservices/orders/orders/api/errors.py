@@ -5,17 +5,24 @@
 FastAPI's own answers are reshaped too: 422 request validation becomes 400 ``validation_error``
 with ``fields``, a body that is not JSON 400 ``malformed_request``, unknown routes 404, wrong
 methods 405, too large bodies 413, and an unexpected exception a JSON 500 without details.
+
+The OpenAPI document says so (:func:`install_error_docs`): every error an operation can answer
+is listed with :class:`ErrorResponse`, and FastAPI's default 422 ``HTTPValidationError``, which
+this service never sends, is replaced by the 400 it does send.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
+from pydantic.json_schema import models_json_schema
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
@@ -39,6 +46,44 @@ CODES = {
     500: "internal_error",
     503: "service_unavailable",
 }
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(examples=["validation_error"])
+    message: str
+    fields: dict[str, list[str]] | None = None
+
+
+class ErrorResponse(BaseModel):
+    """The platform's one error shape."""
+
+    error: ErrorDetail
+
+
+# What each status means here, for the OpenAPI document (a route may say more).
+DESCRIPTIONS = {
+    400: "`validation_error`: invalid fields, in `error.fields`; `malformed_request`: the body "
+    "is not JSON.",
+    401: "`not_authenticated`: no valid access token.",
+    403: "`permission_denied`: only staff may do this.",
+    404: "`not_found`: no such order (or not yours).",
+    413: "`payload_too_large`: the body is over ORDERS_MAX_BODY_BYTES.",
+    503: "`auth_unavailable`: tokens cannot be verified right now; try again shortly.",
+}
+
+
+def error_docs(statuses: Mapping[int, str] | Iterable[int]) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` entries for errors in the platform's shape: statuses with the usual
+    description (:data:`DESCRIPTIONS`), or a mapping of status to a route's own description."""
+    described = (
+        statuses
+        if isinstance(statuses, Mapping)
+        else {status: DESCRIPTIONS[status] for status in statuses}
+    )
+    return {
+        status: {"model": ErrorResponse, "description": description}
+        for status, description in described.items()
+    }
 
 
 class ApiError(Exception):
@@ -141,6 +186,67 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_exception)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected)
+
+
+_FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
+_HTTP_METHODS = frozenset(("get", "put", "post", "delete", "options", "head", "patch", "trace"))
+
+
+def install_error_docs(app: FastAPI) -> None:
+    """Make the OpenAPI document list the request errors this service really answers.
+
+    FastAPI documents a 422 ``HTTPValidationError`` for every operation with parameters or a
+    body; :func:`_validation_error` answers 400 in the platform shape instead. So that 422 is
+    removed, and such operations document 400; operations with a body also document 413
+    (:class:`BodySizeLimitMiddleware`). Errors a route raises itself are in its ``responses``.
+    """
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document_request_errors(generate())
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def document_request_errors(document: dict[str, Any]) -> dict[str, Any]:
+    """Rewrite ``document`` in place (see :func:`install_error_docs`); also returned."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    if "ErrorResponse" not in schemas:
+        _, definitions = models_json_schema(
+            [(ErrorResponse, "serialization")], ref_template="#/components/schemas/{model}"
+        )
+        schemas.update(definitions["$defs"])
+    for item in document.get("paths", {}).values():
+        for method, operation in item.items():
+            if method not in _HTTP_METHODS:
+                continue
+            responses = operation.setdefault("responses", {})
+            if _is_fastapi_validation_error(responses.get("422")):
+                del responses["422"]
+            if operation.get("parameters") or "requestBody" in operation:
+                responses.setdefault("400", _error_response(400))
+            if "requestBody" in operation:
+                responses.setdefault("413", _error_response(413))
+    for name in _FASTAPI_VALIDATION_SCHEMAS:  # HTTPValidationError refers to ValidationError
+        if f'"#/components/schemas/{name}"' not in json.dumps(document):
+            schemas.pop(name, None)
+    return document
+
+
+def _is_fastapi_validation_error(response: Any) -> bool:
+    if not isinstance(response, dict):
+        return False
+    schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+    return schema.get("$ref") == "#/components/schemas/HTTPValidationError"
+
+
+def _error_response(status: int) -> dict[str, Any]:
+    return {
+        "description": DESCRIPTIONS[status],
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}},
+    }
 
 
 class BodyTooLarge(StarletteHTTPException):

@@ -31,10 +31,10 @@ from orders.store.db import Database
 from orders.store.live import StatusListener
 
 from .deps import CallerDep, DatabaseDep, ListenerDep, SettingsDep
-from .errors import not_found
+from .errors import error_docs, not_found
 from .orders import parse_order_id
 
-router = APIRouter(prefix="/api/orders", tags=["orders"])
+router = APIRouter(prefix="/api/orders", tags=["orders"], responses=error_docs([401, 503]))
 logger = logging.getLogger(__name__)
 
 RECONNECT_MILLISECONDS = 2000
@@ -104,7 +104,8 @@ async def status_stream(
             "content": {"text/event-stream": {}},
             "description": "`event: status` with the current status at once, then on every "
             "change; `: heartbeat` comments; ends once confirmed, rejected or cancelled.",
-        }
+        },
+        **error_docs([404]),
     },
 )
 async def order_events(

@@ -18,11 +18,11 @@ from orders.store import orders as order_store
 from orders.store.models import Order
 
 from .deps import CallerDep, CatalogDep, DatabaseDep, SettingsDep
-from .errors import ApiError, not_found
+from .errors import ApiError, error_docs, not_found
 from .pricing import api_error_of, quote_and_price
 from .schemas import LineIn, OrderOut, OrderPage, placed_order_out
 
-router = APIRouter(prefix="/api/orders", tags=["orders"])
+router = APIRouter(prefix="/api/orders", tags=["orders"], responses=error_docs([401, 503]))
 
 IdempotencyKey = Annotated[
     str | None,
@@ -86,10 +86,16 @@ def _replay(order: Order, print_: str, response: Response) -> OrderOut:
     description="Prices every line with the catalog, stores the price snapshot and commits the "
     "order `pending` with `order.placed` in one transaction. The saga then confirms or rejects "
     "it; follow it on `GET /api/orders/{id}/events`.",
-    responses={
-        422: {"description": "Unknown or inactive products, mixed currencies, key reused"},
-        503: {"description": "catalog_unavailable: nothing was ordered"},
-    },
+    responses=error_docs(
+        {
+            401: "`not_authenticated`: no valid access token (or the catalog refused it).",
+            422: "`product_unavailable`, `mixed_currencies`: unknown or inactive products, prices "
+            "in several currencies; `idempotency_key_reused`: the key was used for another "
+            "request.",
+            503: "`catalog_unavailable`: the catalog cannot price the lines; nothing was ordered. "
+            "`auth_unavailable`: tokens cannot be verified right now.",
+        }
+    ),
 )
 def place_order(
     response: Response,
@@ -156,7 +162,12 @@ def place_order(
     return placed_order_out(new, caller.user_id, priced)
 
 
-@router.get("", response_model=OrderPage, summary="Orders, newest first")
+@router.get(
+    "",
+    response_model=OrderPage,
+    summary="Orders, newest first",
+    responses=error_docs({403: "`permission_denied`: only staff may list every order."}),
+)
 def list_orders(
     db: DatabaseDep,
     caller: CallerDep,
@@ -183,7 +194,12 @@ def list_orders(
     return OrderPage(items=items, total=total, page=page, page_size=page_size)
 
 
-@router.get("/{order_id}", response_model=OrderOut, summary="One order (yours, or any for staff)")
+@router.get(
+    "/{order_id}",
+    response_model=OrderOut,
+    summary="One order (yours, or any for staff)",
+    responses=error_docs([404]),
+)
 def get_order(order_id: str, db: DatabaseDep, caller: CallerDep) -> OrderOut:
     oid = parse_order_id(order_id)
     with db.transaction() as session:
@@ -199,7 +215,10 @@ def get_order(order_id: str, db: DatabaseDep, caller: CallerDep) -> OrderOut:
     "/{order_id}/cancel",
     response_model=OrderOut,
     summary="Cancel a pending or confirmed order (its stock is released)",
-    responses={409: {"description": "The order was rejected: nothing to cancel"}},
+    responses={
+        **error_docs([404]),
+        **error_docs({409: "`invalid_transition`: the order was rejected; nothing to cancel."}),
+    },
 )
 def cancel_order(
     order_id: str,

@@ -11,10 +11,10 @@ from pydantic import BaseModel, Field
 from orders.store.reports import GroupBy, count_periods, sales_report
 
 from .deps import DatabaseDep, StaffDep
-from .errors import ApiError
+from .errors import ApiError, error_docs
 from .schemas import Money
 
-router = APIRouter(prefix="/api/reports", tags=["reports"])
+router = APIRouter(prefix="/api/reports", tags=["reports"], responses=error_docs([401, 403, 503]))
 
 MAX_PERIODS = 1000
 DEFAULT_DAYS = 30
