@@ -109,6 +109,20 @@ def test_health_is_503_when_the_database_is_down(settings):
     assert response.get_json()["checks"]["database"]["status"] == "error"
 
 
+def test_database_down_is_a_503_with_retry_after(settings, assert_error):
+    """MongoDB unreachable: the request did nothing and can be retried; not a 500."""
+    broken = settings.model_copy(
+        update={"mongo_url": f"mongodb://127.0.0.1:{closed_port()}", "mongo_timeout_ms": 300}
+    )
+    store = Store.connect(broken)
+    try:
+        response = create_app(broken, store=store).test_client().get("/api/catalog/products")
+    finally:
+        store.close()
+    assert_error(response, 503, "service_unavailable")
+    assert response.headers["Retry-After"] == "2"
+
+
 def test_the_openapi_document_is_served(client):
     response = client.get("/openapi.json")
     assert response.status_code == 200

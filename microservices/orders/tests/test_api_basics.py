@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from orders.settings import Settings
 
 
@@ -24,6 +26,28 @@ def test_health_is_503_when_the_broker_is_down(settings, db, catalog, jwks):
     assert response.status_code == 503
     assert response.json()["checks"]["broker"]["status"] == "error"
     assert response.json()["checks"]["database"] == {"status": "ok"}
+
+
+def test_database_down_is_a_503_with_retry_after(settings, db, catalog, jwks, user, assert_error):
+    """PostgreSQL restarting: the request did nothing and can be retried; not a 500."""
+    from fastapi.testclient import TestClient
+
+    from devstack.servers import free_port
+    from orders.app import create_app
+
+    parts = urlsplit(settings.orders_database_url)
+    credentials = parts.netloc.rsplit("@", 1)[0]
+    unreachable = parts._replace(netloc=f"{credentials}@127.0.0.1:{free_port()}").geturl()
+    broken = Settings(**{**settings.model_dump(), "orders_database_url": unreachable})
+    with TestClient(create_app(broken, catalog=catalog, jwks=jwks)) as client:
+        listing = client.get("/api/orders", headers=user.headers)
+        checkout = client.post(
+            "/api/orders", json={"lines": [{"product_id": "p1", "quantity": 1}]},
+            headers=user.headers,
+        )  # fmt: skip
+    for response in (listing, checkout):
+        assert_error(response, 503, "service_unavailable")
+        assert response.headers["retry-after"] == "2"
 
 
 def test_openapi_describes_every_route(client):

@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from pydantic import ValidationError
+from pymongo.errors import ConnectionFailure
 from werkzeug.exceptions import HTTPException
 
 logger = logging.getLogger(__name__)
@@ -135,6 +136,18 @@ def install_error_handlers(app: Flask) -> None:
         if status == 405 and exc.valid_methods:
             headers["Allow"] = ", ".join(sorted(exc.valid_methods))
         return error_response(status, CODES.get(status, "error"), message, headers=headers)
+
+    @app.errorhandler(ConnectionFailure)
+    def _database_unavailable(exc: ConnectionFailure) -> Response:
+        """MongoDB cannot be reached (restarting, electing a primary): nothing was done and a
+        retry shortly will do, which a 503 says and a 500 ("a bug") does not."""
+        logger.warning("database unavailable: %s", type(exc).__name__)
+        return error_response(
+            503,
+            "service_unavailable",
+            "The service's database is unavailable; try again shortly.",
+            headers={"Retry-After": "2"},
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

@@ -23,6 +23,7 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from pydantic.json_schema import models_json_schema
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
@@ -176,6 +177,18 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     return error_response(400, "validation_error", "The request has invalid fields.", fields=fields)
 
 
+async def _database_unavailable(request: Request, exc: Exception) -> Response:
+    """PostgreSQL cannot be reached (restarting, failing over): nothing was done and a retry
+    shortly will do, which a 503 says and a 500 ("a bug") does not."""
+    logger.warning("database unavailable: %s", type(exc).__name__)
+    return error_response(
+        503,
+        "service_unavailable",
+        "The service's database is unavailable; try again shortly.",
+        headers={"Retry-After": "2"},
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     logger.exception("unhandled error", exc_info=exc)
     return error_response(500, "internal_error", "Something went wrong on our side.")
@@ -185,6 +198,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(InterfaceError, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)
 
 
