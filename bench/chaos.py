@@ -47,6 +47,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import httpx  # noqa: E402
 import psycopg  # noqa: E402
+import redis  # noqa: E402
 from orders_bench import make_shoppers, percentile, staff_token  # noqa: E402
 from pymongo import MongoClient  # noqa: E402
 from report import machine, write_report  # noqa: E402
@@ -284,21 +285,39 @@ def baseline(stack: ChaosStack, seconds: float) -> Drill:
     return drill
 
 
+def in_flight(stack: ChaosStack, queue: str) -> int:
+    """Messages of ``queue`` a worker has taken and not yet acknowledged (kombu's ``unacked``)."""
+    try:
+        entries = redis.Redis.from_url(stack.env["REDIS_URL"]).hvals("unacked")
+    except redis.RedisError:
+        return 0
+    return sum(1 for raw in entries if json.loads(raw)[2] == queue)
+
+
 def worker_kills(stack: ChaosStack, seconds: float, rng: random.Random) -> Drill:
+    """Each worker in turn, at a random moment, SIGKILLed; preferably with events in its hands
+    (it is watched for up to 3 s for a moment when it holds one), then started again."""
     drill = Drill("workers SIGKILLed and restarted", since=time.time())
     kills: Counter[str] = Counter()
+    caught = 0  # messages in the workers' hands at the moments they were killed
     deadline = time.monotonic() + seconds
     turn = 0
     while time.monotonic() < deadline:
-        time.sleep(rng.uniform(1.5, 5))
+        time.sleep(rng.uniform(1.5, 4))
         name = WORKERS[turn % len(WORKERS)]
         turn += 1
+        queue = name.removesuffix("-worker")
+        watch_until = time.monotonic() + 3
+        while not (holding := in_flight(stack, queue)) and time.monotonic() < watch_until:
+            time.sleep(0.002)
         stack.kill(name)
         kills[name] += 1
+        caught += holding
         time.sleep(rng.uniform(0.3, 2))
         stack.start_again(name)
     drill.until = time.time()
     drill.notes["kills"] = dict(kills)
+    drill.notes["messages_in_flight_at_kills"] = caught
     return drill
 
 
@@ -376,9 +395,11 @@ def judge_drills(drills: list[Drill], traffic: Traffic, outcome: dict) -> list[L
         )
         if drill.name.startswith("workers"):
             figures["kills"] = drill.notes["kills"]
+            figures["messages_in_flight_at_kills"] = drill.notes["messages_in_flight_at_kills"]
             passed = all_ok and sum(drill.notes["kills"].values()) > 0
             text = (
-                f"{sum(drill.notes['kills'].values())} kills {drill.notes['kills']}; "
+                f"{sum(drill.notes['kills'].values())} kills {drill.notes['kills']}, "
+                f"{figures['messages_in_flight_at_kills']} events in the killed workers' hands; "
                 f"{len(accepted)} orders accepted meanwhile, every answer 2xx: {all_ok}; "
                 f"the slowest settled {slowest:.1f} s after placement"
             )
