@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import httpx  # noqa: E402
 import psycopg  # noqa: E402
 import redis  # noqa: E402
-from orders_bench import make_shoppers, percentile, staff_token  # noqa: E402
+from orders_bench import make_product, make_shoppers, percentile, staff_token  # noqa: E402
 from pymongo import MongoClient  # noqa: E402
 from report import machine, write_report  # noqa: E402
 
@@ -615,26 +615,6 @@ def judge_invariants(
 # --------------------------------------------------------------------------- set-up
 
 
-def make_products(client: httpx.Client, token: str, count: int, stock: int) -> list[str]:
-    headers = {"Authorization": f"Bearer {token}"}
-    client.post("/api/catalog/categories", json={"name": "Chaos", "slug": "chaos"}, headers=headers)
-    ids = []
-    for _ in range(count):
-        sku = f"CHAOS-{uuid.uuid4().hex[:8].upper()}"
-        response = client.post(
-            "/api/catalog/products",
-            json={"sku": sku, "name": f"Chaos item {sku}", "price": "4.20", "category": "chaos"},
-            headers=headers,
-        )
-        response.raise_for_status()
-        product_id = response.json()["id"]
-        client.post(
-            f"/api/catalog/products/{product_id}/stock", json={"quantity": stock}, headers=headers
-        ).raise_for_status()
-        ids.append(product_id)
-    return ids
-
-
 def inject_poison(env: dict[str, str]) -> dict[str, str]:
     """A malformed envelope (``version`` not an integer) on catalog's and orders' queues."""
     from msh_events.celery_app import make_celery_app
@@ -682,7 +662,8 @@ def main() -> int:
         stack.start()
         env = stack.env
         with httpx.Client(base_url=stack.url, timeout=30) as client:
-            products = make_products(client, staff_token(client, env), args.products, args.stock)
+            token = staff_token(client, env)
+            products = [make_product(client, token, args.stock) for _ in range(args.products)]
         tokens = make_shoppers(env, Path(env["JWT_PRIVATE_KEYS_DIR"]), 100)
         poison = inject_poison(env)
         traffic = Traffic(stack.url, tokens, products, args.rate, args.cancel_share)

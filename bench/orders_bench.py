@@ -132,7 +132,7 @@ def staff_token(client: httpx.Client, env: dict[str, str]) -> str:
     return response.json()["access"]
 
 
-def make_product(client: httpx.Client, token: str) -> str:
+def make_product(client: httpx.Client, token: str, stock: int = STOCK) -> str:
     headers = {"Authorization": f"Bearer {token}"}
     client.post("/api/catalog/categories", json={"name": "Bench", "slug": "bench"}, headers=headers)
     sku = f"BENCH-{uuid.uuid4().hex[:8].upper()}"
@@ -144,7 +144,7 @@ def make_product(client: httpx.Client, token: str) -> str:
     response.raise_for_status()
     product_id = response.json()["id"]
     response = client.post(
-        f"/api/catalog/products/{product_id}/stock", json={"quantity": STOCK}, headers=headers
+        f"/api/catalog/products/{product_id}/stock", json={"quantity": stock}, headers=headers
     )
     response.raise_for_status()
     return product_id

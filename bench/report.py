@@ -180,6 +180,17 @@ def gateway_section(result: dict[str, Any]) -> list[str]:
 # --------------------------------------------------------------------------- orders
 
 
+def _latency_table(phase: dict) -> list[str]:
+    """Placed -> confirmed and the checkout's HTTP latency of one phase of the orders bench."""
+    return [
+        "| latency | orders | p50 ms | p95 ms | p99 ms | max ms |",
+        "|---|---:|---:|---:|---:|---:|",
+        _latency_row("placed -> confirmed", phase["placed_to_confirmed"]),
+        _latency_row("checkout HTTP", phase["checkout_http"]),
+        "",
+    ]
+
+
 def _latency_row(name: str, s: dict[str, Any]) -> str:
     return (
         f"| {name} | {s.get('count', '-')} | {_ms(s.get('p50_ms'))} | {_ms(s.get('p95_ms'))} | "
@@ -209,11 +220,7 @@ def orders_section(result: dict[str, Any]) -> list[str]:
             f"{steady['placed']} placed ({steady['placed_per_s']}/s), {steady['errors']} "
             f"errors, {steady['confirmed']} confirmed.",
             "",
-            "| latency | orders | p50 ms | p95 ms | p99 ms | max ms |",
-            "|---|---:|---:|---:|---:|---:|",
-            _latency_row("placed -> confirmed", steady["placed_to_confirmed"]),
-            _latency_row("checkout HTTP", steady["checkout_http"]),
-            "",
+            *_latency_table(steady),
         ]
     if saturation:
         lines += [
@@ -224,11 +231,7 @@ def orders_section(result: dict[str, Any]) -> list[str]:
             f"**{saturation['confirmed_per_s']} confirmed orders/s** (confirmed / (last "
             "confirmation - first placement)).",
             "",
-            "| latency | orders | p50 ms | p95 ms | p99 ms | max ms |",
-            "|---|---:|---:|---:|---:|---:|",
-            _latency_row("placed -> confirmed", saturation["placed_to_confirmed"]),
-            _latency_row("checkout HTTP", saturation["checkout_http"]),
-            "",
+            *_latency_table(saturation),
         ]
         cpu = saturation.get("cpu_ms_per_order", {})
         if cpu:

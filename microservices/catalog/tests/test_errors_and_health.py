@@ -96,29 +96,27 @@ def test_health_is_503_when_the_broker_is_down(settings, store):
     assert body["checks"]["database"] == {"status": "ok"}
 
 
-def test_health_is_503_when_the_database_is_down(settings):
+def get_with_the_database_down(settings, path: str):
+    """GET ``path`` from a catalog whose MongoDB cannot be reached (nothing listens there)."""
     broken = settings.model_copy(
         update={"mongo_url": f"mongodb://127.0.0.1:{closed_port()}", "mongo_timeout_ms": 300}
     )
     store = Store.connect(broken)
     try:
-        response = create_app(broken, store=store).test_client().get("/health")
+        return create_app(broken, store=store).test_client().get(path)
     finally:
         store.close()
+
+
+def test_health_is_503_when_the_database_is_down(settings):
+    response = get_with_the_database_down(settings, "/health")
     assert response.status_code == 503
     assert response.get_json()["checks"]["database"]["status"] == "error"
 
 
 def test_database_down_is_a_503_with_retry_after(settings, assert_error):
     """MongoDB unreachable: the request did nothing and can be retried; not a 500."""
-    broken = settings.model_copy(
-        update={"mongo_url": f"mongodb://127.0.0.1:{closed_port()}", "mongo_timeout_ms": 300}
-    )
-    store = Store.connect(broken)
-    try:
-        response = create_app(broken, store=store).test_client().get("/api/catalog/products")
-    finally:
-        store.close()
+    response = get_with_the_database_down(settings, "/api/catalog/products")
     assert_error(response, 503, "service_unavailable")
     assert response.headers["Retry-After"] == "2"
 
