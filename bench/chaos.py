@@ -546,8 +546,8 @@ def judge_invariants(
     settles = [row["settle"] for row in orders.values() if row["settle"] is not None]
     lines.append(Line(
         "no order stuck", not stuck,
-        f"{len(orders) - len(stuck)} of {len(orders)} reached an outcome; all within "
-        f"{drain_seconds} s of the traffic's end (bound {bound:g} s); placed -> outcome p50 "
+        f"{len(orders) - len(stuck)} of {len(orders)} reached an outcome, the last "
+        f"{drain_seconds} s after the traffic stopped (bound {bound:g} s); placed -> outcome p50 "
         f"{ms(settles, 50)} ms, p99 {ms(settles, 99)} ms, max {ms(settles, 100)} ms",
         {"stuck": len(stuck), "max_settle_s": round(max(settles, default=0), 1)},
     ))  # fmt: skip

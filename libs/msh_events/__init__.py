@@ -11,6 +11,6 @@ The pieces, each in its own module:
 """
 
 from .envelope import Event, InvalidEnvelope
-from .outbox import OutboxRelay
+from .outbox import OutboxRelay, log_relay_failure
 
-__all__ = ["Event", "InvalidEnvelope", "OutboxRelay"]
+__all__ = ["Event", "InvalidEnvelope", "OutboxRelay", "log_relay_failure"]

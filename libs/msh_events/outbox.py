@@ -10,11 +10,14 @@ sweep (for anything a crash or a broker outage left behind). A relay may publish
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Protocol
+
+from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from msh_common.metrics import EVENTS_PUBLISHED, PUBLISH_LAG
 
@@ -76,8 +79,19 @@ class OutboxRelay:
                 if count:
                     logger.info("outbox relayed", extra={"published": count})
             except Exception:
-                logger.exception("outbox sweep failed; retrying in %ss", interval)
+                log_relay_failure(logger, "outbox sweep failed; retrying in %ss", interval)
             stop.wait(interval)
+
+
+def log_relay_failure(log: logging.Logger, message: str, *args: object) -> None:
+    """Log the exception being handled by a relay. The broker being down (every publish fails
+    the same way, once per event while it lasts) is one WARNING line; anything else is an ERROR
+    with its traceback."""
+    exc = sys.exc_info()[1]
+    if isinstance(exc, BrokerUnavailable):
+        log.warning(message + " (broker unavailable: %s)", *args, exc)
+    else:
+        log.error(message, *args, exc_info=exc)
 
 
 def _observe_published(events: Sequence[Event]) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import transaction
 
-from msh_events import Event, OutboxRelay
+from msh_events import Event, OutboxRelay, log_relay_failure
 from msh_events.publisher import CeleryPublisher
 
 from .models import OutboxEvent
@@ -41,4 +41,4 @@ def relay_now() -> None:
     try:
         relay().relay_pending()
     except Exception:
-        logger.warning("immediate outbox relay failed; the sweep will retry", exc_info=True)
+        log_relay_failure(logger, "immediate outbox relay failed; the sweep will retry")

@@ -11,7 +11,7 @@ from celery import Celery
 
 from catalog.settings import SERVICE, Settings
 from catalog.store import Store
-from msh_events import OutboxRelay
+from msh_events import OutboxRelay, log_relay_failure
 from msh_events.celery_app import make_celery_app
 from msh_events.publisher import CeleryPublisher
 
@@ -37,7 +37,7 @@ def relay_now(relay: OutboxRelay) -> None:
     try:
         relay.relay_pending()
     except Exception:
-        logger.warning("immediate outbox relay failed; the sweep will retry", exc_info=True)
+        log_relay_failure(logger, "immediate outbox relay failed; the sweep will retry")
 
 
 def run_sweep(relay: OutboxRelay, interval: float) -> None:

@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 
-from msh_events import OutboxRelay
+from msh_events import OutboxRelay, log_relay_failure
 from msh_events.publisher import CeleryPublisher
 
 from .events import order_placed, publish
@@ -66,7 +66,7 @@ class BackgroundRelay:
             try:
                 self.relay.relay_pending()
             except Exception:
-                logger.warning("immediate outbox relay failed; the sweep will retry", exc_info=True)
+                log_relay_failure(logger, "immediate outbox relay failed; the sweep will retry")
 
 
 def republish_stale_pending(db: Database, settings: Settings) -> int:
@@ -115,5 +115,7 @@ def run_forever(
             if count:
                 logger.info("outbox relayed", extra={"published": count})
         except Exception:
-            logger.exception("relay round failed; retrying in %ss", settings.outbox_sweep_seconds)
+            log_relay_failure(
+                logger, "relay round failed; retrying in %ss", settings.outbox_sweep_seconds
+            )
         stop.wait(settings.outbox_sweep_seconds)
