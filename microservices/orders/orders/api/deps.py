@@ -37,6 +37,11 @@ class Caller:
         return self.principal.is_staff
 
     @property
+    def owner_filter(self) -> uuid.UUID | None:
+        """Whose orders the caller may see: None (every one) for staff, else their own."""
+        return None if self.is_staff else self.user_id
+
+    @property
     def email(self) -> str | None:
         return self.principal.email or None
 

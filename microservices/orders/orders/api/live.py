@@ -116,8 +116,7 @@ async def order_events(
     settings: SettingsDep,
 ) -> StreamingResponse:
     oid = parse_order_id(order_id)
-    owner = None if caller.is_staff else caller.user_id
-    if await run_in_threadpool(snapshot, db, oid, owner) is None:
+    if await run_in_threadpool(snapshot, db, oid, caller.owner_filter) is None:
         raise not_found()
     return StreamingResponse(
         status_stream(

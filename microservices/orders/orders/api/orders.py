@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from orders.domain.pricing import LineRequest, PricingError, merge_lines
 from orders.domain.status import OrderStatus
@@ -17,7 +18,7 @@ from orders.store import carts
 from orders.store import orders as order_store
 from orders.store.models import Order
 
-from .deps import CallerDep, CatalogDep, DatabaseDep, SettingsDep
+from .deps import Caller, CallerDep, CatalogDep, DatabaseDep, SettingsDep
 from .errors import ApiError, error_docs, not_found
 from .pricing import api_error_of, quote_and_price
 from .schemas import LineIn, OrderOut, OrderPage, placed_order_out
@@ -51,6 +52,15 @@ def parse_order_id(order_id: str) -> uuid.UUID:
         return uuid.UUID(order_id)
     except ValueError as exc:
         raise not_found() from exc
+
+
+def visible_order(session: Session, order_id: str, caller: Caller) -> Order:
+    """The order if the caller may see it (their own; any for staff), else a 404: someone
+    else's order is indistinguishable from one that does not exist."""
+    order = order_store.get_order(session, parse_order_id(order_id), owner=caller.owner_filter)
+    if order is None:
+        raise not_found()
+    return order
 
 
 def fingerprint(lines: list[LineRequest] | None) -> str:
@@ -201,14 +211,8 @@ def list_orders(
     responses=error_docs([404]),
 )
 def get_order(order_id: str, db: DatabaseDep, caller: CallerDep) -> OrderOut:
-    oid = parse_order_id(order_id)
     with db.transaction() as session:
-        order = order_store.get_order(
-            session, oid, owner=None if caller.is_staff else caller.user_id
-        )
-        if order is None:
-            raise not_found()
-        return OrderOut.of(order)
+        return OrderOut.of(visible_order(session, order_id, caller))
 
 
 @router.post(
@@ -226,13 +230,9 @@ def cancel_order(
     caller: CallerDep,
     traceparent: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> OrderOut:
-    oid = parse_order_id(order_id)
     with db.transaction() as session:
-        order = order_store.get_order(
-            session, oid, owner=None if caller.is_staff else caller.user_id
-        )
-        if order is None:
-            raise not_found()
+        order = visible_order(session, order_id, caller)
+        oid = order.id  # parsed and checked by visible_order
         if order.status == OrderStatus.CANCELLED:
             return OrderOut.of(order)  # cancelling twice is not an error
         cancelled = order_store.transition(session, oid, OrderStatus.CANCELLED)
