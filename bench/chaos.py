@@ -48,13 +48,14 @@ sys.path.insert(0, str(ROOT / "bench"))
 import httpx  # noqa: E402
 import psycopg  # noqa: E402
 import redis  # noqa: E402
-from orders_bench import make_product, make_shoppers, percentile, staff_token  # noqa: E402
+from orders_bench import make_product, percentile, staff_token  # noqa: E402
 from pymongo import MongoClient  # noqa: E402
 from report import machine, write_report  # noqa: E402
 
 from devstack.config import load_env  # noqa: E402
 from devstack.processes import ServiceProcess  # noqa: E402
 from devstack.pytest_plugin import throwaway_dir  # noqa: E402
+from devstack.shoppers import mint_shoppers  # noqa: E402
 from devstack.stack import Platform, wait_healthy  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "chaos.json"
@@ -664,7 +665,7 @@ def main() -> int:
         with httpx.Client(base_url=stack.url, timeout=30) as client:
             token = staff_token(client, env)
             products = [make_product(client, token, args.stock) for _ in range(args.products)]
-        tokens = make_shoppers(env, Path(env["JWT_PRIVATE_KEYS_DIR"]), 100)
+        tokens = [s.token for s in mint_shoppers(env, 100, ttl_seconds=3600)]
         poison = inject_poison(env)
         traffic = Traffic(stack.url, tokens, products, args.rate, args.cancel_share)
         traffic.start()

@@ -38,13 +38,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import httpx  # noqa: E402
-import jwt  # noqa: E402
 import psycopg  # noqa: E402
 from report import REPORT, machine, write_report  # noqa: E402
 
 from devstack.config import load_env  # noqa: E402
 from devstack.processes import ServiceProcess  # noqa: E402
 from devstack.pytest_plugin import throwaway_dir  # noqa: E402
+from devstack.shoppers import mint_shoppers  # noqa: E402
 from devstack.stack import Platform, wait_healthy  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "orders.json"
@@ -148,41 +148,6 @@ def make_product(client: httpx.Client, token: str, stock: int = STOCK) -> str:
     )
     response.raise_for_status()
     return product_id
-
-
-def make_shoppers(env: dict[str, str], keys_dir: Path, count: int) -> list[str]:
-    """Users inserted into mainapp's database, with tokens signed by the platform's key."""
-    path = sorted(keys_dir.glob("*.pem"))[-1]
-    pem, kid = path.read_bytes(), path.stem
-    users = [
-        (str(uuid.uuid4()), f"bench-{uuid.uuid4().hex[:12]}@example.com") for _ in range(count)
-    ]
-    with psycopg.connect(env["MAINAPP_DATABASE_URL"], autocommit=True) as db, db.cursor() as cur:
-        cur.executemany(
-            "INSERT INTO accounts_user (id, password, is_superuser, email, name, is_active, "
-            "is_staff, date_joined) VALUES (%s, '!', false, %s, '', true, false, now())",
-            users,
-        )
-    now = int(time.time())
-    return [
-        jwt.encode(
-            {
-                "sub": user_id,
-                "email": email,
-                "roles": ["customer"],
-                "iss": env.get("JWT_ISSUER", "microservicehub"),
-                "aud": env.get("JWT_AUDIENCE", "microservicehub"),
-                "iat": now,
-                "exp": now + 3600,
-                "jti": uuid.uuid4().hex,
-                "token_type": "access",
-            },
-            pem,
-            algorithm="RS256",
-            headers={"kid": kid},
-        )
-        for user_id, email in users
-    ]
 
 
 # --------------------------------------------------------------------------- where the CPU goes
@@ -350,7 +315,7 @@ def main() -> int:
         env = stack.env
         with httpx.Client(base_url=stack.url, timeout=30) as client:
             product_id = make_product(client, staff_token(client, env))
-        tokens = make_shoppers(env, Path(env["JWT_PRIVATE_KEYS_DIR"]), args.shoppers)
+        tokens = [s.token for s in mint_shoppers(env, args.shoppers, ttl_seconds=3600)]
 
         # A short warm-up: connections, JWKS caches, first-use imports.
         asyncio.run(steady(stack.url, tokens, product_id, 10, 2))

@@ -83,39 +83,11 @@ def shopper(client: httpx.Client) -> tuple[dict, str]:
 
 
 def mint_shoppers(stack, count: int) -> list[tuple[str, str, str]]:
-    """``count`` users created straight in mainapp's database, with access tokens signed by the
-    platform's own key: real users, without paying for ``count`` password hashes (each
-    register and login costs one). Returns (user_id, email, token) triples."""
-    import time
+    """``count`` real users without paying for their password hashes (each register and login
+    costs one): (user_id, email, token) triples, see :mod:`devstack.shoppers`."""
+    from devstack.shoppers import mint_shoppers as mint
 
-    import jwt
-
-    path = sorted(stack.keys_dir.glob("*.pem"))[-1]
-    pem, kid = path.read_bytes(), path.stem
-    users = [(str(uuid.uuid4()), new_email()) for _ in range(count)]
-    with stack.mainapp_db() as db, db.cursor() as cursor:
-        cursor.executemany(
-            "INSERT INTO accounts_user (id, password, is_superuser, email, name, is_active, "
-            "is_staff, date_joined) VALUES (%s, '!', false, %s, '', true, false, now())",
-            users,
-        )
-    now = int(time.time())
-    shoppers = []
-    for user_id, email in users:
-        claims = {
-            "sub": user_id,
-            "email": email,
-            "roles": ["customer"],
-            "iss": "microservicehub",
-            "aud": "microservicehub",
-            "iat": now,
-            "exp": now + 600,
-            "jti": uuid.uuid4().hex,
-            "token_type": "access",
-        }
-        token = jwt.encode(claims, pem, algorithm="RS256", headers={"kid": kid})
-        shoppers.append((user_id, email, token))
-    return shoppers
+    return mint(stack.env, count)
 
 
 def new_product(client: httpx.Client, staff: str, *, stock: int, price: str = "12.50") -> dict:
