@@ -71,6 +71,7 @@ CHAOS_SETTINGS = {
 }
 WORKERS = ("catalog-worker", "orders-worker")
 SETTLED = ("confirmed", "rejected", "cancelled")
+RECOVERY_SECONDS = 60  # longest wait, after a drill's pause, for the platform to serve again
 
 
 # --------------------------------------------------------------------------- the platform
@@ -246,6 +247,13 @@ class Traffic:
         for thread in self.threads:
             thread.join()
         self.pool.shutdown(wait=True)
+
+    def healthy(self) -> bool:
+        """The latest checkout was accepted and the latest catalog read answered: the next
+        drill starts from a recovered platform (breakers closed again), not from the last
+        drill's tail."""
+        latest = {c.kind: c.status for c in self.calls[-40:]}
+        return latest.get("checkout") == 202 and latest.get("browse") == 200
 
     def between(self, since: float, until: float, kind: str) -> list[Call]:
         return [c for c in self.calls if c.kind == kind and since <= c.started < until]
@@ -642,7 +650,12 @@ def main() -> int:
     parser.add_argument("--redis-seconds", type=float, default=10)
     parser.add_argument("--catalog-seconds", type=float, default=15)
     parser.add_argument("--postgres-seconds", type=float, default=5, help="PostgreSQL down")
-    parser.add_argument("--settle-seconds", type=float, default=8, help="pause between drills")
+    parser.add_argument(
+        "--settle-seconds",
+        type=float,
+        default=8,
+        help="pause between drills, then until checkout and browsing work again",
+    )
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     rng = random.Random(args.seed)  # noqa: S311 - drill timing, not secrets
@@ -684,8 +697,10 @@ def main() -> int:
             print(f"  {drill.name} ({drill.until - drill.since:.1f} s) {drill.notes}", flush=True)
             drills.append(drill)
             deadline = time.monotonic() + args.settle_seconds
-            while time.monotonic() < deadline:
+            while time.monotonic() < deadline or not traffic.healthy():
                 stack.supervise()
+                if time.monotonic() > deadline + RECOVERY_SECONDS:
+                    raise RuntimeError(f"not recovered {RECOVERY_SECONDS} s after: {drill.name}")
                 time.sleep(0.5)
         traffic.finish()
         print("traffic stopped; waiting for every accepted order's outcome...", flush=True)
