@@ -68,4 +68,5 @@ chaos: install  ## fault drills while orders flow: workers SIGKILLed, Redis and 
 	$(PY) bench/chaos.py
 
 clean:  ## remove the native run's data (databases, keys, mail)
+	if [ -f .run/data/postgres.location ]; then rm -rf "$$(cat .run/data/postgres.location)"; fi
 	rm -rf .run

@@ -7,6 +7,7 @@ ends it and waits. PostgreSQL refuses to run as root, so as root it runs as ``po
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pwd
 import shutil
@@ -40,6 +41,23 @@ def wait_for(check, timeout: float, what: str, process: subprocess.Popen | None 
             pass
         time.sleep(0.1)
     raise TimeoutError(f"{what} was not ready after {timeout:.0f}s")
+
+
+def can_traverse(path: Path, account: pwd.struct_passwd) -> bool:
+    """Whether ``account`` may pass through ``path`` and every directory above it."""
+    for directory in (path, *path.parents):
+        if not directory.exists():
+            continue  # made later by us, with the usual 0755
+        info = directory.stat()
+        if info.st_uid == account.pw_uid:
+            needed = 0o100
+        elif info.st_gid == account.pw_gid:
+            needed = 0o010
+        else:
+            needed = 0o001
+        if not info.st_mode & needed:
+            return False
+    return True
 
 
 def port_open(port: int) -> bool:
@@ -151,11 +169,27 @@ class PostgresServer(Server):
             return {}
         return {"user": owner.pw_uid, "group": owner.pw_gid, "extra_groups": [], "cwd": "/"}
 
+    def _keep_reachable(self, owner: pwd.struct_passwd) -> None:
+        """As root the server runs as ``postgres``, which must traverse every directory above
+        its data. When the project lives where it cannot (a 0700 home or ``mktemp -d``), the
+        data goes under that account's home instead, in a folder named after the original path
+        (the same project finds the same data next time); ``location`` beside the original
+        records where, for ``make clean``."""
+        if can_traverse(self.data_dir.parent.parent, owner):
+            return
+        wanted = self.data_dir.resolve()
+        digest = hashlib.sha256(str(wanted).encode()).hexdigest()[:16]
+        self.data_dir = Path(owner.pw_dir) / "msh-data" / digest / "postgres"
+        wanted.parent.mkdir(parents=True, exist_ok=True)
+        (wanted.parent / "postgres.location").write_text(f"{self.data_dir.parent}\n")
+
     def prepare(self) -> None:
+        owner = self._owner()
+        if owner is not None:
+            self._keep_reachable(owner)
         if (self.data_dir / "PG_VERSION").exists():
             return
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        owner = self._owner()
         if owner is not None:
             # the server's account must reach its directory; make the parent traversable
             self.data_dir.parent.chmod(self.data_dir.parent.stat().st_mode | 0o711)
