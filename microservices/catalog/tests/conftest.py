@@ -145,6 +145,7 @@ def make_product(store, category) -> Callable[..., dict[str, Any]]:
     ) -> dict[str, Any]:
         from catalog.domain.pricing import parse_price
         from catalog.domain.slugs import slugify
+        from catalog.store.documents import utcnow
 
         number = next(counter)
         name = name or f"Product {number}"
@@ -162,6 +163,10 @@ def make_product(store, category) -> Callable[..., dict[str, Any]]:
             **fields,
         }
         product = store.products.create(doc, slug_explicit=True)
+        # MongoDB keeps milliseconds: two products made in the same one would tie on
+        # created_at and "newest first" would fall back to their random ids.
+        while utcnow() <= product["created_at"]:
+            time.sleep(0.0005)
         if stock:
             product = store.stock.receive(product["_id"], stock)
         return product
