@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import shutil
 import signal
 import sys
 import threading
@@ -53,10 +52,8 @@ from pymongo import MongoClient  # noqa: E402
 from report import machine, write_report  # noqa: E402
 
 from devstack.config import load_env  # noqa: E402
-from devstack.processes import ServiceProcess  # noqa: E402
-from devstack.pytest_plugin import throwaway_dir  # noqa: E402
 from devstack.shoppers import mint_shoppers  # noqa: E402
-from devstack.stack import Platform, wait_healthy  # noqa: E402
+from devstack.stack import PlatformRun  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "chaos.json"
 LOGS = ROOT / ".run" / "chaos-logs"  # every process's log of the last run, kept for a look
@@ -77,46 +74,21 @@ RECOVERY_SECONDS = 60  # longest wait, after a drill's pause, for the platform t
 # --------------------------------------------------------------------------- the platform
 
 
-class ChaosStack:
-    """The platform with every process and data store under the drills' hands."""
+class ChaosStack(PlatformRun):
+    """The platform with every process and data store under the drills' hands; durable data
+    stores like compose's. Its logs are kept in .run/chaos-logs/."""
 
     def __init__(self, settings: dict[str, str]) -> None:
-        self.run_dir = throwaway_dir("msh-chaos-")
-        for key in ("JWT_PRIVATE_KEYS_DIR", "EMAIL_FILE_PATH", "MAINAPP_STATIC_ROOT"):
-            settings.pop(key, None)
-        self.platform = Platform(self.run_dir, settings, durable=True, free_ports=True)
-        self.processes: dict[str, ServiceProcess] = {}
+        super().__init__(settings, prefix="msh-chaos-", durable=True)
         self.killed: set[str] = set()  # stopped by a drill, not by themselves
         self.crashes: Counter[str] = Counter()
 
-    @property
-    def url(self) -> str:
-        return self.platform.gateway_url
-
-    @property
-    def env(self) -> dict[str, str]:
-        return self.platform.env()
-
-    def start(self) -> None:
+    def start(self, health_timeout: float = 120) -> None:
         print("starting the platform (data stores, migrations, seed, services)...", flush=True)
-        self.platform.start_infra()
-        self.platform.run_setup()
-        env = self.env
-        for spec in self.platform.processes():
-            self.processes[spec.name] = ServiceProcess(spec, env, self.run_dir / "logs")
-            self.processes[spec.name].start()
-        wait_healthy(f"{self.url}/health", timeout=120)
+        super().start(health_timeout)
 
-    def stop(self) -> None:
-        for process in reversed(list(self.processes.values())):
-            process.stop()
-        self.platform.stop_infra()
-        shutil.rmtree(LOGS, ignore_errors=True)
-        shutil.copytree(self.run_dir / "logs", LOGS, dirs_exist_ok=True)
-        for server in self.platform.infra.servers:
-            if getattr(server, "log_path", None) and server.log_path.exists():
-                shutil.copy(server.log_path, LOGS)
-        shutil.rmtree(self.run_dir, ignore_errors=True)
+    def stop(self, keep_logs: Path | None = LOGS) -> None:
+        super().stop(keep_logs)
 
     def kill(self, name: str, signum: int = signal.SIGKILL) -> None:
         self.killed.add(name)
@@ -125,9 +97,7 @@ class ChaosStack:
         process.process.wait()
 
     def start_again(self, name: str) -> None:
-        old = self.processes[name]
-        self.processes[name] = ServiceProcess(old.spec, self.env, old.log_path.parent)
-        self.processes[name].start()
+        self.restart(name)
         self.killed.discard(name)
 
     def supervise(self) -> None:

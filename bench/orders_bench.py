@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import statistics
 import sys
 import time
@@ -42,10 +41,8 @@ import psycopg  # noqa: E402
 from report import REPORT, machine, write_report  # noqa: E402
 
 from devstack.config import load_env  # noqa: E402
-from devstack.processes import ServiceProcess  # noqa: E402
-from devstack.pytest_plugin import throwaway_dir  # noqa: E402
 from devstack.shoppers import mint_shoppers  # noqa: E402
-from devstack.stack import Platform, wait_healthy  # noqa: E402
+from devstack.stack import PlatformRun  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "orders.json"
 STOCK = 1_000_000
@@ -89,39 +86,15 @@ def summary_ms(values: list[float]) -> dict[str, float]:
 # --------------------------------------------------------------------------- the platform
 
 
-class Stack:
+class Stack(PlatformRun):
+    """The platform as the benchmarks run it: ``.env`` with BENCH_SETTINGS and ``extra``."""
+
     def __init__(self, extra: dict[str, str]) -> None:
-        self.run_dir = throwaway_dir("msh-bench-orders-")
-        settings = {**load_env(), **BENCH_SETTINGS, **extra}
-        for key in ("JWT_PRIVATE_KEYS_DIR", "EMAIL_FILE_PATH", "MAINAPP_STATIC_ROOT"):
-            settings.pop(key, None)
-        self.platform = Platform(self.run_dir, settings, durable=False, free_ports=True)
-        self.processes: list[ServiceProcess] = []
+        super().__init__({**load_env(), **BENCH_SETTINGS, **extra}, prefix="msh-bench-")
 
-    def start(self) -> None:
+    def start(self, health_timeout: float = 120) -> None:
         print("starting the platform (data stores, migrations, seed, services)...", flush=True)
-        self.platform.start_infra()
-        self.platform.run_setup()
-        env = self.platform.env()
-        for spec in self.platform.processes():
-            process = ServiceProcess(spec, env, self.run_dir / "logs")
-            process.start()
-            self.processes.append(process)
-        wait_healthy(f"{self.url}/health", timeout=120)
-
-    def stop(self) -> None:
-        for process in reversed(self.processes):
-            process.stop()
-        self.platform.stop_infra()
-        shutil.rmtree(self.run_dir, ignore_errors=True)
-
-    @property
-    def url(self) -> str:
-        return self.platform.gateway_url
-
-    @property
-    def env(self) -> dict[str, str]:
-        return self.platform.env()
+        super().start(health_timeout)
 
 
 def staff_token(client: httpx.Client, env: dict[str, str]) -> str:

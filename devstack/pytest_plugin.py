@@ -17,26 +17,18 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
-from pathlib import Path
 
 import pytest
 
 from .config import load_env
 from .infra import Infra
+from .servers import throwaway_dir
 
 _infra: Infra | None = None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("msh_servers", "servers to start for the session", type="args", default=[])
-
-
-def throwaway_dir(prefix: str) -> Path:
-    """A temporary directory an unprivileged server account can traverse."""
-    path = Path(tempfile.mkdtemp(prefix=prefix))
-    path.chmod(0o755)
-    return path
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -14,6 +14,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,13 @@ def wait_for(check, timeout: float, what: str, process: subprocess.Popen | None 
             pass
         time.sleep(0.1)
     raise TimeoutError(f"{what} was not ready after {timeout:.0f}s")
+
+
+def throwaway_dir(prefix: str) -> Path:
+    """A temporary directory an unprivileged server account can traverse."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path.chmod(0o755)
+    return path
 
 
 def can_traverse(path: Path, account: pwd.struct_passwd) -> bool:

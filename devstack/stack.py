@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import time
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
+from types import TracebackType
 
 from .infra import Infra
-from .servers import free_port
+from .processes import ServiceProcess
+from .servers import free_port, throwaway_dir
 from .services import ProcessSpec, service_processes, setup_commands
 
 
@@ -77,6 +80,92 @@ class Platform:
 
     def stop_infra(self) -> None:
         self.infra.stop()
+
+
+class PlatformRun:
+    """The whole platform in a throwaway directory on free ports, every process under the
+    caller's hands (kill one, start it again): what the whole-stack tests, the benchmarks, the
+    fault drills and ``python -m devstack openapi`` run. ``make dev`` runs the same processes
+    under honcho instead.
+
+    ``settings`` is the configuration (usually ``.env`` plus overrides); ``durable`` data stores
+    sync to disk like compose's (fault drills), else they trade safety for speed (tests).
+    """
+
+    # Paths the platform puts in its own run directory, whatever .env says.
+    RUN_PATHS = ("JWT_PRIVATE_KEYS_DIR", "EMAIL_FILE_PATH", "MAINAPP_STATIC_ROOT")
+
+    def __init__(
+        self, settings: Mapping[str, str], *, prefix: str = "msh-run-", durable: bool = False
+    ) -> None:
+        self.run_dir = throwaway_dir(prefix)
+        settings = {k: v for k, v in settings.items() if k not in self.RUN_PATHS}
+        self.platform = Platform(self.run_dir, settings, durable=durable, free_ports=True)
+        self.env = self.platform.env()
+        self.processes: dict[str, ServiceProcess] = {}
+
+    @property
+    def url(self) -> str:
+        return self.platform.gateway_url
+
+    @property
+    def log_dir(self) -> Path:
+        return self.run_dir / "logs"
+
+    def start(self, health_timeout: float = 120) -> None:
+        """Data stores, one-shot jobs, every process; return once the gateway is healthy."""
+        self.platform.start_infra()
+        self.platform.run_setup()
+        for spec in self.platform.processes():
+            self.processes[spec.name] = ServiceProcess(spec, self.env, self.log_dir)
+            self.processes[spec.name].start()
+        try:
+            wait_healthy(f"{self.url}/health", timeout=health_timeout)
+        except Exception:
+            for process in self.processes.values():
+                print(f"===== {process.spec.name} =====\n{process.log()[-3000:]}", flush=True)
+            raise
+
+    def restart(self, name: str, **extra_env: str) -> ServiceProcess:
+        """Start process ``name`` again (stopping it first if it still runs)."""
+        old = self.processes[name]
+        old.stop()
+        new = ServiceProcess(old.spec, {**self.env, **extra_env}, self.log_dir)
+        new.start()
+        self.processes[name] = new
+        return new
+
+    def stop(self, keep_logs: Path | None = None) -> None:
+        """Stop everything and remove the run directory, its logs copied to ``keep_logs``."""
+        for process in reversed(list(self.processes.values())):
+            process.stop()
+        self.platform.stop_infra()
+        if keep_logs is not None:
+            shutil.rmtree(keep_logs, ignore_errors=True)
+            if self.log_dir.exists():
+                shutil.copytree(self.log_dir, keep_logs)
+            keep_logs.mkdir(parents=True, exist_ok=True)
+            for server in self.platform.infra.servers:
+                log_path = getattr(server, "log_path", None)
+                if log_path is not None and log_path.exists():
+                    shutil.copy(log_path, keep_logs)
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+
+    def __enter__(self) -> PlatformRun:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
 
 
 def wait_healthy(url: str, timeout: float, is_alive=lambda: True) -> None:

@@ -5,7 +5,6 @@ what a user cannot see (exactly-once, published events)."""
 from __future__ import annotations
 
 import contextlib
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,9 +14,7 @@ import pytest
 import redis
 
 from devstack.config import load_env
-from devstack.processes import ServiceProcess
-from devstack.pytest_plugin import throwaway_dir
-from devstack.stack import Platform, wait_healthy
+from devstack.stack import PlatformRun
 
 # Faster than production so crash recovery fits in a test: a killed worker's message returns
 # after ~VISIBILITY seconds.
@@ -43,12 +40,8 @@ STACK_SETTINGS = {
 }
 
 
-class Stack:
-    def __init__(self, platform: Platform, processes: dict[str, ServiceProcess]) -> None:
-        self.platform = platform
-        self.processes = processes
-        self.env = platform.env()
-        self.url = platform.gateway_url
+class Stack(PlatformRun):
+    """The platform for the whole-stack tests, with what they look at."""
 
     def client(self, **kwargs) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=15, **kwargs)
@@ -67,15 +60,6 @@ class Stack:
     def redis(self) -> redis.Redis:
         return redis.Redis.from_url(self.env["REDIS_URL"])
 
-    def restart(self, name: str, **extra_env: str) -> ServiceProcess:
-        """Start process ``name`` again (after a kill), optionally with extra environment."""
-        old = self.processes[name]
-        old.stop()
-        new = ServiceProcess(old.spec, {**self.env, **extra_env}, old.log_path.parent)
-        new.start()
-        self.processes[name] = new
-        return new
-
     def mails_to(self, address: str) -> list[str]:
         if not self.mail_dir.exists():
             return []
@@ -85,31 +69,8 @@ class Stack:
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
-    run_dir = throwaway_dir("msh-stack-")
-    settings = {**load_env(), **STACK_SETTINGS}
-    for key in ("JWT_PRIVATE_KEYS_DIR", "EMAIL_FILE_PATH", "MAINAPP_STATIC_ROOT"):
-        settings.pop(key, None)  # the platform puts them in its throwaway run directory
-    platform = Platform(run_dir, settings, durable=False, free_ports=True)
-    processes: dict[str, ServiceProcess] = {}
-    try:
-        platform.start_infra()
-        platform.run_setup()
-        env = platform.env()
-        for spec in platform.processes():
-            processes[spec.name] = ServiceProcess(spec, env, run_dir / "logs")
-            processes[spec.name].start()
-        try:
-            wait_healthy(f"{platform.gateway_url}/health", timeout=90)
-        except Exception:
-            for process in processes.values():
-                print(f"===== {process.spec.name} =====\n{process.log()[-3000:]}")
-            raise
-        yield Stack(platform, processes)
-    finally:
-        for process in reversed(list(processes.values())):
-            process.stop()
-        platform.stop_infra()
-        shutil.rmtree(run_dir, ignore_errors=True)
+    with Stack({**load_env(), **STACK_SETTINGS}, prefix="msh-stack-") as stack:
+        yield stack
 
 
 @pytest.fixture
