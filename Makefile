@@ -9,7 +9,7 @@ REQUIREMENTS := requirements-dev.txt mainapp/requirements.txt gateway/requiremen
 
 FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) frontend/index.html frontend/package.json frontend/package-lock.json frontend/vite.config.ts frontend/tsconfig.json
 
-.PHONY: install dev test lint format clean bench bench-gateway bench-orders bench-load frontend-test fuzz chaos
+.PHONY: install dev test lint format clean bench bench-gateway bench-orders bench-load frontend-test fuzz chaos openapi
 
 $(STAMP): $(REQUIREMENTS)
 	$(PYTHON_SYSTEM) -m devstack.system
@@ -39,6 +39,10 @@ test: install frontend/dist/index.html  ## every test of every part, each agains
 	cd microservices/catalog && ../../$(PY) -m pytest
 	cd microservices/orders && ../../$(PY) -m pytest
 	$(PY) -m pytest tests
+
+openapi: install frontend/dist/index.html  ## after an API change: save the merged OpenAPI document, regenerate the SPA's API types
+	$(PY) -m devstack openapi frontend/openapi.json
+	cd frontend && npm run gen:api -- openapi.json
 
 fuzz: install  ## Schemathesis against every service's OpenAPI through the gateway, more examples
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} $(PY) -m pytest tests/test_fuzz_openapi.py

@@ -1,4 +1,5 @@
 """``python -m devstack dev``: start the platform natively and run it until Ctrl-C or SIGTERM.
+``python -m devstack openapi [PATH]``: save the merged OpenAPI document (:mod:`.openapi`).
 
 Data stores are started first (data kept under ``.run/``), then the one-shot jobs, then every
 service under honcho, which multiplexes their output and, on Ctrl-C/SIGTERM or when any of them
@@ -12,6 +13,7 @@ import shlex
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from honcho.manager import Manager
 from honcho.printer import Printer
@@ -63,8 +65,14 @@ def dev() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devstack")
-    parser.add_argument("command", choices=["dev"])
-    parser.parse_args(argv)
+    parser.add_argument("command", choices=["dev", "openapi"])
+    parser.add_argument("path", nargs="?", type=Path, help="openapi: where to save it")
+    args = parser.parse_args(argv)
+    if args.command == "openapi":
+        from .openapi import DEFAULT_PATH, save_openapi
+
+        print(f"devstack: saved {save_openapi(args.path or DEFAULT_PATH)}", flush=True)
+        return 0
     return dev()
 
 

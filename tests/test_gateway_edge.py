@@ -3,6 +3,7 @@ metrics, health, the merged API reference and security headers."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
@@ -11,6 +12,9 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from helpers import bearer, login, register
+
+from devstack.config import ROOT
+from msh_common.errors import ERROR_DETAIL, ERROR_RESPONSE, ERROR_SCHEMA_REF, ERROR_SCHEMAS
 
 EDGE_REALM = 'Bearer realm="microservicehub"'  # mainapp's own (DRF) says realm="api"
 
@@ -137,6 +141,31 @@ def test_merged_openapi_has_every_services_public_paths(client):
         if service in sources:
             assert any(path.startswith(prefix) for path in paths), service
     assert client.get("/api/docs").status_code == 200
+
+
+def test_every_error_in_the_merged_openapi_is_the_one_shared_error_type(client):
+    """Four servers, one error shape: a generated client gets one error type, and every
+    documented 4xx/5xx (the gateway's own and each service's) refers to it."""
+    document = client.get("/api/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    assert {name for name in schemas if "rror" in name} == {ERROR_RESPONSE, ERROR_DETAIL}
+    assert schemas[ERROR_DETAIL] == ERROR_SCHEMAS[ERROR_DETAIL]
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            for status, response in operation["responses"].items():
+                if int(status) >= 400:
+                    schema = response["content"]["application/json"]["schema"]
+                    assert schema == {"$ref": ERROR_SCHEMA_REF}, (method, path, status)
+
+
+def test_the_frontends_committed_openapi_document_is_the_live_one(client):
+    """The SPA's API types (frontend/src/api/schema.d.ts) are generated from
+    frontend/openapi.json; an API change must regenerate both (see frontend/README.md)."""
+    live = client.get("/api/openapi.json").json()
+    committed = json.loads((ROOT / "frontend" / "openapi.json").read_text())
+    for document in (live, committed):
+        document.pop("x-sources", None)
+    assert committed == live, "regenerate frontend/openapi.json and src/api/schema.d.ts"
 
 
 def test_security_headers_and_the_admins_own(client):

@@ -1,18 +1,15 @@
-"""The platform's one JSON error shape, used for every error the gateway itself produces.
+"""Every error the gateway itself produces, in the platform's one shape
+(:mod:`msh_common.errors`, shared with every service):
 
-    {"error": {"code": "not_found", "message": "...", "fields": {...}}}
+    {"error": {"code": "not_found", "message": "...", "fields": {"query.page": ["..."]}}}
 
-``code`` is a stable machine-readable token clients can switch on; ``message`` is for
-humans; ``fields`` (optional) maps input locations to problems. Upstream error responses
-are passed through untouched: services emit the same shape themselves.
+Upstream error responses are passed through untouched: services emit the same shape themselves.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from http import HTTPStatus
-from typing import Any
 
 import orjson
 from fastapi import FastAPI
@@ -21,23 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    408: "request_timeout",
-    413: "payload_too_large",
-    414: "uri_too_long",
-    415: "unsupported_media_type",
-    422: "validation_error",
-    429: "rate_limited",
-    500: "internal_error",
-    502: "bad_gateway",
-    503: "service_unavailable",
-    504: "upstream_timeout",
-}
+from msh_common.errors import Fields, code_for_status, error_body
 
 
 class GatewayError(Exception):
@@ -49,7 +30,7 @@ class GatewayError(Exception):
         message: str,
         *,
         code: str | None = None,
-        fields: Mapping[str, str] | None = None,
+        fields: Fields | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message)
@@ -69,30 +50,12 @@ class GatewayError(Exception):
         return orjson.dumps(error_body(self.code, self.message, self.fields))
 
 
-def code_for_status(status_code: int) -> str:
-    """Stable error code for an HTTP status, e.g. 404 -> "not_found"."""
-    if status_code in _CODES:
-        return _CODES[status_code]
-    try:
-        phrase = HTTPStatus(status_code).phrase.lower().replace("'", "")
-    except ValueError:
-        return "error"
-    return re.sub(r"[^a-z0-9]+", "_", phrase).strip("_")
-
-
-def error_body(code: str, message: str, fields: Mapping[str, str] | None = None) -> dict[str, Any]:
-    error: dict[str, Any] = {"code": code, "message": message}
-    if fields:
-        error["fields"] = dict(fields)
-    return {"error": error}
-
-
 def error_response(
     status_code: int,
     message: str,
     *,
     code: str | None = None,
-    fields: Mapping[str, str] | None = None,
+    fields: Fields | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     return JSONResponse(
@@ -119,7 +82,9 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    fields = {".".join(str(part) for part in error["loc"]): error["msg"] for error in exc.errors()}
+    fields: dict[str, list[str]] = {}
+    for error in exc.errors():
+        fields.setdefault(".".join(str(part) for part in error["loc"]), []).append(error["msg"])
     return error_response(422, "Request validation failed.", fields=fields)
 
 

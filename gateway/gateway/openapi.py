@@ -12,8 +12,10 @@ gateway keeps
   renamed ``<upstream>_<Name>`` and its references rewritten;
 - the errors the gateway itself can answer on each operation, whatever the service behind it
   does (:func:`edge_responses`: only those the route's configuration can produce), in the
-  platform's error shape (component ``GatewayError``). A status the service documents keeps
-  the service's entry, with the gateway's reason added to its description.
+  platform's error shape (components ``ErrorResponse``/``ErrorDetail`` from
+  :mod:`msh_common.errors`, which every service publishes identically, so the merged document
+  has one error type). A status the service documents keeps the service's entry, with the
+  gateway's reason added to its description.
 
 Documents are cached (``OPENAPI_CACHE_SECONDS``); a service that cannot be reached keeps
 its last good document in the merge, and ``x-sources`` says which ones are stale or missing.
@@ -34,30 +36,12 @@ import aiohttp
 
 from gateway.proxy import MAX_TARGET_BYTES
 from gateway.routing import Route, RouteTable, Upstream
+from msh_common.errors import ERROR_SCHEMA_REF, ERROR_SCHEMAS
 
 logger = logging.getLogger("gateway.openapi")
 
 _HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
-
-ERROR_SCHEMA_NAME = "GatewayError"
-ERROR_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "description": "The platform's one error shape, as the gateway itself answers it "
-    "(gateway/errors.py).",
-    "properties": {
-        "error": {
-            "type": "object",
-            "properties": {
-                "code": {"type": "string"},
-                "message": {"type": "string"},
-                "fields": {"type": "object", "additionalProperties": {"type": "string"}},
-            },
-            "required": ["code", "message"],
-        }
-    },
-    "required": ["error"],
-}
 
 
 def edge_responses(route: Route, method: str, operation: Mapping[str, Any]) -> dict[str, str]:
@@ -74,7 +58,7 @@ def edge_responses(route: Route, method: str, operation: Mapping[str, Any]) -> d
     if auth != "none":
         answers["401"] = "`not_authenticated`, `invalid_token`: no valid bearer access token"
     if auth == "staff":
-        answers["403"] = "`forbidden`: this needs a staff account"
+        answers["403"] = "`permission_denied`: this needs a staff account"
     if "requestBody" in operation:
         answers["413"] = f"`payload_too_large`: the body is over {route.max_body_bytes} bytes"
     answers["414"] = f"`uri_too_long`: the path and query are over {MAX_TARGET_BYTES} bytes"
@@ -103,11 +87,7 @@ def _with_edge_responses(route: Route, method: str, operation: Any) -> Any:
         else:
             responses[status] = {
                 "description": description,
-                "content": {
-                    "application/json": {
-                        "schema": {"$ref": f"#/components/schemas/{ERROR_SCHEMA_NAME}"}
-                    }
-                },
+                "content": {"application/json": {"schema": {"$ref": ERROR_SCHEMA_REF}}},
             }
     return operation
 
@@ -138,7 +118,7 @@ def merge(
         },
         "paths": {},
         # The gateway's own first: a service's component of that name is the one renamed.
-        "components": {"schemas": {ERROR_SCHEMA_NAME: copy.deepcopy(ERROR_SCHEMA)}},
+        "components": {"schemas": copy.deepcopy(dict(ERROR_SCHEMAS))},
     }
     tags: dict[str, Any] = {}
     for name, document in documents.items():

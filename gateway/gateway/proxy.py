@@ -198,11 +198,11 @@ class ReverseProxy:
                 headers["WWW-Authenticate"] = exc.www_authenticate
             raise GatewayError(exc.status, exc.message, code=exc.code, headers=headers) from None
         if required == "staff" and not principal.is_staff:
-            self.metrics.auth_refusals.labels("forbidden").inc()
+            self.metrics.auth_refusals.labels("permission_denied").inc()
             raise GatewayError(
                 403,
                 "This needs a staff account.",
-                code="forbidden",
+                code="permission_denied",
                 headers={
                     "WWW-Authenticate": 'Bearer realm="microservicehub", error="insufficient_scope"'
                 },

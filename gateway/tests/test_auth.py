@@ -98,7 +98,7 @@ def test_malformed_authorization_header_is_refused(gateway):
 
 def test_staff_routes_need_the_staff_role(gateway, keyring):
     customer = keyring.token(roles=["customer"])
-    _refused(gateway.request("GET", "/staff/report", _bearer(customer)), 403, "forbidden")
+    _refused(gateway.request("GET", "/staff/report", _bearer(customer)), 403, "permission_denied")
     staff = keyring.token(roles=["customer", "staff"])
     assert gateway.request("GET", "/staff/report", _bearer(staff)).status == 200
 
@@ -108,7 +108,7 @@ def test_write_auth_protects_only_writes(gateway, keyring):
     _refused(gateway.request("POST", "/shop/items", body=b"{}"), code="not_authenticated")
     customer = keyring.token(roles=["customer"])
     reply = gateway.request("POST", "/shop/items", _bearer(customer), b"{}")
-    _refused(reply, 403, "forbidden")
+    _refused(reply, 403, "permission_denied")
     staff = keyring.token(roles=["staff"])
     assert gateway.request("POST", "/shop/items", _bearer(staff), b"{}").status == 200
 

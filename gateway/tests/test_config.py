@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from gateway.errors import code_for_status
 from gateway.headers import client_response_headers, scan_request
 from gateway.routing import RouteConfigError, load_route_table
 from gateway.settings import DEFAULT_ROUTES_FILE, Settings
@@ -189,13 +188,6 @@ def test_response_header_rules(status, kept):
     )
     assert ((b"content-length", b"5") in headers) is kept
     assert [value for name, value in headers if name == b"set-cookie"] == [b"a=1", b"b=2"]
-
-
-def test_error_codes():
-    assert code_for_status(404) == "not_found"
-    assert code_for_status(504) == "upstream_timeout"
-    assert code_for_status(418) == "im_a_teapot"
-    assert code_for_status(599) == "error"
 
 
 def test_edge_options_of_routes(tmp_path, clean_env):

@@ -6,8 +6,9 @@ import time
 
 import pytest
 
-from gateway.openapi import ERROR_SCHEMA_NAME, merge
+from gateway.openapi import merge
 from gateway.routing import Route, RouteTable, Upstream
+from msh_common.errors import ERROR_DETAIL, ERROR_RESPONSE, ERROR_SCHEMA_REF, use_error_schemas
 
 
 def test_merged_document_has_the_paths_the_gateway_exposes(gateway, echo):
@@ -85,7 +86,7 @@ def test_components_with_the_same_name_and_different_meaning_are_renamed():
     schemas = merged["components"]["schemas"]
     assert schemas["Error"] == {"type": "object"}
     assert schemas["b_Error"] == {"type": "string"}
-    assert set(schemas) == {"Error", "b_Error", "Shared", "GatewayError"}
+    assert set(schemas) == {"Error", "b_Error", "Shared", ERROR_RESPONSE, ERROR_DETAIL}
     schema_of = merged["paths"]["/api/b/x"]["get"]["responses"]["400"]["content"]
     assert schema_of["application/json"]["schema"] == {"$ref": "#/components/schemas/b_Error"}
     first = merged["paths"]["/api/a/x"]["get"]["responses"]["400"]["content"]
@@ -201,12 +202,12 @@ def test_the_gateways_own_answers_are_documented_on_each_operation_as_the_route_
 
     too_large = paths["/api/public/things"]["post"]["responses"]["413"]
     assert "1000 bytes" in too_large["description"]
-    assert too_large["content"]["application/json"]["schema"] == {
-        "$ref": f"#/components/schemas/{ERROR_SCHEMA_NAME}"
-    }
-    error = merged["components"]["schemas"][ERROR_SCHEMA_NAME]
-    assert error["required"] == ["error"]
-    assert error["properties"]["error"]["required"] == ["code", "message"]
+    assert too_large["content"]["application/json"]["schema"] == {"$ref": ERROR_SCHEMA_REF}
+    schemas = merged["components"]["schemas"]
+    assert schemas[ERROR_RESPONSE]["required"] == ["error"]
+    assert schemas[ERROR_DETAIL]["required"] == ["code", "message"]
+    fields = schemas[ERROR_DETAIL]["properties"]["fields"]["additionalProperties"]
+    assert fields == {"type": "array", "items": {"type": "string"}}
     assert "auth_unavailable" in paths["/api/private/me"]["get"]["responses"]["503"]["description"]
     assert (
         "auth_unavailable"
@@ -230,8 +231,23 @@ def test_a_status_the_service_documents_keeps_its_entry_with_the_gateways_reason
 
 def test_a_service_component_named_like_the_gateways_error_is_renamed():
     document = _edge_document()
-    document["components"]["schemas"][ERROR_SCHEMA_NAME] = {"type": "string"}
+    document["components"]["schemas"][ERROR_RESPONSE] = {"type": "string"}
     merged = merge({"svc": document}, _edge_table())
     schemas = merged["components"]["schemas"]
-    assert schemas[ERROR_SCHEMA_NAME]["type"] == "object"
-    assert schemas[f"svc_{ERROR_SCHEMA_NAME}"] == {"type": "string"}
+    assert schemas[ERROR_RESPONSE]["type"] == "object"
+    assert schemas[f"svc_{ERROR_RESPONSE}"] == {"type": "string"}
+
+
+def test_services_publishing_the_shared_error_shape_merge_into_one_error_type():
+    """A service that renders its own ``Problem`` and calls use_error_schemas: one ErrorResponse
+    in the merged document, the service's responses pointing at it."""
+    document = _edge_document()
+    use_error_schemas(document, replacing={"Problem": ERROR_RESPONSE})
+    merged = merge({"svc": document}, _edge_table())
+    schemas = merged["components"]["schemas"]
+    assert {name for name in schemas if "rror" in name or "Problem" in name} == {
+        ERROR_RESPONSE,
+        ERROR_DETAIL,
+    }
+    unauthorized = merged["paths"]["/api/private/me"]["get"]["responses"]["401"]
+    assert unauthorized["content"]["application/json"]["schema"] == {"$ref": ERROR_SCHEMA_REF}

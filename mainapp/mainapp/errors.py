@@ -16,6 +16,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from msh_common.errors import INVALID_TOKEN, error_body
+
 logger = logging.getLogger(__name__)
 
 CODES = {
@@ -30,13 +32,6 @@ CODES = {
     exceptions.Throttled: "rate_limited",
     exceptions.ValidationError: "validation_error",
 }
-
-
-def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
-    error: dict[str, Any] = {"code": code, "message": message}
-    if fields:
-        error["fields"] = fields
-    return {"error": error}
 
 
 def json_error(status_code: int, code: str, message: str, **kwargs: Any) -> JsonResponse:
@@ -104,6 +99,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         # simplejwt answers {"detail": ..., "code": ..., "messages": [...]}
         code = str(detail.get("code") or code)
         detail = detail["detail"]
+    if code == "token_not_valid":  # simplejwt's name; the platform's is RFC 6750's
+        code = INVALID_TOKEN
     response.data = error_body(code, str(detail))
     return response
 

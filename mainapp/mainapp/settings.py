@@ -141,6 +141,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "mainapp.openapi.use_platform_error_schemas",
+    ],
 }
 
 # --- JWT (RS256 only). Keys are PEM files in JWT_PRIVATE_KEYS_DIR; the file stem is the kid. ---

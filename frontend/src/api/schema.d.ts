@@ -465,14 +465,22 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** @description The platform's one error shape, as the gateway itself answers it (gateway/errors.py). */
-        GatewayError: {
-            error: {
-                code: string;
-                message: string;
-                fields?: {
-                    [key: string]: string;
-                };
+        /**
+         * ErrorResponse
+         * @description The platform's one error shape, from the gateway and every service.
+         */
+        ErrorResponse: {
+            error: components["schemas"]["ErrorDetail"];
+        };
+        /** ErrorDetail */
+        ErrorDetail: {
+            /** @description Stable, for programs: `validation_error`, `not_found`, ... */
+            code: string;
+            /** @description For people. */
+            message: string;
+            /** @description Only when input was refused: its problems by location. */
+            fields?: {
+                [key: string]: string[];
             };
         };
         /** Health */
@@ -487,27 +495,6 @@ export interface components {
                     [key: string]: string;
                 };
             };
-        };
-        /**
-         * ErrorResponse
-         * @description The platform's one error shape.
-         */
-        ErrorResponse: {
-            error: components["schemas"]["ErrorDetail"];
-        };
-        /** ErrorDetail */
-        ErrorDetail: {
-            /** Code */
-            code: string;
-            /** Message */
-            message: string;
-            /**
-             * Fields
-             * @default null
-             */
-            fields?: {
-                [key: string]: string[];
-            } | null;
         };
         /** ProductPage */
         ProductPage: {
@@ -759,17 +746,6 @@ export interface components {
         Detail: {
             detail: string;
         };
-        /** @description The platform's one error shape (documentation only; mainapp.errors renders it). */
-        Error: {
-            error: components["schemas"]["ErrorBody"];
-        };
-        ErrorBody: {
-            code: string;
-            message: string;
-            fields?: {
-                [key: string]: string[];
-            };
-        };
         JWK: {
             kty: string;
             kid: string;
@@ -877,27 +853,6 @@ export interface components {
         CheckoutIn: {
             /** Lines */
             lines?: components["schemas"]["LineIn"][] | null;
-        };
-        /** ErrorDetail */
-        orders_ErrorDetail: {
-            /**
-             * Code
-             * @example validation_error
-             */
-            code: string;
-            /** Message */
-            message: string;
-            /** Fields */
-            fields?: {
-                [key: string]: string[];
-            } | null;
-        };
-        /**
-         * ErrorResponse
-         * @description The platform's one error shape.
-         */
-        orders_ErrorResponse: {
-            error: components["schemas"]["orders_ErrorDetail"];
         };
         /** LineIn */
         LineIn: {
@@ -1104,7 +1059,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Unauthorized */
@@ -1131,7 +1086,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Unprocessable Entity */
@@ -1149,7 +1104,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
@@ -1158,7 +1113,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Service Unavailable At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`). */
@@ -1176,7 +1131,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -1254,7 +1209,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Unsupported Media Type */
@@ -1281,7 +1236,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
@@ -1290,7 +1245,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Service Unavailable At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
@@ -1308,7 +1263,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -1339,7 +1294,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not Found */
@@ -1357,7 +1312,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Unprocessable Entity */
@@ -1375,7 +1330,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
@@ -1384,7 +1339,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`). */
@@ -1393,7 +1348,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
@@ -1402,7 +1357,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -1431,7 +1386,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Unauthorized At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
@@ -1476,7 +1431,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Unprocessable Entity */
@@ -1494,7 +1449,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
@@ -1503,7 +1458,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Service Unavailable At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
@@ -1521,7 +1476,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -1610,7 +1565,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Unsupported Media Type */
@@ -1637,7 +1592,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
@@ -1646,7 +1601,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Service Unavailable At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
@@ -1664,7 +1619,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -1695,7 +1650,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not Found */
@@ -1713,7 +1668,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Unprocessable Entity */
@@ -1731,7 +1686,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
@@ -1740,7 +1695,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`). */
@@ -1749,7 +1704,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
@@ -1758,7 +1713,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -1789,7 +1744,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Unauthorized At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
@@ -1825,7 +1780,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Unprocessable Entity */
@@ -1843,7 +1798,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
@@ -1852,7 +1807,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Service Unavailable At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
@@ -1870,7 +1825,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -1950,7 +1905,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Unsupported Media Type */
@@ -1977,7 +1932,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
@@ -1986,7 +1941,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Service Unavailable At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
@@ -2004,7 +1959,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -2033,7 +1988,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
@@ -2042,7 +1997,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
@@ -2051,7 +2006,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
@@ -2060,7 +2015,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`). */
@@ -2069,7 +2024,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
@@ -2078,7 +2033,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -2156,7 +2111,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Unsupported Media Type */
@@ -2183,7 +2138,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
@@ -2192,7 +2147,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Service Unavailable At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
@@ -2210,7 +2165,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -2270,7 +2225,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Unsupported Media Type */
@@ -2297,7 +2252,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
@@ -2306,7 +2261,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Service Unavailable At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
@@ -2324,7 +2279,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -2352,7 +2307,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
@@ -2361,7 +2316,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
@@ -2370,7 +2325,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
@@ -2379,7 +2334,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`). */
@@ -2388,7 +2343,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
@@ -2397,7 +2352,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -2425,7 +2380,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
@@ -2434,7 +2389,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
@@ -2443,7 +2398,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
@@ -2452,7 +2407,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`). */
@@ -2461,7 +2416,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
@@ -2470,7 +2425,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -2502,7 +2457,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description `invalid_credentials`: wrong e-mail or password, or inactive account. */
@@ -2511,7 +2466,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
@@ -2520,7 +2475,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
@@ -2529,7 +2484,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Too many requests from this client; see `Retry-After`. At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
@@ -2538,7 +2493,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
@@ -2547,7 +2502,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`). */
@@ -2556,7 +2511,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
@@ -2565,7 +2520,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -2596,7 +2551,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Missing, invalid or expired token. */
@@ -2605,7 +2560,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
@@ -2614,7 +2569,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
@@ -2623,7 +2578,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
@@ -2632,7 +2587,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
@@ -2641,7 +2596,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`). */
@@ -2650,7 +2605,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
@@ -2659,7 +2614,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -2691,7 +2646,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
@@ -2700,7 +2655,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
@@ -2709,7 +2664,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Too many requests from this client; see `Retry-After`. At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
@@ -2718,7 +2673,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
@@ -2727,7 +2682,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`). */
@@ -2736,7 +2691,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
@@ -2745,7 +2700,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -2776,7 +2731,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
@@ -2785,7 +2740,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
@@ -2794,7 +2749,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
@@ -2803,7 +2758,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
@@ -2812,7 +2767,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`). */
@@ -2821,7 +2776,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
@@ -2830,7 +2785,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -2862,7 +2817,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Missing, invalid or expired token. */
@@ -2871,7 +2826,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
@@ -2880,7 +2835,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
@@ -2889,7 +2844,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
@@ -2898,7 +2853,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
@@ -2907,7 +2862,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`). */
@@ -2916,7 +2871,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
@@ -2925,7 +2880,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -2957,7 +2912,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
@@ -2966,7 +2921,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
@@ -2975,7 +2930,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Too many requests from this client; see `Retry-After`. At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
@@ -2984,7 +2939,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
@@ -2993,7 +2948,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`). */
@@ -3002,7 +2957,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
@@ -3011,7 +2966,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -3039,7 +2994,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Missing, invalid or expired token. At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
@@ -3048,7 +3003,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
@@ -3057,7 +3012,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
@@ -3066,7 +3021,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
@@ -3075,7 +3030,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
@@ -3084,7 +3039,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
@@ -3093,7 +3048,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -3120,7 +3075,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Missing, invalid or expired token. At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
@@ -3129,7 +3084,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
@@ -3138,7 +3093,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
@@ -3147,7 +3102,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
@@ -3156,7 +3111,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
@@ -3165,7 +3120,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
@@ -3174,7 +3129,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -3206,7 +3161,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Missing, invalid or expired token. At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
@@ -3215,7 +3170,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
@@ -3224,7 +3179,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
@@ -3233,7 +3188,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
@@ -3242,7 +3197,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
@@ -3251,7 +3206,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
@@ -3260,7 +3215,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
@@ -3269,7 +3224,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -3300,7 +3255,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Missing, invalid or expired token. At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
@@ -3309,7 +3264,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
@@ -3318,7 +3273,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
@@ -3327,7 +3282,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
@@ -3336,7 +3291,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
@@ -3345,7 +3300,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
@@ -3354,7 +3309,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
@@ -3363,7 +3318,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -3392,16 +3347,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description `not_authenticated`: no valid access token. At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
+            /** @description `not_authenticated`, `invalid_token`: no valid access token. At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
@@ -3410,7 +3365,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
@@ -3419,7 +3374,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
@@ -3428,7 +3383,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description `auth_unavailable`: tokens cannot be verified right now; try again shortly. At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
@@ -3437,7 +3392,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
@@ -3446,7 +3401,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -3473,16 +3428,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description `not_authenticated`: no valid access token. At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
+            /** @description `not_authenticated`, `invalid_token`: no valid access token. At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
@@ -3491,7 +3446,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
@@ -3500,7 +3455,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
@@ -3509,7 +3464,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description `auth_unavailable`: tokens cannot be verified right now; try again shortly. At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
@@ -3518,7 +3473,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
@@ -3527,7 +3482,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -3563,16 +3518,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description `not_authenticated`: no valid access token (or the catalog refused it). At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
+            /** @description `not_authenticated`, `invalid_token`: no valid access token (or the catalog refused it). At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description `payload_too_large`: the body is over ORDERS_MAX_BODY_BYTES. At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
@@ -3581,7 +3536,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
@@ -3590,7 +3545,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description `product_unavailable`: unknown or inactive product. */
@@ -3599,7 +3554,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
@@ -3608,7 +3563,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
@@ -3617,7 +3572,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description `catalog_unavailable`: the catalog cannot price the product; nothing changed. `auth_unavailable`: tokens cannot be verified right now. At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
@@ -3626,7 +3581,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
@@ -3635,7 +3590,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -3670,16 +3625,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description `not_authenticated`: no valid access token. At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
+            /** @description `not_authenticated`, `invalid_token`: no valid access token. At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description `permission_denied`: only staff may list every order. */
@@ -3688,7 +3643,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
@@ -3697,7 +3652,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
@@ -3706,7 +3661,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
@@ -3715,7 +3670,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description `auth_unavailable`: tokens cannot be verified right now; try again shortly. At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
@@ -3724,7 +3679,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
@@ -3733,7 +3688,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -3769,16 +3724,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description `not_authenticated`: no valid access token (or the catalog refused it). At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
+            /** @description `not_authenticated`, `invalid_token`: no valid access token (or the catalog refused it). At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description `payload_too_large`: the body is over ORDERS_MAX_BODY_BYTES. At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
@@ -3787,7 +3742,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
@@ -3796,7 +3751,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description `product_unavailable`, `mixed_currencies`: unknown or inactive products, prices in several currencies; `idempotency_key_reused`: the key was used for another request. */
@@ -3805,7 +3760,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
@@ -3814,7 +3769,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
@@ -3823,7 +3778,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description `catalog_unavailable`: the catalog cannot price the lines; nothing was ordered. `auth_unavailable`: tokens cannot be verified right now. At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
@@ -3832,7 +3787,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
@@ -3841,7 +3796,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -3872,16 +3827,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description `not_authenticated`: no valid access token. At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
+            /** @description `not_authenticated`, `invalid_token`: no valid access token. At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description `not_found`: no such order (or not yours). */
@@ -3890,7 +3845,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
@@ -3899,7 +3854,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
@@ -3908,7 +3863,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
@@ -3917,7 +3872,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description `auth_unavailable`: tokens cannot be verified right now; try again shortly. At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
@@ -3926,7 +3881,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
@@ -3935,7 +3890,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -3966,16 +3921,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description `not_authenticated`: no valid access token. At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
+            /** @description `not_authenticated`, `invalid_token`: no valid access token. At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description `not_found`: no such order (or not yours). */
@@ -3984,7 +3939,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description `invalid_transition`: the order was rejected; nothing to cancel. */
@@ -3993,7 +3948,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
@@ -4002,7 +3957,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
@@ -4011,7 +3966,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
@@ -4020,7 +3975,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description `auth_unavailable`: tokens cannot be verified right now; try again shortly. At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
@@ -4029,7 +3984,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
@@ -4038,7 +3993,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -4069,16 +4024,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description `not_authenticated`: no valid access token. At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
+            /** @description `not_authenticated`, `invalid_token`: no valid access token. At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description `not_found`: no such order (or not yours). */
@@ -4087,7 +4042,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
@@ -4096,7 +4051,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
@@ -4105,7 +4060,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
@@ -4114,7 +4069,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description `auth_unavailable`: tokens cannot be verified right now; try again shortly. At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
@@ -4123,7 +4078,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
@@ -4132,7 +4087,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -4169,25 +4124,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description `not_authenticated`: no valid access token. At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
+            /** @description `not_authenticated`, `invalid_token`: no valid access token. At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description `permission_denied`: only staff may do this. At the gateway: `forbidden`: this needs a staff account. */
+            /** @description `permission_denied`: only staff may do this. At the gateway: `permission_denied`: this needs a staff account. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
@@ -4196,7 +4151,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
@@ -4205,7 +4160,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
@@ -4214,7 +4169,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description `auth_unavailable`: tokens cannot be verified right now; try again shortly. At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
@@ -4223,7 +4178,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["orders_ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
@@ -4232,7 +4187,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };

@@ -131,7 +131,7 @@ class JWKSSerializer(serializers.Serializer):
     keys = JWKSerializer(many=True)
 
 
-class ErrorBodySerializer(serializers.Serializer):
+class ErrorDetailSerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
     fields = serializers.DictField(
@@ -139,7 +139,8 @@ class ErrorBodySerializer(serializers.Serializer):
     )
 
 
-class ErrorSerializer(serializers.Serializer):
-    """The platform's one error shape (documentation only; mainapp.errors renders it)."""
+class ErrorResponseSerializer(serializers.Serializer):
+    """The platform's one error shape (documentation only; mainapp.errors renders it, and the
+    published schema is the platform's shared one: mainapp.openapi)."""
 
-    error = ErrorBodySerializer()
+    error = ErrorDetailSerializer()

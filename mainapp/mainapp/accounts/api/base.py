@@ -8,13 +8,13 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from ..parsers import BoundedJSONParser
-from ..serializers import ErrorSerializer
+from ..serializers import ErrorResponseSerializer
 
 AUTH_CHALLENGE = 'Bearer realm="api"'
 
 
 def error(description: str) -> OpenApiResponse:
-    return OpenApiResponse(ErrorSerializer, description=description)
+    return OpenApiResponse(ErrorResponseSerializer, description=description)
 
 
 VALIDATION_ERROR = error("Invalid fields, in `error.fields`.")

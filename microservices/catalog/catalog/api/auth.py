@@ -11,6 +11,7 @@ import logging
 from flask import g, request
 
 from msh_auth import InvalidToken, Principal
+from msh_common.errors import INVALID_TOKEN
 
 from .context import context
 from .errors import ApiError
@@ -37,7 +38,7 @@ def current_principal(*, required: bool = True) -> Principal | None:
     try:
         principal = context().jwks.verify(token)
     except InvalidToken as exc:
-        raise ApiError(401, str(exc), code="token_not_valid", headers=BEARER) from exc
+        raise ApiError(401, str(exc), code=INVALID_TOKEN, headers=BEARER) from exc
     except Exception as exc:
         # No key was ever fetched and mainapp cannot be reached: we cannot tell.
         logger.warning("token verification unavailable: %s", exc)

@@ -17,22 +17,9 @@ from pydantic import ValidationError
 from pymongo.errors import ConnectionFailure
 from werkzeug.exceptions import HTTPException
 
-logger = logging.getLogger(__name__)
+from msh_common.errors import code_for_status, error_body, use_error_schemas
 
-CODES = {
-    400: "malformed_request",
-    401: "not_authenticated",
-    403: "permission_denied",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    422: "validation_error",
-    429: "rate_limited",
-    500: "internal_error",
-    503: "service_unavailable",
-}
+logger = logging.getLogger(__name__)
 
 MESSAGES = {
     404: "No such resource.",
@@ -57,7 +44,7 @@ class ApiError(Exception):
     ) -> None:
         super().__init__(message)
         self.status = status
-        self.code = code or CODES.get(status, "error")
+        self.code = code or code_for_status(status)
         self.message = message
         self.fields = fields
         self.headers = headers
@@ -78,10 +65,7 @@ def error_response(
     fields: Fields | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> Response:
-    error: dict[str, Any] = {"code": code, "message": message}
-    if fields:
-        error["fields"] = {key: list(value) for key, value in fields.items()}
-    response = jsonify({"error": error})
+    response = jsonify(error_body(code, message, fields))
     response.status_code = status
     for name, value in (headers or {}).items():
         response.headers[name] = value
@@ -109,7 +93,9 @@ def without_default_validation_errors(document: dict[str, Any]) -> dict[str, Any
     """``document`` (flask-openapi3's, changed in place) without the 422 it lists for every
     operation that declares none: an array of errors, which the catalog never sends. Where
     input is validated, the route or its blueprint declares the 422 it does send (one
-    :class:`~catalog.api.schemas.ErrorResponse`)."""
+    :class:`~catalog.api.schemas.ErrorResponse`). The error components are the platform's
+    shared ones, so the gateway's merged document has one error type."""
+    use_error_schemas(document)
     for item in document.get("paths", {}).values():
         for operation in item.values():
             responses = operation.get("responses", {}) if isinstance(operation, dict) else {}
@@ -135,7 +121,7 @@ def install_error_handlers(app: Flask) -> None:
         headers = {}
         if status == 405 and exc.valid_methods:
             headers["Allow"] = ", ".join(sorted(exc.valid_methods))
-        return error_response(status, CODES.get(status, "error"), message, headers=headers)
+        return error_response(status, code_for_status(status), message, headers=headers)
 
     @app.errorhandler(ConnectionFailure)
     def _database_unavailable(exc: ConnectionFailure) -> Response:

@@ -13,18 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from catalog.domain.keys import KEY_PATTERN, check_attributes
 from catalog.domain.pricing import parse_price
 from catalog.domain.slugs import MAX_SLUG, SLUG_PATTERN
-
-
-class ErrorDetail(BaseModel):
-    code: str = Field(examples=["validation_error"])
-    message: str
-    fields: dict[str, list[str]] | None = None
-
-
-class ErrorResponse(BaseModel):
-    """The platform's one error shape."""
-
-    error: ErrorDetail
+from msh_common.error_models import ErrorResponse
 
 
 def errors(*statuses: int) -> dict[int, type[BaseModel]]:

@@ -102,7 +102,8 @@ def get_cart(db: DatabaseDep, catalog: CatalogDep, caller: CallerDep) -> CartOut
     summary="Set a product's quantity in the cart (0 removes it)",
     responses=error_docs(
         {
-            401: "`not_authenticated`: no valid access token (or the catalog refused it).",
+            401: "`not_authenticated`, `invalid_token`: no valid access token "
+            "(or the catalog refused it).",
             422: "`product_unavailable`: unknown or inactive product.",
             503: "`catalog_unavailable`: the catalog cannot price the product; nothing changed. "
             "`auth_unavailable`: tokens cannot be verified right now.",

@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from msh_auth import InvalidToken, JWKSCache, Principal
+from msh_common.errors import INVALID_TOKEN
 from orders.catalog import QuoteSource
 from orders.settings import Settings
 from orders.store.db import Database
@@ -62,8 +63,8 @@ def get_listener(request: Request) -> StatusListener:
     return request.app.state.listener
 
 
-def _unauthenticated(message: str) -> ApiError:
-    return ApiError(401, "not_authenticated", message, headers={"WWW-Authenticate": "Bearer"})
+def _unauthenticated(message: str, code: str = "not_authenticated") -> ApiError:
+    return ApiError(401, code, message, headers={"WWW-Authenticate": "Bearer"})
 
 
 def get_caller(
@@ -77,7 +78,7 @@ def get_caller(
     try:
         principal = jwks.verify(credentials.credentials)
     except InvalidToken as exc:
-        raise _unauthenticated(f"Invalid token: {exc}.") from exc
+        raise _unauthenticated(f"Invalid token: {exc}.", INVALID_TOKEN) from exc
     except Exception as exc:
         logger.warning("JWKS unavailable: %r", exc)
         raise ApiError(
@@ -86,7 +87,9 @@ def get_caller(
     try:
         user_id = uuid.UUID(principal.user_id)
     except ValueError as exc:
-        raise _unauthenticated("Invalid token: the subject is not a user id.") from exc
+        raise _unauthenticated(
+            "Invalid token: the subject is not a user id.", INVALID_TOKEN
+        ) from exc
     return Caller(principal=principal, user_id=user_id, token=credentials.credentials)
 
 

@@ -21,8 +21,6 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field
-from pydantic.json_schema import models_json_schema
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -30,42 +28,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from msh_common.error_models import ErrorResponse
+from msh_common.errors import ERROR_SCHEMA_REF, code_for_status, error_body, use_error_schemas
+
 logger = logging.getLogger(__name__)
-
-CODES = {
-    400: "bad_request",
-    401: "not_authenticated",
-    403: "permission_denied",
-    404: "not_found",
-    405: "method_not_allowed",
-    406: "not_acceptable",
-    409: "conflict",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    422: "unprocessable",
-    429: "rate_limited",
-    500: "internal_error",
-    503: "service_unavailable",
-}
-
-
-class ErrorDetail(BaseModel):
-    code: str = Field(examples=["validation_error"])
-    message: str
-    fields: dict[str, list[str]] | None = None
-
-
-class ErrorResponse(BaseModel):
-    """The platform's one error shape."""
-
-    error: ErrorDetail
-
 
 # What each status means here, for the OpenAPI document (a route may say more).
 DESCRIPTIONS = {
     400: "`validation_error`: invalid fields, in `error.fields`; `malformed_request`: the body "
     "is not JSON.",
-    401: "`not_authenticated`: no valid access token.",
+    401: "`not_authenticated`, `invalid_token`: no valid access token.",
     403: "`permission_denied`: only staff may do this.",
     404: "`not_found`: no such order (or not yours).",
     413: "`payload_too_large`: the body is over ORDERS_MAX_BODY_BYTES.",
@@ -107,15 +79,6 @@ class ApiError(Exception):
         self.headers = headers
 
 
-def error_body(
-    code: str, message: str, fields: Mapping[str, Sequence[str]] | None = None
-) -> dict[str, Any]:
-    error: dict[str, Any] = {"code": code, "message": message}
-    if fields:
-        error["fields"] = {key: list(value) for key, value in fields.items()}
-    return {"error": error}
-
-
 def error_response(
     status_code: int,
     code: str,
@@ -144,7 +107,7 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code in (204, 304):
         return Response(status_code=exc.status_code, headers=exc.headers)
-    code = CODES.get(exc.status_code, "error")
+    code = code_for_status(exc.status_code)
     if exc.status_code == 404:
         message = f"No route for {request.url.path}."
     elif exc.status_code == 405:
@@ -227,12 +190,8 @@ def install_error_docs(app: FastAPI) -> None:
 
 def document_request_errors(document: dict[str, Any]) -> dict[str, Any]:
     """Rewrite ``document`` in place (see :func:`install_error_docs`); also returned."""
-    schemas = document.setdefault("components", {}).setdefault("schemas", {})
-    if "ErrorResponse" not in schemas:
-        _, definitions = models_json_schema(
-            [(ErrorResponse, "serialization")], ref_template="#/components/schemas/{model}"
-        )
-        schemas.update(definitions["$defs"])
+    use_error_schemas(document)
+    schemas = document["components"]["schemas"]
     for item in document.get("paths", {}).values():
         for method, operation in item.items():
             if method not in _HTTP_METHODS:
@@ -260,7 +219,7 @@ def _is_fastapi_validation_error(response: Any) -> bool:
 def _error_response(status: int) -> dict[str, Any]:
     return {
         "description": DESCRIPTIONS[status],
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}},
+        "content": {"application/json": {"schema": {"$ref": ERROR_SCHEMA_REF}}},
     }
 
 

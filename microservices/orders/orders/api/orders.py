@@ -98,7 +98,8 @@ def _replay(order: Order, print_: str, response: Response) -> OrderOut:
     "it; follow it on `GET /api/orders/{id}/events`.",
     responses=error_docs(
         {
-            401: "`not_authenticated`: no valid access token (or the catalog refused it).",
+            401: "`not_authenticated`, `invalid_token`: no valid access token "
+            "(or the catalog refused it).",
             422: "`product_unavailable`, `mixed_currencies`: unknown or inactive products, prices "
             "in several currencies; `idempotency_key_reused`: the key was used for another "
             "request.",

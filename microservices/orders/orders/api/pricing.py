@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from msh_common.errors import INVALID_TOKEN
 from orders.catalog import CatalogUnavailable, QuoteSource
 from orders.catalog.client import QuoteRefused
 from orders.domain.pricing import (
@@ -43,7 +44,7 @@ def fetch_quotes(
         ) from exc
     except QuoteRefused as exc:
         if exc.status_code == 401:
-            raise ApiError(401, "not_authenticated", "The catalog refused the token.") from exc
+            raise ApiError(401, INVALID_TOKEN, "The catalog refused the token.") from exc
         raise ApiError(
             422,
             "product_unavailable",
