@@ -20,7 +20,7 @@ from msh_common.tracing import instrument
 from .api import cart, health, live, orders, reports
 from .api.errors import BodySizeLimitMiddleware, install_error_docs, install_error_handlers
 from .broker import publisher
-from .catalog import CatalogClient, CircuitBreaker, QuoteSource
+from .catalog import CatalogClient, CircuitBreaker
 from .metrics import install_metrics
 from .relay import BackgroundRelay, make_relay
 from .settings import SERVICE, Settings, get_settings
@@ -30,13 +30,9 @@ from .store.live import StatusListener
 logger = logging.getLogger("orders")
 
 
-def create_app(
-    settings: Settings | None = None,
-    *,
-    catalog: QuoteSource | None = None,
-    jwks: JWKSCache | None = None,
-) -> FastAPI:
-    """Build the app; tests pass their own settings, catalog and key set."""
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app from ``settings`` (default: the environment's); tests pass their own,
+    naming the real catalog and JWKS endpoint they started."""
     settings = settings or get_settings()
     configure_logging(SERVICE, settings.log_level, settings.log_format)
     db = Database(
@@ -46,7 +42,7 @@ def create_app(
     )
     background_relay = BackgroundRelay(make_relay(db, publisher(settings)))
     db.on_outbox_commit = background_relay.kick
-    catalog_client = catalog or CatalogClient(
+    catalog_client = CatalogClient(
         settings.catalog_url,
         timeout=settings.orders_catalog_timeout_seconds,
         retries=settings.orders_catalog_retries,
@@ -65,8 +61,7 @@ def create_app(
         finally:
             await listener.close()
             background_relay.stop()
-            if isinstance(catalog_client, CatalogClient):
-                catalog_client.close()
+            catalog_client.close()
             db.dispose()
 
     app = FastAPI(
@@ -82,7 +77,7 @@ def create_app(
     app.state.db = db
     app.state.catalog = catalog_client
     app.state.listener = listener
-    app.state.jwks = jwks or JWKSCache.from_url(
+    app.state.jwks = JWKSCache.from_url(
         settings.resolved_jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience
     )
     install_error_handlers(app)

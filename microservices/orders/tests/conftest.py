@@ -1,22 +1,33 @@
-"""orders tests run against a real PostgreSQL and Redis started for the session (``msh_servers``
-in pytest.ini), with the schema made by the real Alembic migrations.
+"""orders tests run against real servers started for the session (``msh_servers`` in pytest.ini):
+PostgreSQL with the schema made by the real Alembic migrations, Redis, and a MongoDB-compatible
+server under the real catalog service (gunicorn, started once per session, emptied per test).
 
-The catalog is the one thing replaced here, by an in-memory quote source: checkout against the
-real catalog over HTTP is covered by the whole-stack tests (../../tests/test_orders_*.py).
+The app is built the production way: its settings name the catalog's URL, so carts and checkout
+price lines through the real ``CatalogClient`` over HTTP, and both services verify tokens with the
+keys of a JWKS endpoint that a real HTTP server thread serves, as mainapp would. Products are made
+in the catalog as staff make them, through its HTTP API; their ids are the catalog's own.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import os
+import subprocess
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from decimal import Decimal
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import jwt
+import pymongo
 import pytest
 import redis
 from alembic import command
@@ -25,10 +36,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from msh_auth import JWKSCache
+from devstack.processes import ServiceProcess
+from devstack.servers import free_port
+from devstack.services import catalog_processes, catalog_setup_commands
+from devstack.stack import wait_healthy
 from orders.app import create_app
-from orders.catalog import CatalogUnavailable
-from orders.domain.pricing import LineRequest, Quote
 from orders.settings import Settings
 from orders.store.db import Database
 
@@ -54,10 +66,12 @@ def alembic_config(url: str) -> Config:
 
 
 @pytest.fixture(scope="session")
-def settings() -> Settings:
+def settings(catalog_url: str, jwks_url: str) -> Settings:
     return Settings(
         orders_database_url=os.environ["ORDERS_DATABASE_URL"],
         redis_url=os.environ["REDIS_URL"],
+        catalog_url=catalog_url,
+        jwks_url=jwks_url,
         log_format="console",
         orders_db_pool_size=5,
         orders_sse_heartbeat_seconds=0.5,
@@ -101,7 +115,83 @@ def db(database: Database, broker) -> Database:
     return database
 
 
+# --- real HTTP servers in threads (mainapp's JWKS endpoint, misbehaving catalogs) ----------
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A request one of these servers received."""
+
+    method: str
+    path: str
+    headers: Message
+    body: bytes
+
+
+Answer = tuple[int, Mapping[str, str], bytes]  # status, headers, body
+
+
+@contextlib.contextmanager
+def http_server(answer: Callable[[Seen], Answer]) -> Iterator[str]:
+    """A real HTTP server on a free port, in a thread, ``answer`` making every response; its
+    base URL. A real socket, so the client under test runs all of its own code."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_request(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            seen = Seen(self.command, self.path, self.headers, self.rfile.read(length))
+            status, headers, body = answer(seen)
+            try:
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            except OSError:
+                pass  # the client stopped waiting (a timeout test)
+
+        do_GET = do_POST = do_PATCH = do_request
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    # a short poll: shutdown() waits for the loop to notice (0.5 s by default, per server)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Callable[[Seen], Answer]], str]]:
+    """Start real HTTP servers for this test (see :func:`http_server`); each one's base URL."""
+    with contextlib.ExitStack() as servers:
+        yield lambda answer: servers.enter_context(http_server(answer))
+
+
 # --- identity: tokens signed by a key this session owns -------------------------------------
+
+
+def jwks_answer(keys: Mapping[str, rsa.RSAPublicKey]) -> Callable[[Seen], Answer]:
+    """mainapp's JWKS endpoint, publishing ``keys`` (by kid)."""
+    document = {
+        "keys": [
+            {
+                **json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key)),
+                "kid": kid,
+                "use": "sig",
+                "alg": "RS256",
+            }
+            for kid, key in keys.items()
+        ]
+    }
+    body = json.dumps(document).encode()
+    return lambda seen: (200, {"Content-Type": "application/json"}, body)
 
 
 @pytest.fixture(scope="session")
@@ -110,13 +200,30 @@ def signing_key() -> rsa.RSAPrivateKey:
 
 
 @pytest.fixture(scope="session")
-def jwks(signing_key) -> JWKSCache:
-    return JWKSCache(lambda: {KID: signing_key.public_key()}, issuer=ISSUER, audience=AUDIENCE)
+def jwks_url(signing_key) -> Iterator[str]:
+    """The JWKS URL orders and the catalog both verify tokens with: the session key only."""
+    with http_server(jwks_answer({KID: signing_key.public_key()})) as url:
+        yield f"{url}/api/auth/jwks"
+
+
+@pytest.fixture
+def serve_jwks(serve, signing_key) -> Callable[[Mapping[str, rsa.RSAPublicKey]], str]:
+    """Another JWKS endpoint, for this test: the session key and ``more`` keys; its URL."""
+    return lambda more: (
+        f"{serve(jwks_answer({KID: signing_key.public_key(), **more}))}/api/auth/jwks"
+    )
 
 
 @pytest.fixture(scope="session")
 def make_token(signing_key) -> Callable[..., str]:
-    def make(user_id: uuid.UUID | str, *, staff: bool = False, **overrides: Any) -> str:
+    def make(
+        user_id: uuid.UUID | str,
+        *,
+        staff: bool = False,
+        key: rsa.RSAPrivateKey | None = None,
+        kid: str = KID,
+        **overrides: Any,
+    ) -> str:
         now = int(time.time())
         claims = {
             "sub": str(user_id),
@@ -130,7 +237,7 @@ def make_token(signing_key) -> Callable[..., str]:
             "token_type": "access",
             **overrides,
         }
-        return jwt.encode(claims, signing_key, algorithm="RS256", headers={"kid": KID})
+        return jwt.encode(claims, key or signing_key, algorithm="RS256", headers={"kid": kid})
 
     return make
 
@@ -138,15 +245,16 @@ def make_token(signing_key) -> Callable[..., str]:
 class User:
     """A caller: an id and the Authorization header of its token."""
 
-    def __init__(self, make_token: Callable[..., str], staff: bool = False) -> None:
+    def __init__(self, make_token: Callable[..., str], staff: bool = False, **token: Any) -> None:
         self.id = uuid.uuid4()
-        self.token = make_token(self.id, staff=staff)
+        self.token = make_token(self.id, staff=staff, **token)
         self.headers = {"Authorization": f"Bearer {self.token}"}
 
 
 @pytest.fixture
 def new_user(make_token) -> Callable[..., User]:
-    return lambda staff=False: User(make_token, staff)
+    """``new_user(staff=False, key=..., kid=...)``: another caller (``key``: signed by another)."""
+    return lambda staff=False, **token: User(make_token, staff, **token)
 
 
 @pytest.fixture
@@ -159,66 +267,159 @@ def staff(new_user) -> User:
     return new_user(staff=True)
 
 
-# --- the catalog, in memory ----------------------------------------------------------------
+# --- the catalog: the real service, over HTTP ------------------------------------------------
+
+CATALOG_DB = "orders_tests_catalog"
+CATEGORY = "kitchen"
 
 
-class FakeCatalog:
-    """Quotes from a dict; ``down = True`` makes it unavailable; records the tokens it saw."""
+@pytest.fixture(scope="session")
+def catalog_url(jwks_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real catalog web app, started as ``make dev`` starts it (its set-up job, then
+    gunicorn) on a free port, on its own database of the session's MongoDB-compatible server,
+    trusting the session's JWKS. Once per session: it takes a second or two."""
+    port = str(free_port())
+    env = {
+        **os.environ,
+        "CATALOG_PORT": port,
+        "CATALOG_MONGO_DB": CATALOG_DB,
+        "JWKS_URL": jwks_url,
+        "PYTHONUNBUFFERED": "1",
+    }
+    for job in catalog_setup_commands():
+        done = subprocess.run(
+            job.argv, cwd=job.cwd, env={**env, **job.env}, capture_output=True, text=True
+        )
+        if done.returncode != 0:
+            pytest.fail(f"{job.name} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    web = next(spec for spec in catalog_processes(env) if spec.name == "catalog")
+    assert web.health_url is not None
+    process = ServiceProcess(web, env, tmp_path_factory.mktemp("catalog-logs"))
+    process.start()
+    try:
+        wait_healthy(web.health_url, timeout=60, is_alive=lambda: process.alive)
+    except Exception as exc:
+        process.stop()
+        pytest.fail(f"the catalog did not start: {exc}\n{process.log()[-3000:]}")
+    yield f"http://127.0.0.1:{port}"
+    process.stop()
 
-    def __init__(self) -> None:
-        self.products: dict[str, Quote] = {}
-        self.down = False
-        self.calls: list[tuple[list[LineRequest], str]] = []
+
+@pytest.fixture(scope="session")
+def catalog_db(catalog_url: str) -> Iterator[pymongo.database.Database]:
+    client: pymongo.MongoClient = pymongo.MongoClient(os.environ["MONGO_URL"])
+    yield client[CATALOG_DB]
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def catalog_http(catalog_url: str) -> Iterator[httpx.Client]:
+    """One connection pool for the session (an httpx client takes ~20 ms to make)."""
+    with httpx.Client(base_url=catalog_url, timeout=10) as http:
+        yield http
+
+
+class Catalog:
+    """The real catalog, driven through its HTTP API with a staff token, as staff drive it."""
+
+    def __init__(self, http: httpx.Client, staff_token: str) -> None:
+        self.url = str(http.base_url).rstrip("/")
+        self._http = http
+        self._auth = {"Authorization": f"Bearer {staff_token}"}
+        self._numbers = itertools.count(1)
+
+    def _call(self, method: str, path: str, expected: int, body: dict[str, Any]) -> dict:
+        response = self._http.request(method, f"/api/catalog{path}", json=body, headers=self._auth)
+        assert response.status_code == expected, response.text
+        return response.json()
+
+    def add_category(self, slug: str) -> None:
+        self._call("POST", "/categories", 201, {"name": slug.title(), "slug": slug})
 
     def add(
         self,
-        product_id: str,
-        price: str = "10.00",
         *,
         name: str | None = None,
+        price: str = "10.00",
         currency: str = "EUR",
         active: bool = True,
-        available: int = 100,
+        stock: int = 100,
     ) -> str:
-        self.products[product_id] = Quote(
-            product_id=product_id,
-            found=True,
-            name=name or f"Product {product_id}",
-            unit_price=Decimal(price),
-            currency=currency,
-            active=active,
-            available=available,
+        """A new product with ``stock`` units received; its id (the catalog's own)."""
+        number = next(self._numbers)
+        product = self._call(
+            "POST",
+            "/products",
+            201,
+            {
+                "sku": f"SKU-{number:04d}",
+                "name": name or f"Product {number}",
+                "price": price,
+                "currency": currency,
+                "category": CATEGORY,
+                "active": active,
+            },
         )
-        return product_id
+        if stock:
+            self._call("POST", f"/products/{product['id']}/stock", 200, {"quantity": stock})
+        return product["id"]
 
-    def quote(self, lines: Sequence[LineRequest], bearer: str) -> dict[str, Quote]:
-        self.calls.append((list(lines), bearer))
-        if self.down:
-            raise CatalogUnavailable("down for the test", retry_after=3)
-        return {
-            line.product_id: self.products.get(line.product_id)
-            or Quote(product_id=line.product_id, found=False)
-            for line in lines
-        }
+    def update(self, product_id: str, **fields: Any) -> None:
+        """Change a product: ``name``, ``price``, ``currency``, ``active``..."""
+        self._call("PATCH", f"/products/{product_id}", 200, fields)
 
 
 @pytest.fixture
-def catalog() -> FakeCatalog:
-    catalog = FakeCatalog()
-    catalog.add("p1", "19.99", name="Red mug")
-    catalog.add("p2", "5.50", name="Tea towel")
-    catalog.add("p3", "100", name="Lamp")
+def catalog(catalog_http, catalog_db, make_token) -> Catalog:
+    """The real catalog, emptied for this test (indexes kept), with one category."""
+    for name in catalog_db.list_collection_names():
+        if not name.startswith("system."):
+            catalog_db[name].delete_many({})
+    catalog = Catalog(catalog_http, make_token(uuid.uuid4(), staff=True))
+    catalog.add_category(CATEGORY)
     return catalog
 
 
 @pytest.fixture
-def app(settings, db, catalog, jwks):
-    return create_app(settings, catalog=catalog, jwks=jwks)
+def products(catalog: Catalog) -> dict[str, str]:
+    """Three products for sale in EUR, by nickname: their catalog ids."""
+    return {
+        "mug": catalog.add(name="Red mug", price="19.99"),
+        "towel": catalog.add(name="Tea towel", price="5.50"),
+        "lamp": catalog.add(name="Lamp", price="100"),
+    }
+
+
+# --- the app ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def app(settings, db):
+    """Built as in production: the real catalog client and JWKS cache, from the settings."""
+    return create_app(settings)
 
 
 @pytest.fixture
 def client(app) -> Iterator[TestClient]:
     with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture
+def client_without_catalog(settings, db) -> Iterator[TestClient]:
+    """The same service on the same database, but nothing listens where it looks for the
+    catalog. Its circuit opens at the first failure and refuses calls for 3 s. No retries:
+    httpx backs off 0.5 s before the second, and nothing will ever listen there."""
+    unreachable = Settings(
+        **{
+            **settings.model_dump(),
+            "catalog_url": f"http://127.0.0.1:{free_port()}",
+            "orders_catalog_retries": 0,
+            "orders_catalog_breaker_failures": 1,
+            "orders_catalog_breaker_reset_seconds": 3,
+        }
+    )
+    with TestClient(create_app(unreachable)) as client:
         yield client
 
 

@@ -15,20 +15,20 @@ def test_health_checks_the_database_and_the_broker(client):
     assert body["checks"] == {"database": {"status": "ok"}, "broker": {"status": "ok"}}
 
 
-def test_health_is_503_when_the_broker_is_down(settings, db, catalog, jwks):
+def test_health_is_503_when_the_broker_is_down(settings, db):
     from fastapi.testclient import TestClient
 
     from orders.app import create_app
 
     broken = Settings(**{**settings.model_dump(), "redis_url": "redis://127.0.0.1:1/0"})
-    with TestClient(create_app(broken, catalog=catalog, jwks=jwks)) as client:
+    with TestClient(create_app(broken)) as client:
         response = client.get("/health")
     assert response.status_code == 503
     assert response.json()["checks"]["broker"]["status"] == "error"
     assert response.json()["checks"]["database"] == {"status": "ok"}
 
 
-def test_database_down_is_a_503_with_retry_after(settings, db, catalog, jwks, user, assert_error):
+def test_database_down_is_a_503_with_retry_after(settings, db, products, user, assert_error):
     """PostgreSQL restarting: the request did nothing and can be retried; not a 500."""
     from fastapi.testclient import TestClient
 
@@ -39,10 +39,10 @@ def test_database_down_is_a_503_with_retry_after(settings, db, catalog, jwks, us
     credentials = parts.netloc.rsplit("@", 1)[0]
     unreachable = parts._replace(netloc=f"{credentials}@127.0.0.1:{free_port()}").geturl()
     broken = Settings(**{**settings.model_dump(), "orders_database_url": unreachable})
-    with TestClient(create_app(broken, catalog=catalog, jwks=jwks)) as client:
+    with TestClient(create_app(broken)) as client:
         listing = client.get("/api/orders", headers=user.headers)
         checkout = client.post(
-            "/api/orders", json={"lines": [{"product_id": "p1", "quantity": 1}]},
+            "/api/orders", json={"lines": [{"product_id": products["mug"], "quantity": 1}]},
             headers=user.headers,
         )  # fmt: skip
     for response in (listing, checkout):
@@ -108,13 +108,13 @@ def test_a_token_is_required_and_checked(client, assert_error, make_token, user)
     assert_error(
         client.get("/api/orders", headers={"Authorization": "Bearer nonsense"}),
         401,
-        "not_authenticated",
+        "invalid_token",
     )
     expired = make_token(user.id, exp=1)
     assert_error(
         client.get("/api/orders", headers={"Authorization": f"Bearer {expired}"}),
         401,
-        "not_authenticated",
+        "invalid_token",
     )
     assert client.get("/api/orders", headers=user.headers).status_code == 200
 

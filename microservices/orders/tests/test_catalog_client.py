@@ -1,8 +1,13 @@
 """The catalog client: timeouts and connection failures are one clear error, the circuit
-opens after repeated failures, answers are parsed into quotes."""
+opens after repeated failures, answers are parsed into quotes.
+
+Over real sockets: the real catalog where it can show the behaviour, else a real HTTP server in
+a thread (``serve``) that answers what a broken catalog would (5xx, slowly, HTML)."""
 
 from __future__ import annotations
 
+import json
+import time
 from decimal import Decimal
 
 import httpx
@@ -60,19 +65,18 @@ def test_a_catalog_that_is_not_listening_is_unavailable_and_opens_the_circuit():
     client.close()
 
 
-def mock_client(handler, **kwargs) -> CatalogClient:
-    return CatalogClient("http://catalog", transport=httpx.MockTransport(handler), **kwargs)
+def json_answer(status: int, body: object) -> tuple[int, dict[str, str], bytes]:
+    return status, {"Content-Type": "application/json"}, json.dumps(body).encode()
 
 
-def test_quotes_are_parsed_and_the_users_token_is_forwarded():
-    seen = {}
+def test_quotes_are_parsed_and_the_users_token_is_forwarded(serve):
+    seen = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen["auth"] = request.headers["authorization"]
-        seen["body"] = request.read()
-        return httpx.Response(
+    def answer(request):
+        seen.append(request)
+        return json_answer(
             200,
-            json={
+            {
                 "lines": [
                     {
                         "product_id": "p1",
@@ -86,93 +90,107 @@ def test_quotes_are_parsed_and_the_users_token_is_forwarded():
             },
         )
 
-    quotes = mock_client(handler).quote(LINES, "tok")
-    assert seen["auth"] == "Bearer tok"
-    assert b'"product_id":"p1"' in seen["body"].replace(b" ", b"")
+    client = CatalogClient(serve(answer))
+    quotes = client.quote(LINES, "tok")
+    client.close()
+    [request] = seen
+    assert (request.method, request.path) == ("POST", "/api/catalog/quotes")
+    assert request.headers["Authorization"] == "Bearer tok"
+    assert json.loads(request.body) == {
+        "lines": [{"product_id": "p1", "quantity": 2}, {"product_id": "p2", "quantity": 1}]
+    }
     assert quotes["p1"].unit_price == Decimal("19.99") and quotes["p1"].currency == "EUR"
     assert quotes["p1"].available == 3 and quotes["p1"].active
     assert quotes["p2"].found is False  # not quoted: unknown
 
 
+def test_the_real_catalogs_quotes_are_parsed(catalog, user):
+    """The answer of the real catalog, not one written here: the two cannot drift apart."""
+    mug = catalog.add(name="Red mug", price="19.99", stock=3)
+    off = catalog.add(name="Old mug", price="4.00", currency="USD", active=False, stock=0)
+    client = CatalogClient(catalog.url)
+    quotes = client.quote([LineRequest(mug, 2), LineRequest(off, 1)], user.token)
+    client.close()
+    assert quotes[mug].found and quotes[mug].name == "Red mug" and quotes[mug].active
+    assert quotes[mug].unit_price == Decimal("19.99") and quotes[mug].currency == "EUR"
+    assert quotes[mug].available == 3
+    assert quotes[off].found and not quotes[off].active
+    assert quotes[off].currency == "USD" and quotes[off].available == 0
+
+
 @pytest.mark.parametrize("status", [500, 502, 503, 429])
-def test_server_errors_are_unavailable(status):
+def test_server_errors_are_unavailable(serve, status):
     breaker = CircuitBreaker(failure_threshold=1)
-    client = mock_client(lambda request: httpx.Response(status), breaker=breaker)
-    with pytest.raises(CatalogUnavailable):
+    client = CatalogClient(serve(lambda request: (status, {}, b"")), breaker=breaker)
+    with pytest.raises(CatalogUnavailable, match=f"answered {status}"):
         client.quote(LINES, "tok")
     assert breaker.state == "open"
+    client.close()
 
 
-def test_a_timeout_is_unavailable():
+def test_a_timeout_is_unavailable(serve):
     def slow(request):
-        raise httpx.ReadTimeout("slow", request=request)
+        time.sleep(1)
+        return json_answer(200, {"lines": []})
 
-    with pytest.raises(CatalogUnavailable):
-        mock_client(slow).quote(LINES, "tok")
+    client = CatalogClient(serve(slow), timeout=0.2)
+    with pytest.raises(CatalogUnavailable, match="did not answer"):
+        client.quote(LINES, "tok")
+    client.close()
 
 
-def test_a_refusal_is_passed_on_and_keeps_the_circuit_closed():
+def test_a_refusal_is_passed_on_and_keeps_the_circuit_closed(serve):
     breaker = CircuitBreaker(failure_threshold=1)
     body = {"error": {"code": "validation_error", "message": "bad id", "fields": {"x": ["y"]}}}
-    client = mock_client(lambda request: httpx.Response(400, json=body), breaker=breaker)
+    client = CatalogClient(serve(lambda request: json_answer(400, body)), breaker=breaker)
     with pytest.raises(QuoteRefused) as refused:
         client.quote(LINES, "tok")
     assert refused.value.status_code == 400 and refused.value.error["message"] == "bad id"
     assert breaker.state == "closed"
+    client.close()
 
 
-def test_an_unreadable_answer_is_unavailable():
+def test_an_unreadable_answer_is_unavailable(serve):
+    html = serve(lambda request: (200, {"Content-Type": "text/html"}, b"<html>"))
+    client = CatalogClient(html)
     with pytest.raises(CatalogUnavailable, match="unreadable"):
-        mock_client(lambda request: httpx.Response(200, text="<html>")).quote(LINES, "tok")
+        client.quote(LINES, "tok")
+    client.close()
 
 
-def test_products_the_catalog_does_not_have_are_unknown_and_the_rest_still_priced():
-    """The catalog answers 422 naming unknown products by line; the others are asked again."""
+def test_products_the_catalog_does_not_have_are_unknown_and_the_rest_still_priced(
+    serve, catalog, user
+):
+    """The catalog answers 422 naming unknown products by line; the others are asked again.
+    The real catalog answers, through a real proxy that notes what was asked."""
+    mug = catalog.add(name="Mug", price="1.00", stock=7)
+    towel = catalog.add(name="Towel", price="1.00", stock=7)
     asked: list[list[str]] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        import json
+    with httpx.Client(base_url=catalog.url, timeout=10) as upstream:
 
-        ids = [line["product_id"] for line in json.loads(request.read())["lines"]]
-        asked.append(ids)
-        if "gone" in ids:
-            field = f"lines.{ids.index('gone')}.product_id"
-            return httpx.Response(
-                422,
-                json={
-                    "error": {
-                        "code": "validation_error",
-                        "message": "no such product",
-                        "fields": {field: ["no such product"]},
-                    }
+        def relay(request):
+            asked.append([line["product_id"] for line in json.loads(request.body)["lines"]])
+            response = upstream.post(
+                request.path,
+                content=request.body,
+                headers={
+                    "Authorization": request.headers["Authorization"],
+                    "Content-Type": "application/json",
                 },
             )
-        return httpx.Response(
-            200,
-            json={
-                "lines": [
-                    {
-                        "product_id": pid,
-                        "quantity": 1,
-                        "name": pid,
-                        "sku": pid.upper(),
-                        "unit_price": "1.00",
-                        "line_total": "1.00",
-                        "currency": "EUR",
-                        "active": True,
-                        "available": True,
-                        "stock_available": 7,
-                    }
-                    for pid in ids
-                ]
-            },
-        )
+            content_type = {"Content-Type": response.headers["content-type"]}
+            return response.status_code, content_type, response.content
 
-    quotes = mock_client(handler).quote(
-        [LineRequest("p1", 1), LineRequest("gone", 1), LineRequest("p2", 1)], "tok"
-    )
-    assert asked == [["p1", "gone", "p2"], ["p1", "p2"]]
-    assert quotes["gone"].found is False
-    assert quotes["p1"].found and quotes["p1"].available == 7
-    only_unknown = mock_client(handler).quote([LineRequest("gone", 1)], "tok")
-    assert only_unknown["gone"].found is False
+        client = CatalogClient(serve(relay))
+        quotes = client.quote(
+            [LineRequest(mug, 1), LineRequest("gone", 1), LineRequest(towel, 1)], user.token
+        )
+        assert asked == [[mug, "gone", towel], [mug, towel]]
+        assert quotes["gone"].found is False
+        assert quotes[mug].found and quotes[mug].available == 7
+        assert quotes[towel].found and quotes[towel].unit_price == Decimal("1.00")
+        only_unknown = client.quote([LineRequest("gone", 1)], user.token)
+        assert only_unknown["gone"].found is False
+        assert asked[2:] == [["gone"]]
+        client.close()

@@ -7,7 +7,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -22,7 +22,7 @@ from orders.store import orders as order_store
 
 
 @pytest.fixture
-def server(settings, db, catalog, jwks) -> Iterator[str]:
+def server(settings, db) -> Iterator[str]:
     quick = Settings(
         **{
             **settings.model_dump(),
@@ -32,7 +32,7 @@ def server(settings, db, catalog, jwks) -> Iterator[str]:
     )
     port = free_port()
     config = uvicorn.Config(
-        create_app(quick, catalog=catalog, jwks=jwks),
+        create_app(quick),
         host="127.0.0.1",
         port=port,
         log_level="warning",
@@ -70,14 +70,20 @@ def events(response: httpx.Response) -> Iterator[dict | str]:
         block = []
 
 
-def place(server, user) -> str:
-    response = httpx.post(
-        f"{server}/api/orders",
-        json={"lines": [{"product_id": "p1", "quantity": 1}]},
-        headers=user.headers,
-    )
-    assert response.status_code == 202, response.text
-    return response.json()["id"]
+@pytest.fixture
+def place(server, products) -> Callable[..., str]:
+    """``place(user)``: one mug ordered by ``user`` (priced by the real catalog); its id."""
+
+    def place(user) -> str:
+        response = httpx.post(
+            f"{server}/api/orders",
+            json={"lines": [{"product_id": products["mug"], "quantity": 1}]},
+            headers=user.headers,
+        )
+        assert response.status_code == 202, response.text
+        return response.json()["id"]
+
+    return place
 
 
 def change(db, order_id: str, status: OrderStatus, **values) -> None:
@@ -86,8 +92,8 @@ def change(db, order_id: str, status: OrderStatus, **values) -> None:
         assert order_store.transition(session, uuid.UUID(order_id), status, **values)
 
 
-def test_the_stream_sends_now_then_each_change_then_ends(server, user, db):
-    order_id = place(server, user)
+def test_the_stream_sends_now_then_each_change_then_ends(server, place, user, db):
+    order_id = place(user)
     with httpx.stream(
         "GET", f"{server}/api/orders/{order_id}/events", headers=user.headers, timeout=10
     ) as response:
@@ -102,9 +108,9 @@ def test_the_stream_sends_now_then_each_change_then_ends(server, user, db):
     assert [(e["status"], e["version"]) for e in later] == [("confirmed", 2)]
 
 
-def test_rejection_reasons_are_in_the_event(server, user, db):
-    order_id = place(server, user)
-    reasons = [{"product_id": "p1", "requested": 1, "available": 0}]
+def test_rejection_reasons_are_in_the_event(server, place, user, db, products):
+    order_id = place(user)
+    reasons = [{"product_id": products["mug"], "requested": 1, "available": 0}]
     with httpx.stream(
         "GET", f"{server}/api/orders/{order_id}/events", headers=user.headers, timeout=10
     ) as response:
@@ -115,15 +121,15 @@ def test_rejection_reasons_are_in_the_event(server, user, db):
     assert last["status"] == "rejected" and last["reasons"] == reasons
 
 
-def test_a_settled_order_gets_its_status_and_the_end(server, user, db):
-    order_id = place(server, user)
+def test_a_settled_order_gets_its_status_and_the_end(server, place, user, db):
+    order_id = place(user)
     change(db, order_id, OrderStatus.CANCELLED)
     response = httpx.get(f"{server}/api/orders/{order_id}/events", headers=user.headers, timeout=5)
     assert [e["status"] for e in events(response)] == ["cancelled"]
 
 
-def test_heartbeats_keep_an_idle_stream_open(server, user):
-    order_id = place(server, user)
+def test_heartbeats_keep_an_idle_stream_open(server, place, user):
+    order_id = place(user)
     with httpx.stream(
         "GET", f"{server}/api/orders/{order_id}/events", headers=user.headers, timeout=10
     ) as response:
@@ -133,8 +139,8 @@ def test_heartbeats_keep_an_idle_stream_open(server, user):
         assert next(stream) == "heartbeat"
 
 
-def test_many_streams_on_one_listener_each_get_their_own_order(server, user, db):
-    orders = [place(server, user) for _ in range(5)]
+def test_many_streams_on_one_listener_each_get_their_own_order(server, place, user, db):
+    orders = [place(user) for _ in range(5)]
     seen: dict[str, list[str]] = {}
     streaming = threading.Semaphore(0)
 
@@ -162,8 +168,8 @@ def test_many_streams_on_one_listener_each_get_their_own_order(server, user, db)
     }
 
 
-def test_someone_elses_order_has_no_stream(server, user, new_user):
-    order_id = place(server, user)
+def test_someone_elses_order_has_no_stream(server, place, user, new_user):
+    order_id = place(user)
     response = httpx.get(
         f"{server}/api/orders/{order_id}/events", headers=new_user().headers, timeout=5
     )
@@ -171,8 +177,8 @@ def test_someone_elses_order_has_no_stream(server, user, new_user):
     assert response.json()["error"]["code"] == "not_found"
 
 
-def test_a_stream_survives_the_listener_losing_its_connection(server, user, db):
-    order_id = place(server, user)
+def test_a_stream_survives_the_listener_losing_its_connection(server, place, user, db):
+    order_id = place(user)
     with httpx.stream(
         "GET", f"{server}/api/orders/{order_id}/events", headers=user.headers, timeout=10
     ) as response:

@@ -44,7 +44,7 @@ class QuoteRefused(Exception):
 
 
 class QuoteSource(Protocol):
-    """Anything that prices lines (the HTTP client; an in-memory catalog in unit tests)."""
+    """Anything that prices lines: :class:`CatalogClient`, over HTTP."""
 
     def quote(self, lines: Sequence[LineRequest], bearer: str) -> dict[str, Quote]: ...
 
@@ -57,13 +57,12 @@ class CatalogClient:
         timeout: float = 3.0,
         retries: int = 2,
         breaker: CircuitBreaker | None = None,
-        transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.breaker = breaker or CircuitBreaker()
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),
             timeout=httpx.Timeout(timeout),
-            transport=transport or httpx.HTTPTransport(retries=retries),
+            transport=httpx.HTTPTransport(retries=retries),
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
             follow_redirects=False,
         )
