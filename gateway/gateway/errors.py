@@ -18,27 +18,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from msh_common.errors import Fields, code_for_status, error_body
+from msh_common.errors import Fields, ServiceError, code_for_status, error_body
 
 
-class GatewayError(Exception):
-    """Raise to answer the current request with an error in the platform shape."""
-
-    def __init__(
-        self,
-        status_code: int,
-        message: str,
-        *,
-        code: str | None = None,
-        fields: Fields | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.code = code or code_for_status(status_code)
-        self.message = message
-        self.fields = fields
-        self.headers = headers
+class GatewayError(ServiceError):
+    """Raise to answer the current request with an error in the platform shape; the edge
+    (raw ASGI) sends it itself, hence the two renderings below."""
 
     def asgi_headers(self) -> list[tuple[bytes, bytes]]:
         """``headers`` as an ASGI header list (lower-case names)."""

@@ -47,6 +47,27 @@ INVALID_TOKEN = "invalid_token"  # noqa: S105 - an error code, not a secret
 Fields = Mapping[str, Sequence[str] | str]
 
 
+class ServiceError(Exception):
+    """Raise anywhere in a request to answer with the platform's error shape; each service's
+    error handler renders it (``code`` defaults to the status's, :func:`code_for_status`)."""
+
+    def __init__(
+        self,
+        status_code: int,
+        message: str,
+        *,
+        code: str | None = None,
+        fields: Fields | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.code = code or code_for_status(status_code)
+        self.message = message
+        self.fields = fields
+        self.headers = headers
+
+
 def code_for_status(status: int) -> str:
     """The default code for an HTTP status: 404 -> ``not_found``; others from the phrase."""
     if status in DEFAULT_CODES:

@@ -8,6 +8,7 @@ from msh_common.errors import (
     ERROR_DETAIL,
     ERROR_RESPONSE,
     ERROR_SCHEMA_REF,
+    ServiceError,
     code_for_status,
     error_body,
     use_error_schemas,
@@ -20,6 +21,16 @@ def test_codes_are_the_platforms_for_known_statuses_and_read_from_the_phrase_oth
     assert code_for_status(504) == "upstream_timeout"
     assert code_for_status(418) == "im_a_teapot"
     assert code_for_status(599) == "error"
+
+
+def test_a_service_error_takes_the_statuss_code_unless_given_a_more_precise_one():
+    assert ServiceError(404, "No such order.").code == "not_found"
+    refused = ServiceError(401, "Expired.", code="invalid_token", headers={"X": "1"})
+    assert (refused.status_code, refused.code, refused.headers) == (
+        401,
+        "invalid_token",
+        {"X": "1"},
+    )
 
 
 def test_fields_are_always_lists_of_problems_and_left_out_when_there_are_none():

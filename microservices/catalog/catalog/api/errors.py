@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from pymongo.errors import ConnectionFailure
 from werkzeug.exceptions import HTTPException
 
-from msh_common.errors import code_for_status, error_body, use_error_schemas
+from msh_common.errors import ServiceError, code_for_status, error_body, use_error_schemas
 
 logger = logging.getLogger(__name__)
 
@@ -30,24 +30,8 @@ MESSAGES = {
 Fields = Mapping[str, list[str]]
 
 
-class ApiError(Exception):
-    """Raise to answer the current request with an error in the platform shape."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        *,
-        code: str | None = None,
-        fields: Fields | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code or code_for_status(status)
-        self.message = message
-        self.fields = fields
-        self.headers = headers
+# Raise to answer the current request with an error in the platform shape.
+ApiError = ServiceError
 
 
 def not_found(what: str = "resource") -> ApiError:
@@ -108,7 +92,7 @@ def without_default_validation_errors(document: dict[str, Any]) -> dict[str, Any
 def install_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:
-        return error_response(exc.status, exc.code, exc.message, exc.fields, exc.headers)
+        return error_response(exc.status_code, exc.code, exc.message, exc.fields, exc.headers)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:

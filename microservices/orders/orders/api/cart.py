@@ -129,8 +129,8 @@ def put_item(
     if body.quantity > settings.orders_max_quantity:
         raise ApiError(
             400,
-            "validation_error",
             "The request has invalid fields.",
+            code="validation_error",
             fields={"quantity": [f"Ensure this value is at most {settings.orders_max_quantity}."]},
         )
     if body.quantity > 0:
@@ -139,8 +139,8 @@ def put_item(
         if reason is not None:
             raise ApiError(
                 422,
-                "product_unavailable",
                 f"This product cannot be ordered: {reason}.",
+                code="product_unavailable",
                 fields={product_id: [reason]},
             )
     try:

@@ -64,7 +64,7 @@ def get_listener(request: Request) -> StatusListener:
 
 
 def _unauthenticated(message: str, code: str = "not_authenticated") -> ApiError:
-    return ApiError(401, code, message, headers={"WWW-Authenticate": "Bearer"})
+    return ApiError(401, message, code=code, headers={"WWW-Authenticate": "Bearer"})
 
 
 def get_caller(
@@ -82,7 +82,9 @@ def get_caller(
     except Exception as exc:
         logger.warning("JWKS unavailable: %r", exc)
         raise ApiError(
-            503, "auth_unavailable", "Tokens cannot be verified right now; try again shortly."
+            503,
+            "Tokens cannot be verified right now; try again shortly.",
+            code="auth_unavailable",
         ) from exc
     try:
         user_id = uuid.UUID(principal.user_id)
@@ -95,7 +97,7 @@ def get_caller(
 
 def get_staff(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
     if not caller.is_staff:
-        raise ApiError(403, "permission_denied", "Only staff may do this.")
+        raise ApiError(403, "Only staff may do this.", code="permission_denied")
     return caller
 
 

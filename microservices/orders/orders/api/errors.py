@@ -29,7 +29,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from msh_common.error_models import ErrorResponse
-from msh_common.errors import ERROR_SCHEMA_REF, code_for_status, error_body, use_error_schemas
+from msh_common.errors import (
+    ERROR_SCHEMA_REF,
+    ServiceError,
+    code_for_status,
+    error_body,
+    use_error_schemas,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -59,24 +65,8 @@ def error_docs(statuses: Mapping[int, str] | Iterable[int]) -> dict[int | str, d
     }
 
 
-class ApiError(Exception):
-    """Raise anywhere in a request to answer with the platform's error shape."""
-
-    def __init__(
-        self,
-        status_code: int,
-        code: str,
-        message: str,
-        *,
-        fields: Mapping[str, Sequence[str]] | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.code = code
-        self.message = message
-        self.fields = fields
-        self.headers = headers
+# Raise anywhere in a request to answer with the platform's error shape.
+ApiError = ServiceError
 
 
 def error_response(
@@ -93,7 +83,7 @@ def error_response(
 
 
 def not_found(what: str = "order") -> ApiError:
-    return ApiError(404, "not_found", f"No such {what}.")
+    return ApiError(404, f"No such {what}.", code="not_found")
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:

@@ -80,8 +80,8 @@ def _replay(order: Order, print_: str, response: Response) -> OrderOut:
     if order.request_fingerprint != print_:
         raise ApiError(
             422,
-            "idempotency_key_reused",
             "This Idempotency-Key was already used for a different order request.",
+            code="idempotency_key_reused",
         )
     response.headers["Idempotent-Replayed"] = "true"
     response.headers["Location"] = f"/api/orders/{order.id}"
@@ -191,7 +191,7 @@ def list_orders(
     ] = "mine",
 ) -> OrderPage:
     if scope == "all" and not caller.is_staff:
-        raise ApiError(403, "permission_denied", "Only staff may list every order.")
+        raise ApiError(403, "Only staff may list every order.", code="permission_denied")
     page_size = min(page_size, settings.orders_page_size_max)
     with db.transaction() as session:
         rows, total = order_store.list_orders(
@@ -241,8 +241,8 @@ def cancel_order(
             current = order_store.current_status(session, oid)
             raise ApiError(
                 409,
-                "invalid_transition",
                 f"A {current} order cannot be cancelled.",
+                code="invalid_transition",
             )
         who = "staff" if caller.is_staff and order.user_id != caller.user_id else "customer"
         publish(

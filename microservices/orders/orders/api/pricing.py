@@ -26,7 +26,7 @@ from .errors import ApiError
 def api_error_of(exc: PricingError) -> ApiError:
     status = 422 if isinstance(exc, ProductUnavailable | MixedCurrencies) else 400
     fields = {product_id: [reason] for product_id, reason in exc.products.items()}
-    return ApiError(status, exc.code, exc.message, fields=fields or None)
+    return ApiError(status, exc.message, code=exc.code, fields=fields or None)
 
 
 def fetch_quotes(
@@ -38,17 +38,17 @@ def fetch_quotes(
         headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after or 1)))}
         raise ApiError(
             503,
-            "catalog_unavailable",
             "The catalog cannot price products right now; nothing was ordered. Try again shortly.",
+            code="catalog_unavailable",
             headers=headers,
         ) from exc
     except QuoteRefused as exc:
         if exc.status_code == 401:
-            raise ApiError(401, INVALID_TOKEN, "The catalog refused the token.") from exc
+            raise ApiError(401, "The catalog refused the token.", code=INVALID_TOKEN) from exc
         raise ApiError(
             422,
-            "product_unavailable",
             str(exc.error.get("message") or "The catalog refused to price these products."),
+            code="product_unavailable",
             fields=_fields_of(exc.error.get("fields")),
         ) from exc
 

@@ -70,15 +70,15 @@ def sales(
     if first > last:
         raise ApiError(
             400,
-            "validation_error",
             "The request has invalid fields.",
+            code="validation_error",
             fields={"from": ["Must not be after `to`."]},
         )
     if count_periods(first, last, group_by) > MAX_PERIODS:
         raise ApiError(
             400,
-            "validation_error",
             "The request has invalid fields.",
+            code="validation_error",
             fields={
                 "group_by": [f"At most {MAX_PERIODS} periods; widen group_by or narrow the range."]
             },
