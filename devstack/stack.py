@@ -6,7 +6,7 @@ import shutil
 import subprocess
 import time
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 
@@ -60,20 +60,7 @@ class Platform:
 
     def run_setup(self) -> None:
         """Keys, migrations, static files and the demo seed; each must succeed."""
-        env = self.env()
-        for job in setup_commands():
-            result = subprocess.run(
-                job.argv,
-                cwd=job.cwd,
-                env={**env, **job.env},
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if result.returncode != 0:
-                raise RuntimeError(
-                    f"{job.name} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
-                )
+        run_jobs(setup_commands(), self.env())
 
     def processes(self) -> list[ProcessSpec]:
         return service_processes(self.env())
@@ -166,6 +153,23 @@ class PlatformRun:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def run_jobs(jobs: Iterable[ProcessSpec], env: Mapping[str, str]) -> None:
+    """Run one-shot jobs in order; the first that fails raises with its output."""
+    for job in jobs:
+        result = subprocess.run(
+            job.argv,
+            cwd=job.cwd,
+            env={**env, **job.env},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"{job.name} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+            )
 
 
 def wait_healthy(url: str, timeout: float, is_alive=lambda: True) -> None:

@@ -4,12 +4,9 @@ key made here, whose JWKS a real HTTP server thread serves, as mainapp would."""
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt
@@ -21,6 +18,7 @@ from flask.testing import FlaskClient
 from catalog.app import create_app
 from catalog.settings import Settings
 from catalog.store import Store
+from devstack.stub_http import http_server, jwks_answer
 
 KID = "test-key-1"
 ISSUER = AUDIENCE = "microservicehub"
@@ -34,26 +32,8 @@ def signing_key() -> rsa.RSAPrivateKey:
 @pytest.fixture(scope="session")
 def jwks_url(signing_key) -> Iterator[str]:
     """mainapp's JWKS endpoint, played by a real HTTP server on a free port."""
-    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(signing_key.public_key()))
-    body = json.dumps({"keys": [{**jwk, "kid": KID, "use": "sig", "alg": "RS256"}]}).encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/api/auth/jwks"
-    server.shutdown()
-    server.server_close()
+    with http_server(jwks_answer({KID: signing_key.public_key()})) as url:
+        yield f"{url}/api/auth/jwks"
 
 
 @pytest.fixture(scope="session")

@@ -14,14 +14,9 @@ import contextlib
 import itertools
 import json
 import os
-import subprocess
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
-from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +34,8 @@ from sqlalchemy import text
 from devstack.processes import ServiceProcess
 from devstack.servers import free_port
 from devstack.services import catalog_processes, catalog_setup_commands
-from devstack.stack import wait_healthy
+from devstack.stack import run_jobs, wait_healthy
+from devstack.stub_http import Answer, Seen, http_server, jwks_answer
 from orders.app import create_app
 from orders.settings import Settings
 from orders.store.db import Database
@@ -118,55 +114,6 @@ def db(database: Database, broker) -> Database:
 # --- real HTTP servers in threads (mainapp's JWKS endpoint, misbehaving catalogs) ----------
 
 
-@dataclass(frozen=True)
-class Seen:
-    """A request one of these servers received."""
-
-    method: str
-    path: str
-    headers: Message
-    body: bytes
-
-
-Answer = tuple[int, Mapping[str, str], bytes]  # status, headers, body
-
-
-@contextlib.contextmanager
-def http_server(answer: Callable[[Seen], Answer]) -> Iterator[str]:
-    """A real HTTP server on a free port, in a thread, ``answer`` making every response; its
-    base URL. A real socket, so the client under test runs all of its own code."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_request(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            seen = Seen(self.command, self.path, self.headers, self.rfile.read(length))
-            status, headers, body = answer(seen)
-            try:
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-            except OSError:
-                pass  # the client stopped waiting (a timeout test)
-
-        do_GET = do_POST = do_PATCH = do_request
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    # a short poll: shutdown() waits for the loop to notice (0.5 s by default, per server)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 @pytest.fixture
 def serve() -> Iterator[Callable[[Callable[[Seen], Answer]], str]]:
     """Start real HTTP servers for this test (see :func:`http_server`); each one's base URL."""
@@ -175,23 +122,6 @@ def serve() -> Iterator[Callable[[Callable[[Seen], Answer]], str]]:
 
 
 # --- identity: tokens signed by a key this session owns -------------------------------------
-
-
-def jwks_answer(keys: Mapping[str, rsa.RSAPublicKey]) -> Callable[[Seen], Answer]:
-    """mainapp's JWKS endpoint, publishing ``keys`` (by kid)."""
-    document = {
-        "keys": [
-            {
-                **json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key)),
-                "kid": kid,
-                "use": "sig",
-                "alg": "RS256",
-            }
-            for kid, key in keys.items()
-        ]
-    }
-    body = json.dumps(document).encode()
-    return lambda seen: (200, {"Content-Type": "application/json"}, body)
 
 
 @pytest.fixture(scope="session")
@@ -286,12 +216,7 @@ def catalog_url(jwks_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         "JWKS_URL": jwks_url,
         "PYTHONUNBUFFERED": "1",
     }
-    for job in catalog_setup_commands():
-        done = subprocess.run(
-            job.argv, cwd=job.cwd, env={**env, **job.env}, capture_output=True, text=True
-        )
-        if done.returncode != 0:
-            pytest.fail(f"{job.name} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    run_jobs(catalog_setup_commands(), env)
     web = next(spec for spec in catalog_processes(env) if spec.name == "catalog")
     assert web.health_url is not None
     process = ServiceProcess(web, env, tmp_path_factory.mktemp("catalog-logs"))

@@ -1,0 +1,82 @@
+"""Real HTTP servers in a thread, for tests: what stands outside the service under test
+(mainapp's JWKS endpoint; a catalog that answers 5xx, slowly or in HTML). A real socket, so the
+client under test runs all of its own code."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A request a stub server received."""
+
+    method: str
+    path: str
+    headers: Message
+    body: bytes
+
+
+Answer = tuple[int, Mapping[str, str], bytes]  # status, headers, body
+
+
+@contextlib.contextmanager
+def http_server(answer: Callable[[Seen], Answer]) -> Iterator[str]:
+    """A real HTTP server on a free port, ``answer`` making every response; its base URL."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_request(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            seen = Seen(self.command, self.path, self.headers, self.rfile.read(length))
+            status, headers, body = answer(seen)
+            try:
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            except OSError:
+                pass  # the client stopped waiting (a timeout test)
+
+        do_GET = do_POST = do_PATCH = do_request
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    # a short poll: shutdown() waits for the loop to notice (0.5 s by default, per server)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def jwks_answer(keys: Mapping[str, rsa.RSAPublicKey]) -> Callable[[Seen], Answer]:
+    """mainapp's JWKS endpoint (``/api/auth/jwks``), publishing ``keys`` by kid."""
+    document = {
+        "keys": [
+            {
+                **json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key)),
+                "kid": kid,
+                "use": "sig",
+                "alg": "RS256",
+            }
+            for kid, key in keys.items()
+        ]
+    }
+    body = json.dumps(document).encode()
+    return lambda seen: (200, {"Content-Type": "application/json"}, body)
