@@ -83,10 +83,6 @@ class ChaosStack(PlatformRun):
         self.killed: set[str] = set()  # stopped by a drill, not by themselves
         self.crashes: Counter[str] = Counter()
 
-    def start(self, health_timeout: float = 120) -> None:
-        print("starting the platform (data stores, migrations, seed, services)...", flush=True)
-        super().start(health_timeout)
-
     def stop(self, keep_logs: Path | None = LOGS) -> None:
         super().stop(keep_logs)
 

@@ -92,10 +92,6 @@ class Stack(PlatformRun):
     def __init__(self, extra: dict[str, str]) -> None:
         super().__init__({**load_env(), **BENCH_SETTINGS, **extra}, prefix="msh-bench-")
 
-    def start(self, health_timeout: float = 120) -> None:
-        print("starting the platform (data stores, migrations, seed, services)...", flush=True)
-        super().start(health_timeout)
-
 
 def staff_token(client: httpx.Client, env: dict[str, str]) -> str:
     response = client.post(

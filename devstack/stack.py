@@ -101,6 +101,7 @@ class PlatformRun:
 
     def start(self, health_timeout: float = 120) -> None:
         """Data stores, one-shot jobs, every process; return once the gateway is healthy."""
+        print("starting the platform (data stores, migrations, seed, services)...", flush=True)
         self.platform.start_infra()
         self.platform.run_setup()
         for spec in self.platform.processes():
