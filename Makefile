@@ -44,8 +44,8 @@ openapi: install frontend/dist/index.html  ## after an API change: save the merg
 	$(PY) -m devstack openapi frontend/openapi.json
 	cd frontend && npm run gen:api -- openapi.json
 
-fuzz: install  ## Schemathesis against every service's OpenAPI through the gateway, more examples
-	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} $(PY) -m pytest tests/test_fuzz_openapi.py
+fuzz: install  ## Schemathesis against every service's OpenAPI through the gateway, more examples; hostile bodies and headers
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} $(PY) -m pytest tests/test_fuzz_openapi.py tests/test_fuzz_hostile.py
 
 lint: install
 	$(PY) -m ruff check .

@@ -157,6 +157,7 @@ def orders_processes(env: Mapping[str, str]) -> list[ProcessSpec]:
                 "--workers",
                 env.get("ORDERS_WEB_WORKERS", "1"),
                 "--no-access-log",
+                "--no-proxy-headers",  # forwarding headers: orders.api.edge (TRUSTED_PROXIES)
                 "--no-server-header",
                 "--loop",
                 "uvloop",

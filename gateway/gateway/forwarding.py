@@ -3,8 +3,9 @@
 A client can write anything into ``X-Forwarded-For``. It is believed only when the peer that
 sent it is a configured trusted proxy (``TRUSTED_PROXIES``), and then only up to the first
 address that is not itself a trusted proxy, walking from the right (the newest hop): that
-address is the client. The gateway forwards exactly that one address upstream (services
-count one proxy hop: mainapp's ``NUM_PROXIES=1``).
+address is the client (the platform's one rule, ``msh_common.forwarding.client_address``). The
+gateway forwards exactly that one address upstream, where each service believes it because the
+gateway is in the service's own ``TRUSTED_PROXIES``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import ipaddress
 from collections.abc import Sequence
 
 from gateway.settings import Network
+from msh_common.forwarding import client_address
 
 _MAX_CACHED_PEERS = 4096
 
@@ -27,6 +29,9 @@ class ClientAddressResolver:
     @property
     def enabled(self) -> bool:
         return bool(self._trusted)
+
+    def __contains__(self, address: object) -> bool:
+        return isinstance(address, str) and self.is_trusted(address)
 
     def is_trusted(self, address: str) -> bool:
         known = self._peer_trusted.get(address)
@@ -46,16 +51,6 @@ class ClientAddressResolver:
 
     def client(self, peer: str | None, forwarded_for: list[bytes]) -> str | None:
         """The client address: ``peer`` unless it is a trusted proxy that said otherwise."""
-        if not self._trusted or peer is None or not forwarded_for or not self.is_trusted(peer):
+        if not self._trusted:
             return peer
-        hops = [hop.strip() for value in forwarded_for for hop in value.split(b",")]
-        client = peer
-        for hop in reversed(hops):
-            try:
-                address = str(ipaddress.ip_address(hop.decode("ascii").strip("[]")))
-            except (ValueError, UnicodeDecodeError):
-                break  # garbage: stop at the last address we could trust
-            client = address
-            if not self.is_trusted(address):
-                break
-        return client
+        return client_address(peer, [value.decode("latin-1") for value in forwarded_for], self)

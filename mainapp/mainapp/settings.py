@@ -11,6 +11,7 @@ from pathlib import Path
 
 import environ
 
+from msh_common.forwarding import DEFAULT_TRUSTED_PROXIES
 from msh_common.logging import logging_config
 from msh_common.secrets import refuse_dev_secrets
 
@@ -41,6 +42,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "mainapp.edge.ForwardedHeadersMiddleware",  # first: who the client is (TRUSTED_PROXIES)
+    "mainapp.edge.NoStoreMiddleware",
     "mainapp.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -107,7 +110,11 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
-# Behind the gateway: it sets X-Forwarded-Host/-Proto/-For from the connection.
+# Behind the gateway: it sets X-Forwarded-Host/-Proto/-For from the connection. They are
+# believed only from these peers (addresses, CIDRs, host names; mainapp.edge drops them from
+# anyone else and takes the client address from X-Forwarded-For): natively the gateway is on
+# loopback; compose sets the gateway's service name.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=DEFAULT_TRUSTED_PROXIES.split(","))
 USE_X_FORWARDED_HOST = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = PUBLIC_URL.startswith("https://")
@@ -130,8 +137,6 @@ REST_FRAMEWORK = {
         "register": env.str("REGISTER_THROTTLE_RATE", default="10/min"),
         "password_reset": env.str("PASSWORD_RESET_THROTTLE_RATE", default="5/min"),
     },
-    # The gateway appends the peer address to X-Forwarded-For; trust exactly that one hop.
-    "NUM_PROXIES": env.int("NUM_PROXIES", default=1),
     "UNAUTHENTICATED_USER": None,
 }
 

@@ -5,12 +5,14 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from mainapp import errors
+from mainapp.accounts.admin_login import admin_login
 from mainapp.health import health
 from mainapp.metrics import metrics_view
 
 urlpatterns = [
     path("health", health, name="health"),
     path("metrics", metrics_view, name="metrics"),
+    path("admin/login/", admin_login, name="admin-login"),  # throttled; before the admin's own
     path("admin/", admin.site.urls),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     path("", include("mainapp.accounts.urls")),

@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from .managers import normalize_email
 from .models import User
+from .text import PlainTextFields
 
 DUPLICATE_EMAIL = "A user with this e-mail address is already registered."
 
@@ -42,7 +43,7 @@ def unique_email(email: str, instance: User | None = None) -> str:
     return email
 
 
-class UserSerializer(serializers.ModelSerializer):
+class UserSerializer(PlainTextFields, serializers.ModelSerializer):
     """A user as the API shows it; never any password field."""
 
     roles = serializers.ListField(child=serializers.CharField(), read_only=True)
@@ -57,7 +58,7 @@ class UserSerializer(serializers.ModelSerializer):
         return unique_email(value, self.instance)
 
 
-class RegisterSerializer(serializers.Serializer):
+class RegisterSerializer(PlainTextFields, serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     password = _password_field()
     name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
@@ -77,7 +78,7 @@ class RegisterSerializer(serializers.Serializer):
         return value
 
 
-class LoginSerializer(serializers.Serializer):
+class LoginSerializer(PlainTextFields, serializers.Serializer):
     email = serializers.CharField(max_length=254)
     password = _password_field()
 
@@ -87,20 +88,20 @@ class TokenPairSerializer(serializers.Serializer):
     refresh = serializers.CharField(help_text="Single-use: exchange it at /api/auth/refresh.")
 
 
-class RefreshSerializer(serializers.Serializer):
+class RefreshSerializer(PlainTextFields, serializers.Serializer):
     refresh = serializers.CharField()
 
 
-class PasswordResetSerializer(serializers.Serializer):
+class PasswordResetSerializer(PlainTextFields, serializers.Serializer):
     email = serializers.EmailField(max_length=254)
 
 
-class PasswordResetConfirmSerializer(serializers.Serializer):
+class PasswordResetConfirmSerializer(PlainTextFields, serializers.Serializer):
     token = serializers.CharField(max_length=512)
     password = _password_field()
 
 
-class PasswordChangeSerializer(serializers.Serializer):
+class PasswordChangeSerializer(PlainTextFields, serializers.Serializer):
     current_password = _password_field()
     new_password = _password_field()
 

@@ -10,7 +10,9 @@ from flask import Response, jsonify
 from flask_openapi3 import Info, OpenAPI
 
 from catalog.api import register_routes
+from catalog.api.bodies import install_bounded_json
 from catalog.api.context import EXTENSION, CatalogContext, init_context
+from catalog.api.edge import ForwardedHeaders
 from catalog.api.errors import (
     install_error_handlers,
     validation_error_response,
@@ -21,6 +23,7 @@ from catalog.metrics import install_metrics
 from catalog.settings import SERVICE, Settings, load_settings
 from catalog.store import Store
 from msh_auth import JWKSCache
+from msh_common.forwarding import TrustedProxies
 from msh_common.logging import configure_logging
 from msh_common.tracing import instrument
 
@@ -46,6 +49,10 @@ def create_app(
         doc_ui=False,  # the gateway serves the merged docs; we serve our document below
     )
     app.config["MAX_CONTENT_LENGTH"] = settings.catalog_max_body_bytes
+    app.wsgi_app = ForwardedHeaders(  # type: ignore[method-assign]
+        app.wsgi_app, TrustedProxies.parse(settings.trusted_proxies)
+    )
+    install_bounded_json(app)
     app.json.sort_keys = False  # fields in the order the schemas declare them
     app.url_map.strict_slashes = False
     init_context(

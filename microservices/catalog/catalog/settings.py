@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from msh_common.forwarding import DEFAULT_TRUSTED_PROXIES
 from msh_common.secrets import refuse_dev_secrets
 
 SERVICE = "catalog"
@@ -22,6 +23,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
 
     environment: str = Field("development", description="production refuses dev secrets")
+    trusted_proxies: str = Field(
+        DEFAULT_TRUSTED_PROXIES,
+        description="peers (addresses, CIDRs, host names) whose X-Forwarded-* are believed",
+    )
     log_format: Literal["json", "console"] = "json"
     log_level: str = "INFO"
 

@@ -14,11 +14,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from msh_auth import JWKSCache
+from msh_common.forwarding import TrustedProxies
 from msh_common.logging import configure_logging
 from msh_common.tracing import instrument
 
 from .api import cart, health, live, orders, reports
-from .api.errors import BodySizeLimitMiddleware, install_error_docs, install_error_handlers
+from .api.edge import EdgeMiddleware
+from .api.errors import BodyLimitMiddleware, install_error_docs, install_error_handlers
 from .broker import publisher
 from .catalog import CatalogClient, CircuitBreaker
 from .metrics import install_metrics
@@ -84,7 +86,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_docs(app)
     for module in (health, cart, orders, live, reports):
         app.include_router(module.router)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.orders_max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.orders_max_body_bytes)
+    app.add_middleware(EdgeMiddleware, trusted=TrustedProxies.parse(settings.trusted_proxies))
     install_metrics(app, db)
     if instrument(SERVICE, "psycopg", "httpx"):  # only when OTEL_EXPORTER_OTLP_ENDPOINT is set
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor

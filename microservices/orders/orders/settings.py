@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from msh_common.forwarding import DEFAULT_TRUSTED_PROXIES
 from msh_common.secrets import refuse_dev_secrets
 
 SERVICE = "orders"
@@ -33,6 +34,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
 
     environment: str = Field("development", description="`production` refuses dev secrets.")
+    trusted_proxies: str = Field(
+        DEFAULT_TRUSTED_PROXIES,
+        description="Peers (addresses, CIDRs, host names; comma-separated) whose X-Forwarded-* "
+        "headers are believed: the gateway (compose: `gateway`).",
+    )
     log_level: str = Field("INFO")
     log_format: Literal["json", "console"] = Field("json")
 

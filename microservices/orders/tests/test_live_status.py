@@ -99,7 +99,7 @@ def test_the_stream_sends_now_then_each_change_then_ends(server, place, user, db
     ) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
-        assert response.headers["cache-control"] == "no-cache"
+        assert response.headers["cache-control"] == "no-store"
         stream = events(response)
         first = next(stream)
         assert first["status"] == "pending" and first["version"] == 1

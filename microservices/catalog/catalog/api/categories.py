@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from catalog.domain.slugs import slugify
 from catalog.store.products import Conflict
+from msh_common.text_types import MultilineText, PlainText
 
 from .auth import SECURITY
 from .context import context
@@ -36,9 +37,9 @@ class CategoryList(BaseModel):
 
 
 class CategoryCreate(Input):
-    name: str = Field(min_length=1, max_length=100)
+    name: PlainText = Field(min_length=1, max_length=100)
     slug: Slug | None = Field(None, description="default: from the name")
-    description: str = Field("", max_length=1000)
+    description: MultilineText = Field("", max_length=1000)
 
 
 def category_out(doc: dict, count: int) -> dict:

@@ -16,6 +16,8 @@ from catalog.domain.search import search_terms
 from catalog.domain.slugs import slugify
 from catalog.store.documents import as_utc
 from catalog.store.products import Conflict, ProductQuery
+from msh_common.text import MULTILINE_MESSAGE, has_control_characters
+from msh_common.text_types import PlainText
 
 from .auth import SECURITY, current_principal
 from .context import context
@@ -85,7 +87,9 @@ class ProductListQuery(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    q: str | None = Field(None, max_length=200, description="full-text search; all words match")
+    q: PlainText | None = Field(
+        None, max_length=200, description="full-text search; all words match"
+    )
     category: Slug | None = None
     min_price: str | None = Field(None, max_length=20, description="e.g. 10.00")
     max_price: str | None = Field(None, max_length=20, description="e.g. 99.99")
@@ -245,6 +249,8 @@ def _attribute_filters(extra: dict[str, Any], problems: dict[str, list[str]]) ->
             problems[key] = ["attribute names are letters, digits, '_' and '-' only"]
         elif not isinstance(value, str) or len(value) > MAX_ATTRIBUTE_VALUE:
             problems[key] = [f"at most {MAX_ATTRIBUTE_VALUE} characters"]
+        elif has_control_characters(value, multiline=True):  # as stored values (keys.py)
+            problems[key] = [MULTILINE_MESSAGE]
         else:
             filters[name] = value
     if len(filters) > MAX_ATTRIBUTE_FILTERS:

@@ -14,6 +14,7 @@ from catalog.domain.keys import KEY_PATTERN, check_attributes
 from catalog.domain.pricing import parse_price
 from catalog.domain.slugs import MAX_SLUG, SLUG_PATTERN
 from msh_common.error_models import ErrorResponse
+from msh_common.text_types import SINGLE_LINE, MultilineText, PlainText
 
 
 def errors(*statuses: int) -> dict[int, type[BaseModel]]:
@@ -43,19 +44,19 @@ def _price(value: str) -> str:
 
 Slug = Annotated[str, Field(pattern=SLUG_PATTERN, max_length=MAX_SLUG)]
 Sku = Annotated[str, Field(pattern=KEY_PATTERN, examples=["APP-001"])]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Description = Annotated[str, Field(max_length=5000)]
+Name = Annotated[PlainText, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Description = Annotated[MultilineText, Field(max_length=5000)]
 Price = Annotated[
     str,
     Field(max_length=20, examples=["12.50"], description="decimal string, > 0, 2 decimals max"),
     AfterValidator(_price),
 ]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")]
-ImageUrl = Annotated[str, Field(max_length=2048, pattern=r"^https?://[^\s]+$")]
+ImageUrl = Annotated[str, Field(max_length=2048, pattern=r"^https?://[^\s]+$"), SINGLE_LINE]
 Attributes = Annotated[
     dict[str, Any],
     Field(examples=[{"color": "red", "size": "M"}]),
     AfterValidator(check_attributes),
 ]
 Quantity = Annotated[int, Field(strict=True, ge=1, le=1_000_000)]
-Identifier = Annotated[str, Field(min_length=1, max_length=64)]
+Identifier = Annotated[PlainText, Field(min_length=1, max_length=64)]

@@ -14,6 +14,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from msh_common.text import ControlCharacters, check_text
+
 # Letters, digits, "_" and "-", starting with a letter or digit: never "$", never ".".
 KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 _KEY = re.compile(KEY_PATTERN)
@@ -63,6 +65,10 @@ def _check_value(value: Any, depth: int, key: str) -> None:
     if isinstance(value, str):
         if len(value) > MAX_STRING:
             raise ValueError(f"{key}: strings are at most {MAX_STRING} characters")
+        try:
+            check_text(value, multiline=True)
+        except ControlCharacters as exc:
+            raise ValueError(f"{key}: {exc}") from exc
         return
     if isinstance(value, list):
         if len(value) > MAX_LIST_ITEMS:

@@ -36,6 +36,7 @@ from msh_common.errors import (
     error_body,
     use_error_schemas,
 )
+from msh_common.jsonbody import JsonTooDeep, check_json_depth
 
 logger = logging.getLogger(__name__)
 
@@ -166,7 +167,7 @@ def install_error_docs(app: FastAPI) -> None:
     FastAPI documents a 422 ``HTTPValidationError`` for every operation with parameters or a
     body; :func:`_validation_error` answers 400 in the platform shape instead. So that 422 is
     removed, and such operations document 400; operations with a body also document 413
-    (:class:`BodySizeLimitMiddleware`). Errors a route raises itself are in its ``responses``.
+    (:class:`BodyLimitMiddleware`). Errors a route raises itself are in its ``responses``.
     """
     generate = app.openapi
 
@@ -218,9 +219,45 @@ class BodyTooLarge(StarletteHTTPException):
         super().__init__(413, "The request body is too large.")
 
 
-class BodySizeLimitMiddleware:
-    """413 for a body over ``max_bytes``: at once when Content-Length says so, else as soon as
-    the streamed body passes the limit (the route's JSON error handler answers)."""
+def _is_json(headers: Headers) -> bool:
+    """Whether FastAPI would parse the body as JSON (no content type counts, to be safe)."""
+    media_type = headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
+async def _read_body(receive: Receive, max_bytes: int) -> bytes | None:
+    """The whole body, or None once it passes ``max_bytes``."""
+    body = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return bytes(body)  # the client left; the route will find out
+        body += message.get("body", b"")
+        if len(body) > max_bytes:
+            return None
+        if not message.get("more_body", False):
+            return bytes(body)
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+class BodyLimitMiddleware:
+    """The request body's limits, before FastAPI reads it: 413 for a body over ``max_bytes``
+    (at once when Content-Length says so), and 400 ``malformed_request`` for a JSON body nested
+    deeper than :mod:`msh_common.jsonbody` allows (FastAPI's own parser would recurse into it).
+    A JSON body is read whole (it is small: at most ``max_bytes``), checked and passed on; any
+    other body streams, and passing the limit mid-way answers 413 from the route."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -230,11 +267,33 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length = Headers(scope=scope).get("content-length")
+        headers = Headers(scope=scope)
+        length = headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            response = error_response(413, "payload_too_large", "The request body is too large.")
-            await response(scope, receive, send)
+            await _too_large(scope, receive, send)
             return
+        if scope["method"] in ("POST", "PUT", "PATCH", "DELETE") and _is_json(headers):
+            await self._checked_json(scope, receive, send)
+            return
+        await self.app(scope, self._limited(receive), send)
+
+    async def _checked_json(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body = await _read_body(receive, self.max_bytes)
+        if body is None:
+            await _too_large(scope, receive, send)
+            return
+        try:
+            check_json_depth(body)
+        except JsonTooDeep as exc:
+            await error_response(400, "malformed_request", str(exc))(scope, receive, send)
+            return
+        except ValueError:
+            message = "The request body is not valid JSON."
+            await error_response(400, "malformed_request", message)(scope, receive, send)
+            return
+        await self.app(scope, _replaying(body, receive), send)
+
+    def _limited(self, receive: Receive) -> Receive:
         received = 0
 
         async def limited_receive() -> Message:
@@ -246,4 +305,9 @@ class BodySizeLimitMiddleware:
                     raise BodyTooLarge
             return message
 
-        await self.app(scope, limited_receive, send)
+        return limited_receive
+
+
+async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
+    response = error_response(413, "payload_too_large", "The request body is too large.")
+    await response(scope, receive, send)

@@ -127,5 +127,5 @@ async def order_events(
             max_seconds=settings.orders_sse_max_seconds,
         ),
         media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

@@ -18,6 +18,12 @@ router = APIRouter(prefix="/api/reports", tags=["reports"], responses=error_docs
 
 MAX_PERIODS = 1000
 DEFAULT_DAYS = 30
+# The dates a report may cover: from the Unix epoch (before any order) to the last day whose
+# next day Python can still compute (the report's window ends at midnight after `to`), and at
+# most ten years at once (3,660 days: any ten calendar years fit).
+EARLIEST = date(1970, 1, 1)
+LATEST = date(9998, 12, 31)
+MAX_DAYS = 3660
 
 
 class PeriodOut(BaseModel):
@@ -49,6 +55,31 @@ class SalesOut(BaseModel):
     top_products: TopProductsOut
 
 
+def _invalid(field: str, problem: str) -> ApiError:
+    return ApiError(
+        400, "The request has invalid fields.", code="validation_error", fields={field: [problem]}
+    )
+
+
+def report_range(first: date | None, last: date | None, group_by: GroupBy) -> tuple[date, date]:
+    """The days a report covers (defaults filled in), or a 400 naming the field at fault."""
+    if last is not None and not EARLIEST <= last <= LATEST:
+        raise _invalid("to", f"Must be from {EARLIEST} to {LATEST}.")
+    if first is not None and not EARLIEST <= first <= LATEST:
+        raise _invalid("from", f"Must be from {EARLIEST} to {LATEST}.")
+    last = last or datetime.now(UTC).date()
+    first = first or max(EARLIEST, last - timedelta(days=DEFAULT_DAYS - 1))
+    if first > last:
+        raise _invalid("from", "Must not be after `to`.")
+    if (last - first).days + 1 > MAX_DAYS:
+        raise _invalid("to", f"At most {MAX_DAYS} days after `from`; narrow the range.")
+    if count_periods(first, last, group_by) > MAX_PERIODS:
+        raise _invalid(
+            "group_by", f"At most {MAX_PERIODS} periods; widen group_by or narrow the range."
+        )
+    return first, last
+
+
 @router.get(
     "/sales",
     response_model=SalesOut,
@@ -65,24 +96,7 @@ def sales(
     group_by: Annotated[GroupBy, Query()] = "day",
     top: Annotated[int, Query(ge=1, le=100, description="How many top products")] = 10,
 ) -> SalesOut:
-    last = to or datetime.now(UTC).date()
-    first = from_ or last - timedelta(days=DEFAULT_DAYS - 1)
-    if first > last:
-        raise ApiError(
-            400,
-            "The request has invalid fields.",
-            code="validation_error",
-            fields={"from": ["Must not be after `to`."]},
-        )
-    if count_periods(first, last, group_by) > MAX_PERIODS:
-        raise ApiError(
-            400,
-            "The request has invalid fields.",
-            code="validation_error",
-            fields={
-                "group_by": [f"At most {MAX_PERIODS} periods; widen group_by or narrow the range."]
-            },
-        )
+    first, last = report_range(from_, to, group_by)
     with db.transaction() as session:
         report = sales_report(session, first=first, last=last, group_by=group_by, top=top)
 

@@ -4,6 +4,10 @@ httpx with a timeout on every call, retries on connection errors only (a request
 the catalog is never sent twice), and a circuit breaker. Any way the catalog can be unusable
 (refused, timed out, 5xx, open circuit, a body we cannot read) is one exception,
 :class:`CatalogUnavailable`, which the API answers with 503 ``catalog_unavailable``.
+
+What the catalog says is data from elsewhere: a product name is cleaned of control characters
+here (:func:`~msh_common.text.strip_control_characters`), so one stored before the catalog
+refused them cannot reach PostgreSQL, which refuses NUL (a 500 at every checkout naming it).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from msh_common.text import strip_control_characters
 from orders.domain.pricing import LineRequest, Quote
 
 from .breaker import CircuitBreaker
@@ -148,7 +153,7 @@ def parse_quotes(payload: Any, lines: Sequence[LineRequest]) -> dict[str, Quote]
         quotes[product_id] = Quote(
             product_id=product_id,
             found=True,
-            name=str(entry["name"]),
+            name=strip_control_characters(str(entry["name"])),
             unit_price=Decimal(str(price)),
             currency=str(entry.get("currency") or "").upper(),
             active=bool(entry.get("active", False)),
