@@ -114,17 +114,28 @@ def chromium():
 @pytest.fixture
 def browser_page(chromium, stack: Stack, request: pytest.FixtureRequest):
     """``open(viewport=...)`` gives a new page on the stack's origin (its own cookies); each
-    page's final state is saved as tests/artifacts/<test>[-n].png (git-ignored)."""
+    page's final state is saved as tests/artifacts/<test>[-n].png (git-ignored).
+
+    Every page runs under the SPA's Content-Security-Policy; a test whose pages had anything
+    blocked by it fails (the shop must work under it), unless it expects that itself
+    (``request.node.csp_violations_expected``)."""
     contexts = []
+    violations: list[str] = []
+
+    def note_violation(message) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            violations.append(message.text)
 
     def open_page(width: int = 1280, height: int = 900):
         context = chromium.new_context(
             base_url=stack.url, viewport={"width": width, "height": height}
         )
         context.set_default_timeout(15_000)
+        context.on("console", note_violation)
         contexts.append(context)
         return context.new_page()
 
+    open_page.csp_violations = violations  # type: ignore[attr-defined]
     yield open_page
     ARTIFACTS.mkdir(exist_ok=True)
     for index, context in enumerate(contexts):
@@ -133,3 +144,5 @@ def browser_page(chromium, stack: Stack, request: pytest.FixtureRequest):
             with contextlib.suppress(Exception):
                 page.screenshot(path=ARTIFACTS / f"{request.node.name}{suffix}.png", full_page=True)
         context.close()
+    if not getattr(request.node, "csp_violations_expected", False):
+        assert violations == [], "blocked by the Content-Security-Policy"

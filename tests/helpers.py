@@ -321,3 +321,10 @@ class TestUpstream:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+def delete_account(client: httpx.Client, token: str, password: str = PASSWORD) -> httpx.Response:
+    """``DELETE /api/users/me``, which needs the current password besides the token."""
+    return client.request(
+        "DELETE", "/api/users/me", json={"current_password": password}, headers=bearer(token)
+    )

@@ -93,6 +93,7 @@ def test_reset_password_profile_cart_cancel_and_delete_account(stack, client, br
     # Delete the account: logged out, and the password no longer works.
     nav(page, "Renamed Shopper").click()
     page.get_by_role("button", name="Delete my account").click()
+    page.get_by_label("Your password, to delete the account").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Yes, delete my account").click()
     expect(nav(page, "Log in")).to_be_visible()
     response = client.post("/api/auth/login", json={"email": address, "password": NEW_PASSWORD})

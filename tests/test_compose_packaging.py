@@ -555,3 +555,18 @@ def test_otel_collector_sends_traces_to_jaeger() -> None:
     assert pipeline["receivers"] == ["otlp"]
     exporter = config["exporters"][pipeline["exporters"][0]]
     assert exporter["endpoint"].split(":")[0] in services()
+
+
+def test_the_frontend_image_sends_the_gateways_content_security_policy():
+    """Natively the gateway serves the SPA (gateway/gateway/spa.py); in compose the frontend
+    image does, and must send the same policy on every file."""
+    spa = (ROOT / "gateway" / "gateway" / "spa.py").read_text()
+    parts = re.search(r"CONTENT_SECURITY_POLICY = \(\n((?:\s+\".*\"\n)+)\)", spa)
+    assert parts is not None
+    policy = "".join(re.findall(r'"(.*)"', parts.group(1)))
+    sent = re.findall(
+        r'add_header Content-Security-Policy "([^"]+)" always;',
+        (ROOT / "frontend" / "nginx.conf").read_text(),
+    )
+    assert sent == [policy, policy]  # both locations (add_header is not inherited)
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy

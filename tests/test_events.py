@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 
 import psycopg
-from helpers import bearer, eventually, login, new_email, register
+from helpers import bearer, delete_account, eventually, login, new_email, register
 
 
 def outbox_rows(stack, event_type: str, key: str, value: str) -> list[tuple]:
@@ -40,7 +40,7 @@ def test_deleting_the_account_publishes_user_deleted(stack, client):
     user = register(client)
     tokens = login(client, user["email"])
 
-    response = client.delete("/api/users/me", headers=bearer(tokens["access"]))
+    response = delete_account(client, tokens["access"])
     assert response.status_code == 204, response.text
     assert client.get("/api/users/me", headers=bearer(tokens["access"])).status_code == 401
 

@@ -12,7 +12,7 @@ import uuid
 
 import httpx
 from helpers import (
-    bearer,
+    delete_account,
     eventually,
     mint_shoppers,
     new_product,
@@ -132,7 +132,7 @@ def test_a_poison_event_is_dead_lettered_then_replayed_once_fixed(stack, client)
             "EXECUTE FUNCTION test_poison()"
         )
     try:
-        assert client.delete("/api/users/me", headers=bearer(token)).status_code == 204
+        assert delete_account(client, token).status_code == 204
         # user.deleted fails, is retried with backoff, then parked
         [(dead_id, error)] = eventually(
             lambda: dead_letters(stack, "user.deleted", "user_id", user["id"]), timeout=60

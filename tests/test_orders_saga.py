@@ -11,6 +11,7 @@ import pytest
 from helpers import (
     assert_error,
     bearer,
+    delete_account,
     eventually,
     new_product,
     orders_db,
@@ -197,7 +198,7 @@ def test_deleting_the_account_anonymises_the_orders(stack, client, staff):
     order = place_order(client, token, [(product["id"], 1)]).json()
     wait_settled(client, token, order["id"])
 
-    assert client.delete("/api/users/me", headers=bearer(token)).status_code == 204
+    assert delete_account(client, token).status_code == 204
 
     def anonymised():
         """staff see the order without its customer"""

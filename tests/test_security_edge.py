@@ -85,16 +85,28 @@ def test_clients_through_the_gateway_are_told_apart_by_their_real_address(strict
     assert response.status_code == 401  # another client: its own window
 
 
-def test_admin_login_is_throttled_even_for_the_right_password(stack, strict_gateway):
-    with from_address(strict_gateway, "127.0.0.5") as client:
-        page = client.get("/admin/login/?next=/admin/")
+def staff_member(stack, client: httpx.Client) -> str:
+    """A staff account of this test's own: other tests' admin logins count against the shared
+    admin's window (every attempt counts, per account, across mainapp processes)."""
+    import psycopg
+
+    email = register(client, new_email())["email"]
+    with psycopg.connect(stack.env["MAINAPP_DATABASE_URL"], autocommit=True) as db:
+        db.execute("UPDATE accounts_user SET is_staff = true WHERE email = %s", (email,))
+    return email
+
+
+def test_admin_login_is_throttled_even_for_the_right_password(stack, client, strict_gateway):
+    email = staff_member(stack, client)
+    with from_address(strict_gateway, "127.0.0.5") as browser:
+        page = browser.get("/admin/login/?next=/admin/")
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
 
         def attempt(password: str) -> httpx.Response:
-            return client.post(
+            return browser.post(
                 "/admin/login/?next=/admin/",
                 data={
-                    "username": stack.env["ADMIN_EMAIL"],
+                    "username": email,
                     "password": password,
                     "csrfmiddlewaretoken": token,
                     "next": "/admin/",
@@ -102,12 +114,18 @@ def test_admin_login_is_throttled_even_for_the_right_password(stack, strict_gate
                 headers={"Referer": f"{strict_gateway}/admin/login/", "Origin": strict_gateway},
             )
 
-        assert [attempt(WRONG).status_code for _ in range(LIMIT)] == [200] * LIMIT
-        refused = attempt(stack.env["ADMIN_PASSWORD"])
+        signed_in = attempt(PASSWORD)  # the right password works, and counts
+        assert signed_in.status_code == 302, signed_in.text
+        assert browser.get("/admin/").status_code == 200
+        browser.cookies.clear()
+        page = browser.get("/admin/login/?next=/admin/")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+        assert [attempt(WRONG).status_code for _ in range(LIMIT - 1)] == [200] * (LIMIT - 1)
+        refused = attempt(PASSWORD)
         assert refused.status_code == 429
         assert int(refused.headers["retry-after"]) > 0
         assert "Too many login attempts" in refused.text
-        assert client.get("/admin/").status_code == 302  # still not logged in
+        assert browser.get("/admin/").status_code == 302  # still not logged in
 
 
 def test_tokens_and_personal_data_are_no_store_at_the_gateway(client):

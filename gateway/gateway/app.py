@@ -38,6 +38,7 @@ from gateway.routing import load_route_table
 from gateway.settings import Settings
 from gateway.spa import from_setting as spa_from_setting
 from gateway.upstream import UpstreamPools
+from msh_auth import RevocationList
 from msh_common.tracing import configure_tracing
 
 logger = logging.getLogger("gateway")
@@ -45,6 +46,15 @@ logger = logging.getLogger("gateway")
 # Each request allocates a few hundred short-lived containers; a larger first generation
 # means fewer collections of them (measured in bench/gateway_bench.py).
 _GC_THRESHOLDS = (10_000, 20, 20)
+
+
+def revocation_list(settings: Settings) -> RevocationList | None:
+    """Follows mainapp's revocation stream (on mainapp's Redis database, which may not be the
+    one holding the rate-limit counters)."""
+    url = settings.revocation_redis_url or settings.redis_url
+    if not url:
+        return None
+    return RevocationList.from_url(url, max_staleness=settings.revocation_max_staleness_seconds)
 
 
 def create_app(settings: Settings | None = None) -> Gateway:
@@ -68,6 +78,7 @@ def create_app(settings: Settings | None = None) -> Gateway:
         audience=settings.jwt_audience,
         cache_seconds=settings.jwks_cache_seconds,
         min_refetch_seconds=settings.jwks_min_refetch_seconds,
+        revocations=revocation_list(settings),
     )
     limiter = RateLimiter(
         {
@@ -102,6 +113,8 @@ def create_app(settings: Settings | None = None) -> Gateway:
         await client.start()
         limiter.start()
         access_log.start()
+        if auth.revocations is not None:
+            auth.revocations.start()  # follows Redis in a thread; no request waits for the load
         # Keys are fetched in the background: mainapp may still be starting.
         jwks = asyncio.create_task(auth.refresh())
         # Everything built so far lives as long as the process: keep it out of the cyclic
@@ -116,6 +129,8 @@ def create_app(settings: Settings | None = None) -> Gateway:
         try:
             yield
         finally:
+            if auth.revocations is not None:
+                auth.revocations.stop()
             jwks.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await jwks

@@ -10,7 +10,12 @@ this module adds is what an async edge needs:
   cannot flood mainapp); concurrent requests share one fetch;
 - a verified token is remembered until its own ``exp``, so a client presenting the same
   token again costs a dictionary lookup instead of an RSA verification. The memory is
-  dropped whenever the key set changes (a removed key stops being accepted at once).
+  dropped whenever the key set changes (a removed key stops being accepted at once);
+- every request, remembered token or not, is checked against the revocation list
+  (``msh_auth.RevocationList``, followed from Redis): a logged-out session or a deleted,
+  deactivated or re-passworded account is a 401 ``invalid_token`` within about a second, and
+  a list too stale to trust (Redis unreachable for ``REVOCATION_MAX_STALENESS_SECONDS``) is a
+  503 ``auth_unavailable``.
 """
 
 from __future__ import annotations
@@ -23,7 +28,13 @@ from typing import Any
 
 import aiohttp
 
-from msh_auth import InvalidToken, Principal, verify_access_token
+from msh_auth import (
+    InvalidToken,
+    Principal,
+    RevocationList,
+    RevocationUnavailable,
+    verify_access_token,
+)
 from msh_auth.jwks import parse_jwks
 from msh_auth.tokens import token_kid
 
@@ -78,8 +89,10 @@ class EdgeAuthenticator:
         audience: str,
         cache_seconds: float = 300.0,
         min_refetch_seconds: float = 5.0,
+        revocations: RevocationList | None = None,
     ) -> None:
         self._session = session
+        self.revocations = revocations
         self.jwks_url = jwks_url
         self.issuer = issuer
         self.audience = audience
@@ -96,7 +109,28 @@ class EdgeAuthenticator:
         return bool(self._keys)
 
     async def verify(self, token: str) -> Principal:
-        """The principal of a valid access token; raises :class:`AuthError` otherwise."""
+        """The principal of a valid, unrevoked access token; raises :class:`AuthError`
+        otherwise."""
+        principal = await self._verify_signed(token)
+        self._check_revoked(principal)
+        return principal
+
+    def _check_revoked(self, principal: Principal) -> None:
+        if self.revocations is None:
+            return
+        try:
+            self.revocations.check(principal.claims)
+        except InvalidToken as exc:
+            raise AuthError(
+                401, "invalid_token", f"Token refused: {exc}.", "invalid_token"
+            ) from None
+        except RevocationUnavailable:
+            raise AuthError(
+                503, "auth_unavailable", "Tokens cannot be checked right now; try again shortly."
+            ) from None
+
+    async def _verify_signed(self, token: str) -> Principal:
+        """Signature and claims, remembered per token until its ``exp``."""
         remembered = self._verified.get(token)
         if remembered is not None:
             if remembered[1] > time.time():

@@ -117,6 +117,60 @@ class Settings(BaseSettings):
         ge=0,
         description="Default largest request body (routes may set their own); larger gets 413.",
     )
+    upstream_pool_wait_seconds: float = Field(
+        0.5,
+        ge=0,
+        description="How long a request may wait for a free pooled connection to its upstream "
+        "before it gets 503 with Retry-After (pool exhausted).",
+    )
+    upstream_stream_max_connections: int = Field(
+        500,
+        ge=0,
+        description="Connections per upstream host reserved for streaming responses (SSE), "
+        "apart from UPSTREAM_MAX_CONNECTIONS (0 = unlimited).",
+    )
+    sse_max_streams_per_user: int = Field(
+        5,
+        ge=1,
+        description="Open streams (SSE) one user (or, without a token, one client address) may "
+        "hold through this gateway process; more get 429 with Retry-After.",
+    )
+
+    # Client connections (see server.py): header caps, slow and idle clients, lingering close.
+    gateway_max_header_line_bytes: int = Field(
+        16 * 1024,
+        ge=1024,
+        description="Longest request line or single header line; longer gets 431.",
+    )
+    gateway_max_header_bytes: int = Field(
+        64 * 1024, ge=1024, description="Largest request head in all; larger gets 431."
+    )
+    gateway_max_headers: int = Field(
+        100, ge=8, description="Most header fields in one request; more gets 431."
+    )
+    gateway_header_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="A request's head must arrive within this long, or the connection is "
+        "closed (slowloris).",
+    )
+    gateway_max_idle_connections_per_client: int = Field(
+        32,
+        ge=1,
+        description="Idle (keep-alive, between requests) connections one client address may "
+        "hold; the oldest is closed beyond it. Peers in TRUSTED_PROXIES are exempt.",
+    )
+    gateway_linger_seconds: float = Field(
+        30.0,
+        ge=0,
+        description="After refusing a request body (413), keep reading and discarding the rest "
+        "for at most this long before closing, so the client sees the answer.",
+    )
+    gateway_linger_max_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=0,
+        description="...and at most this many bytes (lingering close, as nginx does).",
+    )
     health_timeout_seconds: float = Field(
         2.0, gt=0, description="Timeout of each upstream /health probe made by GET /health."
     )
@@ -137,6 +191,17 @@ class Settings(BaseSettings):
     # Rate limiting: shared through Redis, decided locally (see ratelimit.py).
     redis_url: str | None = Field(
         None, description="Redis holding the shared rate-limit counters; unset = local only."
+    )
+    revocation_redis_url: str | None = Field(
+        None,
+        description="Redis holding mainapp's token-revocation stream (mainapp's REDIS_URL); "
+        "default REDIS_URL; neither set = no revocation checks.",
+    )
+    revocation_max_staleness_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="Token revocations are followed from REDIS_URL; after this long without a "
+        "sync, authenticated requests get 503 auth_unavailable (fail closed).",
     )
     rate_limit_anonymous: Annotated[Rate, NoDecode] = Field(
         Rate(600, 60), description="Per client address, for requests without a valid token."

@@ -5,6 +5,8 @@ GET and HEAD: a path naming a file of the build gets that file, any other path (
 such as ``/orders/42``) gets ``index.html`` so the client-side router can take over. Paths
 under ``/api/`` keep their JSON 404. Hashed assets (``/assets/...``) are cached for a year as
 immutable; ``index.html`` is ``no-cache`` so a new build is picked up on the next load.
+Every file goes out with the SPA's Content-Security-Policy: scripts, styles and connections
+only from the gateway's own origin, so an injected ``<script>`` or inline handler never runs.
 
 The build is small, so its files are held in memory; a rebuild (``make dev`` rebuilds on
 change) is noticed by ``index.html``'s modification time and the files are read again.
@@ -28,6 +30,14 @@ METHODS = frozenset(("GET", "HEAD"))
 EXCLUDED_PREFIXES = ("/api/", "/api")
 IMMUTABLE = b"public, max-age=31536000, immutable"
 NO_CACHE = b"no-cache"
+# The app is one bundled script and one stylesheet, fetched from this origin; React sets
+# styles through the CSSOM, which CSP allows. The compose frontend image (frontend/nginx.conf)
+# sends the same value; tests/test_compose_packaging.py checks they agree.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'self'; "
+    "frame-ancestors 'none'; img-src 'self' data:"
+)
+_CSP = (b"content-security-policy", CONTENT_SECURITY_POLICY.encode("ascii"))
 _RECHECK_SECONDS = 1.0
 _TYPES = {
     ".js": "text/javascript; charset=utf-8",
@@ -58,6 +68,7 @@ def _load(path: Path, cache: bytes) -> _File:
         (b"content-type", (kind or "application/octet-stream").encode("latin-1")),
         (b"cache-control", cache),
         (b"etag", etag),
+        _CSP,
     )
     return _File(body, headers, etag)
 

@@ -155,3 +155,38 @@ def test_a_new_signing_key_is_fetched_on_first_sight(gateway, keyring):
         assert keyring.fetches - fetches <= 2
     finally:
         keyring.keys.pop(kid)
+
+
+def test_a_revoked_session_is_refused_at_the_edge_within_two_seconds(
+    start_gateway, test_gateway_env, keyring, new_redis_url
+):
+    """The edge itself refuses (the echo upstream would answer 200), remembered token or not."""
+    from msh_auth import RevocationWriter
+
+    url = new_redis_url()
+    gateway = start_gateway({**test_gateway_env, "REDIS_URL": url})
+    sid, other = str(uuid.uuid4()), str(uuid.uuid4())
+    token = keyring.token(sub="42", sid=sid)
+    assert gateway.request("GET", "/private/me", _bearer(token)).status == 200
+    RevocationWriter.from_url(url, max_token_lifetime=300).revoke_session(sid)
+    deadline = time.monotonic() + 2
+    reply = gateway.request("GET", "/private/me", _bearer(token))
+    while reply.status == 200 and time.monotonic() < deadline:
+        time.sleep(0.05)
+        reply = gateway.request("GET", "/private/me", _bearer(token))
+    _refused(reply)
+    fine = keyring.token(sub="42", sid=other)
+    assert gateway.request("GET", "/private/me", _bearer(fine)).status == 200
+
+
+def test_the_edge_fails_closed_when_the_revocation_list_cannot_be_followed(
+    start_gateway, test_gateway_env, keyring
+):
+    from devstack.servers import free_port
+
+    gateway = start_gateway(
+        {**test_gateway_env, "REVOCATION_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    )
+    reply = gateway.request("GET", "/private/me", _bearer(keyring.token(sub="42")))
+    _refused(reply, 503, "auth_unavailable")
+    assert reply.header("retry-after") == "5"

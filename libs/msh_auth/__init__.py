@@ -5,10 +5,29 @@ mainapp signs access tokens with RS256 and publishes its public keys as a JWKS. 
 :func:`verify_access_token` is the one rule set: RS256 only, the key chosen by ``kid``, ``exp``,
 ``iss`` and ``aud`` checked, required claims present, ``token_type`` is ``access``.
 :class:`JWKSCache` keeps the keys and fetches them again on an unknown ``kid``, at most once per
-``min_refetch_interval``.
+``min_refetch_interval``. :class:`RevocationList` (given to ``JWKSCache`` as ``revocations=``)
+refuses tokens of revoked sessions and users, which mainapp records with
+:class:`RevocationWriter` (see :mod:`msh_auth.revocation`).
 """
 
 from .jwks import JWKSCache, KeySet, fetch_jwks
+from .revocation import (
+    STREAM_KEY,
+    RevocationList,
+    RevocationUnavailable,
+    RevocationWriter,
+)
 from .tokens import InvalidToken, Principal, verify_access_token
 
-__all__ = ["InvalidToken", "JWKSCache", "KeySet", "Principal", "fetch_jwks", "verify_access_token"]
+__all__ = [
+    "STREAM_KEY",
+    "InvalidToken",
+    "JWKSCache",
+    "KeySet",
+    "Principal",
+    "RevocationList",
+    "RevocationUnavailable",
+    "RevocationWriter",
+    "fetch_jwks",
+    "verify_access_token",
+]

@@ -11,6 +11,7 @@ from typing import Any
 
 import jwt
 
+from .revocation import RevocationList
 from .tokens import InvalidToken, Principal, token_kid, verify_access_token
 
 KeySet = Mapping[str, Any]  # kid -> public key object
@@ -49,8 +50,10 @@ class JWKSCache:
         ttl: float = 300.0,
         min_refetch_interval: float = 5.0,
         leeway: float = 0,
+        revocations: RevocationList | None = None,
     ) -> None:
         self._fetch = fetch
+        self.revocations = revocations
         self.issuer = issuer
         self.audience = audience
         self.ttl = ttl
@@ -88,11 +91,15 @@ class JWKSCache:
 
     def verify(self, token: str) -> Principal:
         """Verify an access token; raises :class:`InvalidToken` (or the fetch error, when no key
-        has ever been fetched)."""
+        has ever been fetched). With ``revocations``, a revoked token is refused too and
+        :class:`~msh_auth.revocation.RevocationUnavailable` says the list is too stale."""
         keys = self.keys(token_kid(token))
-        return verify_access_token(
+        principal = verify_access_token(
             token, keys, issuer=self.issuer, audience=self.audience, leeway=self.leeway
         )
+        if self.revocations is not None:
+            self.revocations.check(principal.claims)
+        return principal
 
 
 __all__ = ["InvalidToken", "JWKSCache", "KeySet", "fetch_jwks", "parse_jwks"]

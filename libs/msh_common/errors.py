@@ -43,6 +43,9 @@ DEFAULT_CODES: Mapping[int, str] = {
 # A bearer token that is malformed, expired, forged or revoked (RFC 6750's name for it), from
 # the gateway and every service alike; no token at all is ``not_authenticated``.
 INVALID_TOKEN = "invalid_token"  # noqa: S105 - an error code, not a secret
+# Tokens cannot be checked against the revocation list right now (Redis unreachable for too
+# long, msh_auth.revocation): a 503 with Retry-After, never a token accepted unchecked.
+AUTH_UNAVAILABLE = "auth_unavailable"
 
 Fields = Mapping[str, Sequence[str] | str]
 

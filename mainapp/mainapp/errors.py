@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import redis
 from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -43,6 +44,7 @@ def json_error(status_code: int, code: str, message: str, **kwargs: Any) -> Json
 DATABASE_DOWN = (OperationalError, InterfaceError)
 DATABASE_DOWN_MESSAGE = "The service's database is unavailable; try again shortly."
 DATABASE_RETRY_AFTER = "2"
+REDIS_DOWN_MESSAGE = "The session store is unavailable; nothing was changed, try again shortly."
 
 
 def database_unavailable() -> JsonResponse:
@@ -76,6 +78,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
             headers={"Retry-After": DATABASE_RETRY_AFTER},
         )
+    if isinstance(exc, redis.RedisError):  # a revocation could not be recorded: nothing changed
+        logger.warning("redis unavailable: %s", exc)
+        return Response(
+            error_body("service_unavailable", REDIS_DOWN_MESSAGE),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": DATABASE_RETRY_AFTER},
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # a real bug: Django's 500 handler answers (also JSON, see handler500)
@@ -102,6 +111,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if code == "token_not_valid":  # simplejwt's name; the platform's is RFC 6750's
         code = INVALID_TOKEN
     response.data = error_body(code, str(detail))
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
     return response
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.openapi import AutoSchema
+
 from msh_common.errors import use_error_schemas
 
 
@@ -13,3 +15,17 @@ def use_platform_error_schemas(result: dict[str, Any], **kwargs: Any) -> dict[st
     document has one error type for every service."""
     use_error_schemas(result)
     return result
+
+
+class DeleteWithBodySchema(AutoSchema):
+    """drf-spectacular documents request bodies of PUT, PATCH and POST only; a view whose DELETE
+    takes one (``DELETE /api/users/me``: ``current_password``) documents it with this."""
+
+    def _get_request_body(self, direction: str = "request") -> dict[str, Any] | None:
+        if self.method != "DELETE":
+            return super()._get_request_body(direction)
+        self.method = "POST"
+        try:
+            return super()._get_request_body(direction)
+        finally:
+            self.method = "DELETE"

@@ -26,6 +26,11 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhos
 # The public origin (the gateway), used in e-mailed links and as the trusted CSRF origin.
 PUBLIC_URL = env.str("PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[PUBLIC_URL])
+# Browser origins besides PUBLIC_URL (the gateway's CORS list): cookie-based refresh and logout
+# are accepted only from PUBLIC_URL or one of these (Origin, else Referer).
+CORS_ALLOWED_ORIGINS = [
+    origin.rstrip("/") for origin in env.list("CORS_ALLOWED_ORIGINS", default=[]) if origin
+]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -81,6 +86,9 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL")
+# Token revocations (msh_auth.revocation) are followed from Redis; with no successful sync for
+# this long, authenticated requests are refused with 503 auth_unavailable (fail closed).
+REVOCATION_MAX_STALENESS_SECONDS = env.float("REVOCATION_MAX_STALENESS_SECONDS", default=30.0)
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -125,7 +133,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAINAPP_MAX_BODY_BYTES", default=1024 * 1
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "mainapp.accounts.authentication.RevocationAwareJWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

@@ -20,7 +20,7 @@ from rest_framework.test import APIClient
 
 from mainapp.accounts import sessions
 from mainapp.accounts.keys import keyring
-from mainapp.accounts.models import User
+from mainapp.accounts.models import Session, User
 
 pytestmark = pytest.mark.django_db
 
@@ -248,7 +248,31 @@ def test_refresh_rotates_and_the_old_refresh_token_is_refused(api, tokens, beare
 
     reused = post(api, "/api/auth/refresh", {"refresh": tokens["refresh"]})
     assert_error(reused, 401, "invalid_token")
-    assert post(api, "/api/auth/refresh", {"refresh": fresh["refresh"]}).status_code == 200
+
+
+def test_refresh_token_reuse_revokes_the_whole_family(api, user, login, bearer, assert_error):
+    """Reuse means theft (OAuth 2.0 Security BCP): the successor and its access token stop,
+    another login of the same user does not."""
+    tokens, other = login(user.email), login(user.email)
+    fresh = post(api, "/api/auth/refresh", {"refresh": tokens["refresh"]}).json()
+    assert claims(fresh["refresh"])["sid"] == claims(tokens["refresh"])["sid"]
+    assert api.get("/api/users/me", **bearer(fresh["access"])).status_code == 200
+
+    assert_error(post(api, "/api/auth/refresh", {"refresh": tokens["refresh"]}), 401)
+    assert_error(post(api, "/api/auth/refresh", {"refresh": fresh["refresh"]}), 401)
+    assert_error(api.get("/api/users/me", **bearer(fresh["access"])), 401, "invalid_token")
+    assert Session.objects.get(sid=claims(fresh["access"])["sid"]).revoked_at is not None
+    assert api.get("/api/users/me", **bearer(other["access"])).status_code == 200
+    assert post(api, "/api/auth/refresh", {"refresh": other["refresh"]}).status_code == 200
+
+
+def test_every_token_of_a_login_carries_its_session_id(user, login):
+    first, second = login(user.email), login(user.email)
+    sid = claims(first["access"])["sid"]
+    assert claims(first["refresh"])["sid"] == sid
+    assert str(uuid.UUID(sid)) == sid
+    assert claims(second["access"])["sid"] != sid
+    assert Session.objects.get(sid=sid).user == user
 
 
 def test_refresh_carries_the_users_current_email_and_roles(api, user, tokens):
@@ -279,9 +303,11 @@ def test_refresh_of_garbage_or_nothing(api, assert_error):
     assert set(error["fields"]) == {"refresh"}
 
 
-def test_logout_revokes_the_refresh_token(api, tokens, assert_error):
+def test_logout_revokes_the_refresh_token(api, tokens, bearer, assert_error):
+    assert api.get("/api/users/me", **bearer(tokens["access"])).status_code == 200
     response = post(api, "/api/auth/logout", {"refresh": tokens["refresh"]})
     assert response.status_code == 204, response.content
+    assert_error(api.get("/api/users/me", **bearer(tokens["access"])), 401, "invalid_token")
     assert_error(post(api, "/api/auth/refresh", {"refresh": tokens["refresh"]}), 401)
     assert_error(post(api, "/api/auth/logout", {"refresh": tokens["refresh"]}), 401)
 

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.test import override_settings
 from rest_framework.test import APIClient
 
 pytestmark = pytest.mark.django_db
 
 COOKIE = "msh_refresh"
+
+
+def browser() -> APIClient:
+    """A client as the shop's own pages are: it sends the PUBLIC_URL as Origin."""
+    return APIClient(HTTP_ORIGIN=settings.PUBLIC_URL)
 
 
 def log_in(api: APIClient, user, password):
@@ -37,22 +43,24 @@ def test_cookie_is_secure_when_the_public_url_is_https(user, password):
 
 
 def test_refresh_reads_the_cookie_when_the_body_has_no_token_and_rotates_it(user, password):
-    api = APIClient()
+    api = browser()
     first = log_in(api, user, password).json()["refresh"]
     response = api.post("/api/auth/refresh", {}, format="json")  # the client sends the cookie
     assert response.status_code == 200, response.content
     rotated = response.cookies[COOKIE].value
     assert rotated == response.json()["refresh"] != first
-    # The old token is rotated out: reusing it (in the body) is refused.
+    # The new cookie works again.
+    assert api.post("/api/auth/refresh", format="json").status_code == 200
+    # The old token is rotated out: reusing it (in the body) is refused, and as reuse means
+    # theft, the whole session ends: the current cookie is refused too.
     assert (
         APIClient().post("/api/auth/refresh", {"refresh": first}, format="json").status_code == 401
     )
-    # The new cookie works again.
-    assert api.post("/api/auth/refresh", format="json").status_code == 200
+    assert api.post("/api/auth/refresh", format="json").status_code == 401
 
 
 def test_the_body_wins_over_the_cookie(user, password):
-    api = APIClient()
+    api = browser()
     log_in(api, user, password)
     api.cookies[COOKIE] = "not-a-token"
     body_token = log_in(APIClient(), user, password).json()["refresh"]
@@ -67,7 +75,7 @@ def test_refresh_without_body_or_cookie_is_a_validation_error(assert_error):
 
 
 def test_logout_with_the_cookie_revokes_it_and_clears_it(user, password):
-    api = APIClient()
+    api = browser()
     token = log_in(api, user, password).json()["refresh"]
     response = api.post("/api/auth/logout", {}, format="json")
     assert response.status_code == 204
@@ -80,7 +88,7 @@ def test_logout_with_the_cookie_revokes_it_and_clears_it(user, password):
 
 
 def test_logout_with_a_stale_cookie_still_clears_it(user, password):
-    api = APIClient()
+    api = browser()
     log_in(api, user, password)
     api.cookies[COOKIE] = "stale"
     response = api.post("/api/auth/logout", {}, format="json")
@@ -91,3 +99,54 @@ def test_logout_with_a_stale_cookie_still_clears_it(user, password):
 def test_json_body_logout_still_refuses_an_invalid_token(assert_error):
     response = APIClient().post("/api/auth/logout", {"refresh": "nope"}, format="json")
     assert response.status_code == 401
+
+
+# --- cookie-based calls must come from the shop's own pages (Origin, else Referer) ----------
+
+
+@pytest.mark.parametrize("path", ["/api/auth/refresh", "/api/auth/logout"])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"HTTP_ORIGIN": "https://evil.example"},
+        {},
+        {"HTTP_ORIGIN": "null"},
+        {"HTTP_REFERER": "https://evil.example/page"},
+    ],
+    ids=["foreign-origin", "no-origin", "null-origin", "foreign-referer"],
+)
+def test_a_cookie_based_call_from_elsewhere_is_a_403_and_changes_nothing(
+    user, password, path, headers, assert_error
+):
+    api = browser()
+    token = log_in(api, user, password).json()["refresh"]
+    api.defaults.pop("HTTP_ORIGIN")
+    api.defaults.update(headers)
+    assert_error(api.post(path, {}, format="json"), 403, "permission_denied")
+    renewed = APIClient().post("/api/auth/refresh", {"refresh": token}, format="json")
+    assert renewed.status_code == 200, renewed.content  # the session was neither used nor ended
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"HTTP_REFERER": "http://127.0.0.1:8000/account"},
+        {"HTTP_ORIGIN": "https://shop.example.com"},
+    ],
+    ids=["own-referer", "cors-allowed-origin"],
+)
+def test_a_cookie_based_refresh_from_our_pages_works(user, password, settings, headers):
+    settings.PUBLIC_URL = "http://127.0.0.1:8000"
+    settings.CORS_ALLOWED_ORIGINS = ["https://shop.example.com"]
+    api = browser()
+    log_in(api, user, password)
+    api.defaults.pop("HTTP_ORIGIN")
+    api.defaults.update(headers)
+    response = api.post("/api/auth/refresh", {}, format="json")
+    assert response.status_code == 200, response.content
+
+
+def test_a_body_based_refresh_needs_no_origin(user, password):
+    token = log_in(APIClient(), user, password).json()["refresh"]
+    response = APIClient().post("/api/auth/refresh", {"refresh": token}, format="json")
+    assert response.status_code == 200, response.content

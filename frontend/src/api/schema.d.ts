@@ -203,7 +203,7 @@ export interface paths {
         put?: never;
         /**
          * Revoke a refresh token
-         * @description The token comes from the JSON body or, when the body has none, from the `msh_refresh` cookie, which is cleared (a cookie already revoked or expired is still cleared, with 204).
+         * @description The token comes from the JSON body or, when the body has none, from the `msh_refresh` cookie, which is cleared (a cookie already revoked or expired is still cleared, with 204; `Origin`, or `Referer`, must be the shop's own: else 403).
          */
         post: operations["api_auth_logout_create"];
         delete?: never;
@@ -269,7 +269,7 @@ export interface paths {
         put?: never;
         /**
          * Rotate a refresh token: a new pair; the one sent can never be used again
-         * @description The token comes from the JSON body or, when the body has none, from the HttpOnly `msh_refresh` cookie that login and refresh set.
+         * @description The token comes from the JSON body or, when the body has none, from the HttpOnly `msh_refresh` cookie that login and refresh set (then `Origin`, or `Referer`, must be the shop's own: else 403).
          */
         post: operations["api_auth_refresh_create"];
         delete?: never;
@@ -312,11 +312,17 @@ export interface paths {
         get: operations["api_users_me_retrieve"];
         put?: never;
         post?: never;
-        /** Delete the account (publishes user.deleted) */
+        /**
+         * Delete the account (publishes user.deleted)
+         * @description Needs the account's password as `current_password` in the JSON body.
+         */
         delete: operations["api_users_me_destroy"];
         options?: never;
         head?: never;
-        /** Change name or e-mail */
+        /**
+         * Change name or e-mail
+         * @description Changing `email` needs `current_password`; the old address is told (the new one masked) and every other session is logged out.
+         */
         patch: operations["api_users_me_partial_update"];
         trace?: never;
     };
@@ -329,7 +335,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Change the password (logs out every session; access tokens run out) */
+        /** Change the password (logs out every session; their access tokens stop) */
         post: operations["api_users_me_password_create"];
         delete?: never;
         options?: never;
@@ -743,6 +749,11 @@ export interface components {
             /** Quantity */
             quantity: number;
         };
+        /** @description The body of ``DELETE /api/users/me``. */
+        AccountDeleteRequest: {
+            /** @description The account's password. */
+            current_password: string;
+        };
         Detail: {
             detail: string;
         };
@@ -773,7 +784,10 @@ export interface components {
             /** Format: email */
             email: string;
         };
-        /** @description A user as the API shows it; never any password field. */
+        /**
+         * @description A user as the API shows it; never any password field. Changing ``email`` needs
+         *     ``current_password`` too.
+         */
         PatchedUserRequest: {
             /**
              * E-mail address
@@ -781,6 +795,8 @@ export interface components {
              */
             email?: string;
             name?: string;
+            /** @description Required when `email` changes: the account's password. */
+            current_password?: string;
         };
         RefreshRequest: {
             refresh: string;
@@ -798,7 +814,10 @@ export interface components {
             /** @description Single-use: exchange it at /api/auth/refresh. */
             refresh: string;
         };
-        /** @description A user as the API shows it; never any password field. */
+        /**
+         * @description A user as the API shows it; never any password field. Changing ``email`` needs
+         *     ``current_password`` too.
+         */
         User: {
             /** Format: uuid */
             readonly id: string;
@@ -2563,6 +2582,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description `permission_denied`: a cookie-based call from a foreign page. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
             413: {
                 headers: {
@@ -2829,6 +2857,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description `permission_denied`: a cookie-based call from a foreign page. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
             413: {
                 headers: {
@@ -3060,7 +3097,11 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountDeleteRequest"];
+            };
+        };
         responses: {
             /** @description No response body */
             204: {
@@ -3069,7 +3110,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
+            /** @description Invalid fields, in `error.fields`. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3080,6 +3121,15 @@ export interface operations {
             };
             /** @description Missing, invalid or expired token. At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

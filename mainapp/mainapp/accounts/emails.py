@@ -14,6 +14,7 @@ from .password_reset import make_token, reset_link
 WELCOME_SUBJECT = "Welcome to MicroServiceHub"
 PASSWORD_RESET_SUBJECT = "Reset your MicroServiceHub password"  # noqa: S105 - a subject
 ORDER_CONFIRMED_SUBJECT = "Your MicroServiceHub order is confirmed"
+EMAIL_CHANGED_SUBJECT = "Your MicroServiceHub e-mail address was changed"
 
 
 def _message(
@@ -32,6 +33,16 @@ def _message(
 
 def welcome_message(email: str, name: str = "") -> EmailMultiAlternatives:
     return _message(WELCOME_SUBJECT, "welcome", email, {"email": email, "name": name})
+
+
+def email_changed_message(old_email: str, masked_new: str, name: str) -> EmailMultiAlternatives:
+    """To the OLD address: the change is announced where the owner still reads mail."""
+    return _message(
+        EMAIL_CHANGED_SUBJECT,
+        "email_changed",
+        old_email,
+        {"name": name, "new_email": masked_new},
+    )
 
 
 def password_reset_message(user: User) -> EmailMultiAlternatives:

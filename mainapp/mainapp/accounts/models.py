@@ -76,3 +76,20 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.name or self.email
+
+
+class Session(models.Model):
+    """One login: the refresh-token family every rotation carries on, named by the tokens'
+    ``sid`` claim. Revoking it (logout, password change, refresh-token reuse) stops the
+    family's refresh tokens here and its access tokens at every verifier (msh_auth)."""
+
+    sid = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "revoked_at"], name="accounts_session_live")]
+
+    def __str__(self) -> str:
+        return str(self.sid)

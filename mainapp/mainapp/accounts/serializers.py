@@ -43,19 +43,59 @@ def unique_email(email: str, instance: User | None = None) -> str:
     return email
 
 
+WRONG_CURRENT_PASSWORD = "The current password is not correct."  # noqa: S105 - a message
+CURRENT_PASSWORD_REQUIRED = "Your current password is required to change this."  # noqa: S105
+
+
+def check_current_password(user: User, value: str | None) -> None:
+    """A stolen access token alone must not take over or delete the account."""
+    if not value:
+        raise serializers.ValidationError({"current_password": [CURRENT_PASSWORD_REQUIRED]})
+    if not user.check_password(value):
+        raise serializers.ValidationError({"current_password": [WRONG_CURRENT_PASSWORD]})
+
+
+def mask_email(address: str) -> str:
+    """``alice@example.com`` -> ``a***@example.com``: enough to recognise, not to harvest."""
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
 class UserSerializer(PlainTextFields, serializers.ModelSerializer):
-    """A user as the API shows it; never any password field."""
+    """A user as the API shows it; never any password field. Changing ``email`` needs
+    ``current_password`` too."""
 
     roles = serializers.ListField(child=serializers.CharField(), read_only=True)
+    current_password = _password_field(
+        required=False, help_text="Required when `email` changes: the account's password."
+    )
 
     class Meta:
         model = User
-        fields = ("id", "email", "name", "roles", "date_joined")
+        fields = ("id", "email", "name", "roles", "date_joined", "current_password")
         read_only_fields = ("id", "roles", "date_joined")
         extra_kwargs = {"email": {"validators": []}}  # uniqueness: case-insensitive, below
 
     def validate_email(self, value: str) -> str:
         return unique_email(value, self.instance)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        password = attrs.pop("current_password", None)
+        user = self.instance
+        if user is not None and "email" in attrs and attrs["email"] != user.email:
+            check_current_password(user, password)
+        return attrs
+
+
+class AccountDeleteSerializer(PlainTextFields, serializers.Serializer):
+    """The body of ``DELETE /api/users/me``."""
+
+    current_password = _password_field(help_text="The account's password.")
+
+    def validate_current_password(self, value: str) -> str:
+        if not self.context["user"].check_password(value):
+            raise serializers.ValidationError(WRONG_CURRENT_PASSWORD)
+        return value
 
 
 class RegisterSerializer(PlainTextFields, serializers.Serializer):
@@ -107,7 +147,7 @@ class PasswordChangeSerializer(PlainTextFields, serializers.Serializer):
 
     def validate_current_password(self, value: str) -> str:
         if not self.context["user"].check_password(value):
-            raise serializers.ValidationError("The current password is not correct.")
+            raise serializers.ValidationError(WRONG_CURRENT_PASSWORD)
         return value
 
     def validate_new_password(self, value: str) -> str:

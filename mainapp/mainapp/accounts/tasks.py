@@ -11,12 +11,13 @@ import smtplib
 from celery import shared_task
 from django.db import transaction
 
-from .emails import password_reset_message
+from .emails import email_changed_message, password_reset_message
 from .models import User
 
 logger = logging.getLogger(__name__)
 
 SEND_PASSWORD_RESET_EMAIL = "accounts.send_password_reset_email"  # noqa: S105 - a task name
+SEND_EMAIL_CHANGED_NOTICE = "accounts.send_email_changed_notice"
 # Fail fast when the broker is down: the request answers anyway and the user can ask again.
 ENQUEUE_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5}
 
@@ -40,6 +41,28 @@ def send_password_reset_email(user_id: str) -> str:
         return "skipped"
     password_reset_message(user).send()
     return "sent"
+
+
+@shared_task(
+    name=SEND_EMAIL_CHANGED_NOTICE,
+    autoretry_for=(OSError, smtplib.SMTPException),
+    retry_backoff=True,
+    retry_backoff_max=60,
+    max_retries=5,
+)
+def send_email_changed_notice(old_email: str, masked_new: str, name: str) -> str:
+    """Tell the previous address that the account's e-mail changed (the new one masked)."""
+    email_changed_message(old_email, masked_new, name).send()
+    return "sent"
+
+
+def queue_email_changed_notice(old_email: str, masked_new: str, name: str) -> None:
+    """Enqueue the notice once the change commits; a broker failure is logged, not raised."""
+
+    def enqueue_email_changed_notice() -> None:
+        _enqueue(SEND_EMAIL_CHANGED_NOTICE, old_email, masked_new, name)
+
+    transaction.on_commit(enqueue_email_changed_notice, robust=True)
 
 
 def _enqueue(task_name: str, *args: str) -> None:

@@ -1,8 +1,9 @@
 """simplejwt's tokens, signed and verified by the keyring (RS256 only, ``kid`` in the header).
 
 An access token carries ``sub`` (the user's UUID), ``email``, ``roles``, ``iss``, ``aud``,
-``iat``, ``exp``, ``jti`` and ``token_type``: other services authorise from it alone. Refresh
-tokens carry the same identity claims and are tracked in the token_blacklist tables.
+``iat``, ``exp``, ``jti``, ``sid`` (the login session, see :class:`~.models.Session`) and
+``token_type``: other services authorise from it alone. Refresh tokens carry the same identity
+claims and ``sid`` through every rotation, and are tracked in the token_blacklist tables.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from .models import User
 
 REQUIRED_CLAIMS = ["exp", "iat", "jti", "sub"]
+SID_CLAIM = "sid"  # the session (refresh family); copied into every access token
 
 
 class KeyringTokenBackend(TokenBackend):
@@ -93,9 +95,10 @@ class RefreshToken(KeyringTokenMixin, tokens.RefreshToken):
     access_token_class = AccessToken
 
     @classmethod
-    def for_user(cls, user: User) -> RefreshToken:
+    def for_user(cls, user: User, sid: str) -> RefreshToken:
         token = cls()
         token[api_settings.USER_ID_CLAIM] = str(user.pk)
+        token[SID_CLAIM] = sid
         token.set_user_claims(user)
         token.record(user)
         return token
@@ -105,8 +108,10 @@ class RefreshToken(KeyringTokenMixin, tokens.RefreshToken):
         self["email"] = user.email
         self["roles"] = user.roles
 
-    def renew(self, user: User) -> None:
-        """Turn this (already blacklisted) token into its successor with current claims."""
+    def renew(self, user: User, sid: str) -> None:
+        """Turn this (already blacklisted) token into its successor with current claims, in
+        the same session."""
+        self[SID_CLAIM] = sid
         self.set_jti()
         self.set_exp()
         self.set_iat()
@@ -128,3 +133,11 @@ class RefreshToken(KeyringTokenMixin, tokens.RefreshToken):
         # iat from the same instant as exp, so exp - iat is exactly the access lifetime.
         access.set_iat(at_time=self.current_time)
         return access
+
+
+class UncheckedRefreshToken(RefreshToken):
+    """Signature, expiry and type verified, but not the blacklist: rotation looks at the
+    blacklist itself, to tell a reused (stolen) token from an unknown one."""
+
+    def check_blacklist(self) -> None:
+        return None

@@ -22,7 +22,7 @@ from catalog.api.schemas import ErrorResponse
 from catalog.metrics import install_metrics
 from catalog.settings import SERVICE, Settings, load_settings
 from catalog.store import Store
-from msh_auth import JWKSCache
+from msh_auth import JWKSCache, RevocationList
 from msh_common.forwarding import TrustedProxies
 from msh_common.logging import configure_logging
 from msh_common.tracing import instrument
@@ -62,7 +62,12 @@ def create_app(
             store=store or Store.connect(settings),
             jwks=jwks
             or JWKSCache.from_url(
-                settings.jwks_endpoint, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+                settings.jwks_endpoint,
+                issuer=settings.jwt_issuer,
+                audience=settings.jwt_audience,
+                revocations=RevocationList.shared(
+                    settings.redis_url, max_staleness=settings.revocation_max_staleness_seconds
+                ),
             ),
         ),
     )

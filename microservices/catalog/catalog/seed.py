@@ -52,7 +52,9 @@ def demo_products(currency: str) -> list[tuple[dict[str, Any], int]]:
             "currency": currency,
             "category": item["category"],
             "attributes": check_attributes(item["attributes"]),
-            "images": [f"https://picsum.photos/seed/{slug}/640/480"],
+            # Served by the SPA (frontend/public): its Content-Security-Policy allows images
+            # from its own origin only.
+            "images": [f"/images/demo/{item['category']}.svg"],
             "active": item["active"],
         }
         products.append((fields, item["stock"]))

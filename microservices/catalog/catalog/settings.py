@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     jwks_url: str | None = Field(None, description="default: {MAINAPP_URL}/api/auth/jwks")
     jwt_issuer: str = "microservicehub"
     jwt_audience: str = "microservicehub"
+    revocation_max_staleness_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="token revocations are followed from REDIS_URL; after this long without a "
+        "sync, authenticated requests get 503 auth_unavailable (fail closed)",
+    )
 
     catalog_max_body_bytes: int = Field(1024 * 1024, gt=0, description="larger bodies get 413")
     catalog_max_page_size: int = Field(100, ge=1, le=1000)

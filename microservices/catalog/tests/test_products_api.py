@@ -123,6 +123,15 @@ def test_a_derived_slug_that_is_taken_gets_the_sku(client, staff, created):
     assert response.get_json()["slug"] == "organic-t-shirt-tee-002"
 
 
+def test_images_are_absolute_urls_or_paths_on_the_shops_own_origin(client, staff, category):
+    images = ["https://img.example.com/a.jpg", "/images/demo/books.svg"]
+    response = client.post(
+        "/api/catalog/products", json={**PRODUCT, "images": images}, headers=staff
+    )
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["images"] == images
+
+
 def test_validation_of_prices_currency_category_and_sizes(client, staff, category, assert_error):
     cases = {
         "price": [{"price": "0"}, {"price": "-3"}, {"price": "1.999"}, {"price": 12.5}],
@@ -130,7 +139,13 @@ def test_validation_of_prices_currency_category_and_sizes(client, staff, categor
         "category": [{"category": "no-such-category"}, {"category": "Bad Slug"}],
         "name": [{"name": ""}, {"name": "x" * 201}],
         "description": [{"description": "x" * 5001}],
-        "images": [{"images": ["javascript:alert(1)"]}, {"images": ["https://a/b"] * 21}],
+        "images": [
+            {"images": ["javascript:alert(1)"]},
+            {"images": ["https://a/b"] * 21},
+            {"images": ["//evil.example/a.png"]},  # another origin, written as a path
+            {"images": ["/\\evil.example/a.png"]},
+            {"images": ["images/a.png"]},
+        ],
         "sku": [{"sku": "has space"}, {"sku": "x" * 65}],
     }
     for field, overrides in cases.items():

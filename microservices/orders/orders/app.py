@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from msh_auth import JWKSCache
+from msh_auth import JWKSCache, RevocationList
 from msh_common.forwarding import TrustedProxies
 from msh_common.logging import configure_logging
 from msh_common.tracing import instrument
@@ -57,11 +57,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.jwks.revocations.start()  # follows Redis in a thread, from start-up
         logger.info("orders started")
         try:
             yield
         finally:
             await listener.close()
+            app.state.jwks.revocations.stop()
             background_relay.stop()
             catalog_client.close()
             db.dispose()
@@ -79,8 +81,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = db
     app.state.catalog = catalog_client
     app.state.listener = listener
+    revocations = RevocationList.from_url(
+        settings.redis_url, max_staleness=settings.revocation_max_staleness_seconds
+    )
     app.state.jwks = JWKSCache.from_url(
-        settings.resolved_jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+        settings.resolved_jwks_url,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        revocations=revocations,
     )
     install_error_handlers(app)
     install_error_docs(app)

@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     jwks_url: str | None = Field(None, description="Default: {MAINAPP_URL}/api/auth/jwks.")
     jwt_issuer: str = Field("microservicehub")
     jwt_audience: str = Field("microservicehub")
+    revocation_max_staleness_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="Token revocations are followed from REDIS_URL; after this long without a "
+        "sync, authenticated requests get 503 auth_unavailable (fail closed).",
+    )
 
     # --- catalog, called synchronously at checkout ---
     catalog_url: str = Field("http://127.0.0.1:8002", description="Catalog's internal URL.")

@@ -8,13 +8,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import authenticate, user_logged_in
 from django.db import IntegrityError, transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -41,6 +42,7 @@ from ..tasks import queue_password_reset_email
 from ..throttles import LoginThrottle, PasswordResetThrottle, RegisterThrottle
 from .base import NOT_AUTHENTICATED, RATE_LIMITED, VALIDATION_ERROR, PublicAPIView, error
 
+FOREIGN_ORIGIN_ERROR = error("`permission_denied`: a cookie-based call from a foreign page.")
 RESET_REQUESTED = "If an account exists for this address, a reset link has been sent."
 INVALID_RESET_TOKEN = "This reset link is invalid or has expired."  # noqa: S105 - a message
 
@@ -68,13 +70,39 @@ def clear_refresh_cookie(response: Response) -> Response:
     return response
 
 
+FOREIGN_ORIGIN = "This request must come from the shop's own pages."
+
+
+def request_origin(request: Request) -> str | None:
+    """``scheme://host[:port]`` the browser says the request comes from: ``Origin``, else the
+    ``Referer``'s; None when neither is there (or Origin is ``null``)."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        referer = urlsplit(request.headers.get("Referer", ""))
+        if not referer.scheme or not referer.netloc:
+            return None
+        origin = f"{referer.scheme}://{referer.netloc}"
+    origin = origin.strip().rstrip("/").lower()
+    return origin if origin and origin != "null" else None
+
+
+def check_cookie_origin(request: Request) -> None:
+    """A cookie is sent whoever made the page: refuse cookie-based calls not made by our own
+    pages (PUBLIC_URL or CORS_ALLOWED_ORIGINS), with a 403."""
+    allowed = {settings.PUBLIC_URL.lower(), *(o.lower() for o in settings.CORS_ALLOWED_ORIGINS)}
+    if request_origin(request) not in allowed:
+        raise PermissionDenied(FOREIGN_ORIGIN)
+
+
 def refresh_input(request: Request) -> tuple[Any, bool]:
     """The request's data, with the refresh token taken from the cookie when the JSON body has
-    none; and whether it came from the cookie."""
+    none (then only from our own pages, see :func:`check_cookie_origin`); and whether it came
+    from the cookie."""
     data = request.data
     if isinstance(data, Mapping) and not data.get("refresh"):
         cookie = request.COOKIES.get(REFRESH_COOKIE)
         if cookie:
+            check_cookie_origin(request)
             return {"refresh": cookie}, True
     return data, False
 
@@ -138,9 +166,15 @@ class RefreshView(PublicAPIView):
         tags=["auth"],
         summary="Rotate a refresh token: a new pair; the one sent can never be used again",
         description="The token comes from the JSON body or, when the body has none, from the "
-        "HttpOnly `msh_refresh` cookie that login and refresh set.",
+        "HttpOnly `msh_refresh` cookie that login and refresh set (then `Origin`, or `Referer`, "
+        "must be the shop's own: else 403).",
         request=RefreshSerializer,
-        responses={200: TokenPairSerializer, 400: VALIDATION_ERROR, 401: NOT_AUTHENTICATED},
+        responses={
+            200: TokenPairSerializer,
+            400: VALIDATION_ERROR,
+            401: NOT_AUTHENTICATED,
+            403: FOREIGN_ORIGIN_ERROR,
+        },
     )
     def post(self, request: Request) -> Response:
         data, _ = refresh_input(request)
@@ -156,9 +190,14 @@ class LogoutView(PublicAPIView):
         summary="Revoke a refresh token",
         description="The token comes from the JSON body or, when the body has none, from the "
         "`msh_refresh` cookie, which is cleared (a cookie already revoked or expired is still "
-        "cleared, with 204).",
+        "cleared, with 204; `Origin`, or `Referer`, must be the shop's own: else 403).",
         request=RefreshSerializer,
-        responses={204: None, 400: VALIDATION_ERROR, 401: NOT_AUTHENTICATED},
+        responses={
+            204: None,
+            400: VALIDATION_ERROR,
+            401: NOT_AUTHENTICATED,
+            403: FOREIGN_ORIGIN_ERROR,
+        },
     )
     def post(self, request: Request) -> Response:
         data, from_cookie = refresh_input(request)

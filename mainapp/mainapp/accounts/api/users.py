@@ -10,13 +10,30 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from mainapp.eventbus.outbox import publish
+from mainapp.openapi import DeleteWithBodySchema
 
 from .. import sessions
-from ..serializers import DUPLICATE_EMAIL, PasswordChangeSerializer, UserSerializer
+from ..serializers import (
+    DUPLICATE_EMAIL,
+    AccountDeleteSerializer,
+    PasswordChangeSerializer,
+    UserSerializer,
+    mask_email,
+)
+from ..tasks import queue_email_changed_notice
+from ..tokens import SID_CLAIM
 from .base import NOT_AUTHENTICATED, VALIDATION_ERROR, AccountsAPIView
 
 
+def current_sid(request: Request) -> str | None:
+    """The session of the access token this request came with."""
+    sid = getattr(request.auth, "payload", {}).get(SID_CLAIM)
+    return sid if isinstance(sid, str) else None
+
+
 class MeView(AccountsAPIView):
+    schema = DeleteWithBodySchema()  # DELETE takes a body (current_password)
+
     @extend_schema(
         tags=["users"],
         summary="The caller's profile",
@@ -28,15 +45,22 @@ class MeView(AccountsAPIView):
     @extend_schema(
         tags=["users"],
         summary="Change name or e-mail",
+        description="Changing `email` needs `current_password`; the old address is told (the "
+        "new one masked) and every other session is logged out.",
         request=UserSerializer,
         responses={200: UserSerializer, 400: VALIDATION_ERROR, 401: NOT_AUTHENTICATED},
     )
     def patch(self, request: Request) -> Response:
-        serializer = UserSerializer(request.user, data=request.data, partial=True)
+        user = request.user
+        old_email = user.email
+        serializer = UserSerializer(user, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         try:
             with transaction.atomic():
                 serializer.save()
+                if user.email != old_email:
+                    sessions.revoke_all(user, keep_sid=current_sid(request))
+                    queue_email_changed_notice(old_email, mask_email(user.email), user.name)
         except IntegrityError as exc:  # the address was taken meanwhile
             raise ValidationError({"email": [DUPLICATE_EMAIL]}) from exc
         return Response(serializer.data)
@@ -44,10 +68,14 @@ class MeView(AccountsAPIView):
     @extend_schema(
         tags=["users"],
         summary="Delete the account (publishes user.deleted)",
-        responses={204: None, 401: NOT_AUTHENTICATED},
+        description="Needs the account's password as `current_password` in the JSON body.",
+        request=AccountDeleteSerializer,
+        responses={204: None, 400: VALIDATION_ERROR, 401: NOT_AUTHENTICATED},
     )
     def delete(self, request: Request) -> Response:
         user = request.user
+        serializer = AccountDeleteSerializer(data=request.data, context={"user": user})
+        serializer.is_valid(raise_exception=True)
         with transaction.atomic():
             sessions.revoke_all(user)
             publish("user.deleted", {"user_id": str(user.pk)})
@@ -58,7 +86,7 @@ class MeView(AccountsAPIView):
 class PasswordChangeView(AccountsAPIView):
     @extend_schema(
         tags=["users"],
-        summary="Change the password (logs out every session; access tokens run out)",
+        summary="Change the password (logs out every session; their access tokens stop)",
         request=PasswordChangeSerializer,
         responses={
             204: OpenApiResponse(description="Password changed."),

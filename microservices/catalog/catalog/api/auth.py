@@ -10,8 +10,8 @@ import logging
 
 from flask import g, request
 
-from msh_auth import InvalidToken, Principal
-from msh_common.errors import INVALID_TOKEN
+from msh_auth import InvalidToken, Principal, RevocationUnavailable
+from msh_common.errors import AUTH_UNAVAILABLE, INVALID_TOKEN
 
 from .context import context
 from .errors import ApiError
@@ -39,6 +39,13 @@ def current_principal(*, required: bool = True) -> Principal | None:
         principal = context().jwks.verify(token)
     except InvalidToken as exc:
         raise ApiError(401, str(exc), code=INVALID_TOKEN, headers=BEARER) from exc
+    except RevocationUnavailable as exc:  # Redis unreachable too long: fail closed
+        raise ApiError(
+            503,
+            "Cannot check tokens right now; try again shortly.",
+            code=AUTH_UNAVAILABLE,
+            headers={"Retry-After": str(exc.retry_after)},
+        ) from exc
     except Exception as exc:
         # No key was ever fetched and mainapp cannot be reached: we cannot tell.
         logger.warning("token verification unavailable: %s", exc)

@@ -52,7 +52,10 @@ Price = Annotated[
     AfterValidator(_price),
 ]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")]
-ImageUrl = Annotated[str, Field(max_length=2048, pattern=r"^https?://[^\s]+$"), SINGLE_LINE]
+# An absolute URL, or a path on the shop's own origin (what the SPA's CSP lets it show).
+ImageUrl = Annotated[
+    str, Field(max_length=2048, pattern=r"^(https?://[^\s]+|/([^/\\\s][^\s]*)?)$"), SINGLE_LINE
+]
 Attributes = Annotated[
     dict[str, Any],
     Field(examples=[{"color": "red", "size": "M"}]),

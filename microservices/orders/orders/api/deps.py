@@ -11,8 +11,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from msh_auth import InvalidToken, JWKSCache, Principal
-from msh_common.errors import INVALID_TOKEN
+from msh_auth import InvalidToken, JWKSCache, Principal, RevocationUnavailable
+from msh_common.errors import AUTH_UNAVAILABLE, INVALID_TOKEN
 from orders.catalog import QuoteSource
 from orders.settings import Settings
 from orders.store.db import Database
@@ -71,7 +71,8 @@ def get_caller(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
-    """The verified caller; 401 without a valid access token, 503 if no key can be fetched."""
+    """The verified caller; 401 without a valid, unrevoked access token, 503 if no key can be
+    fetched or the revocation list is too stale to trust."""
     if credentials is None:
         raise _unauthenticated("Authentication credentials were not provided.")
     jwks: JWKSCache = request.app.state.jwks
@@ -79,6 +80,13 @@ def get_caller(
         principal = jwks.verify(credentials.credentials)
     except InvalidToken as exc:
         raise _unauthenticated(f"Invalid token: {exc}.", INVALID_TOKEN) from exc
+    except RevocationUnavailable as exc:  # Redis unreachable too long: fail closed
+        raise ApiError(
+            503,
+            "Tokens cannot be checked right now; try again shortly.",
+            code=AUTH_UNAVAILABLE,
+            headers={"Retry-After": str(exc.retry_after)},
+        ) from exc
     except Exception as exc:
         logger.warning("JWKS unavailable: %r", exc)
         raise ApiError(
