@@ -328,3 +328,19 @@ def delete_account(client: httpx.Client, token: str, password: str = PASSWORD) -
     return client.request(
         "DELETE", "/api/users/me", json={"current_password": password}, headers=bearer(token)
     )
+
+
+def logged(stack, process: str, message: str, **fields: object) -> int:
+    """How many of ``process``'s JSON log lines say ``message`` with ``fields`` (the stack logs
+    in JSON): what a worker did with a message that changed nothing visible."""
+    import json
+
+    count = 0
+    for line in stack.processes[process].log_path.read_text(errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if record.get("message") == message and all(record.get(k) == v for k, v in fields.items()):
+            count += 1
+    return count

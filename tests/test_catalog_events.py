@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 import uuid
 
 import pytest
-from helpers import bearer, eventually, staff_token
+from helpers import bearer, eventually, logged, staff_token
 from pymongo import MongoClient
 
 from msh_events import Event
@@ -33,6 +32,11 @@ def send_to_catalog(stack, event: Event) -> None:
     """What the orders service's relay does: a message for the catalog's event task."""
     app = make_celery_app("test", stack.env["REDIS_URL"])
     app.send_task(EVENT_TASK_NAME, args=[event.to_dict()], queue="catalog")
+
+
+def consumed(stack, event: Event, outcome: str) -> bool:
+    """The catalog's worker logged ``event`` as consumed with ``outcome``."""
+    return logged(stack, "catalog-worker", "event consumed", event_id=event.id, outcome=outcome) > 0
 
 
 def catalog_db(stack):
@@ -106,18 +110,18 @@ def test_order_placed_reserves_stock_and_publishes_stock_reserved(
 
     # The same message again: nothing more is reserved and nothing new is published.
     send_to_catalog(stack, placed)
-    time.sleep(2)
+    eventually(lambda: consumed(stack, placed, "duplicate"))  # the worker took it, skipped it
     assert len(announced()) == 1
     assert stock(client, product["id"]) == (3, 2, 5)
 
     # Cancelled (twice): released exactly once.
-    cancelled = Event(type="order.cancelled", producer="orders", data={"order_id": order_id})
-    send_to_catalog(stack, cancelled)
-    send_to_catalog(
-        stack, Event(type="order.cancelled", producer="orders", data={"order_id": order_id})
-    )
-    eventually(lambda: stock(client, product["id"]) == (5, 0, 5), timeout=30)
-    time.sleep(1)
+    cancelled = [
+        Event(type="order.cancelled", producer="orders", data={"order_id": order_id})
+        for _ in range(2)
+    ]
+    for event in cancelled:
+        send_to_catalog(stack, event)
+    eventually(lambda: all(consumed(stack, event, "handled") for event in cancelled), timeout=30)
     assert stock(client, product["id"]) == (5, 0, 5)
 
 

@@ -8,6 +8,7 @@ poison message never blocks the queue.
 from __future__ import annotations
 
 import logging
+import random
 import time
 import traceback
 from collections.abc import Callable
@@ -39,7 +40,10 @@ class RetryPolicy:
     handler_delay: float = 0.0
 
     def countdown(self, retries: int) -> float:
-        return min(self.backoff_base * (2**retries), self.backoff_max)
+        """Exponential backoff with "equal jitter": between half and all of the capped delay,
+        so messages that failed together (a dependency went down) do not retry in lockstep."""
+        ceiling = min(self.backoff_base * (2**retries), self.backoff_max)
+        return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
 def register_event_task(

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from prometheus_client import REGISTRY
 
 from catalog.__main__ import main
 from catalog.relay import make_relay, publisher_app
@@ -176,6 +177,15 @@ def worker(settings, store, broker):
         yield app
 
 
+def duplicates_seen(event_type: str) -> float:
+    """How many deliveries of ``event_type`` the in-process worker skipped as duplicates."""
+    value = REGISTRY.get_sample_value(
+        "msh_events_handled_total",
+        {"service": "catalog", "type": event_type, "outcome": "duplicate"},
+    )
+    return value or 0.0
+
+
 def sender(settings):
     """Another service's view of the broker: it only sends."""
     return make_celery_app("test", settings.redis_url)
@@ -202,8 +212,9 @@ def test_order_placed_in_the_catalog_queue_becomes_stock_reserved_in_the_orders_
     wait_until(lambda: store.processed.handled(event.id))
 
     # The same message again (a redelivery) changes nothing and publishes nothing new.
+    before = duplicates_seen("order.placed")
     sender(settings).send_task(EVENT_TASK_NAME, args=[event.to_dict()], queue="catalog")
-    time.sleep(1.0)
+    wait_until(lambda: duplicates_seen("order.placed") == before + 1)  # the worker took it
     assert len(queued(broker, "orders")) == 1
     assert store.db.products.find_one({"_id": product["_id"]})["available"] == 1
 

@@ -69,25 +69,30 @@ def json_answer(status: int, body: object) -> tuple[int, dict[str, str], bytes]:
     return status, {"Content-Type": "application/json"}, json.dumps(body).encode()
 
 
+def quoted_line(product_id: str, quantity: int, **fields: object) -> dict:
+    """A line as the real catalog sends it (its ``QuotedLine`` schema)."""
+    return {
+        "product_id": product_id,
+        "quantity": quantity,
+        "name": "Mug",
+        "sku": f"SKU-{product_id}",
+        "unit_price": "19.99",
+        "line_total": str(Decimal("19.99") * quantity),
+        "currency": "EUR",
+        "active": True,
+        "available": True,
+        "stock_available": 3,
+        **fields,
+    }
+
+
 def test_quotes_are_parsed_and_the_users_token_is_forwarded(serve):
     seen = []
 
     def answer(request):
         seen.append(request)
         return json_answer(
-            200,
-            {
-                "lines": [
-                    {
-                        "product_id": "p1",
-                        "name": "Mug",
-                        "unit_price": "19.99",
-                        "currency": "eur",
-                        "active": True,
-                        "available": 3,
-                    },
-                ]
-            },
+            200, {"lines": [quoted_line("p1", 2), quoted_line("p2", 1, active=False)]}
         )
 
     client = CatalogClient(serve(answer))
@@ -101,7 +106,23 @@ def test_quotes_are_parsed_and_the_users_token_is_forwarded(serve):
     }
     assert quotes["p1"].unit_price == Decimal("19.99") and quotes["p1"].currency == "EUR"
     assert quotes["p1"].available == 3 and quotes["p1"].active
-    assert quotes["p2"].found is False  # not quoted: unknown
+    assert quotes["p2"].found and not quotes["p2"].active
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        [quoted_line("p1", 2)],  # a line left out
+        [quoted_line("p1", 2, currency="eur"), quoted_line("p2", 1)],
+        [quoted_line("p1", 2, stock_available=True), quoted_line("p2", 1)],
+        [quoted_line("p1", 2, unit_price="free"), quoted_line("p2", 1)],
+    ],
+)
+def test_an_answer_not_in_the_catalogs_shape_is_unreadable(serve, lines):
+    client = CatalogClient(serve(lambda request: json_answer(200, {"lines": lines})))
+    with pytest.raises(CatalogUnavailable, match="unreadable"):
+        client.quote(LINES, "tok")
+    client.close()
 
 
 def test_the_real_catalogs_quotes_are_parsed(catalog, user):

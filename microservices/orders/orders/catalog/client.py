@@ -19,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
 import httpx
+from pydantic import BaseModel, ConfigDict, Field
 
 from msh_common.text import strip_control_characters
 from orders.domain.pricing import LineRequest, Quote
@@ -138,27 +139,41 @@ def unknown_products(error: Mapping[str, Any], lines: Sequence[LineRequest]) -> 
     return unknown
 
 
+class QuotedLine(BaseModel):
+    """One line of the catalog's quote, as the catalog sends it (its ``QuotedLine``); the
+    fields orders does not use are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    product_id: str
+    name: str
+    unit_price: Decimal
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    active: bool
+    stock_available: int = Field(ge=0, strict=True)
+
+
+class QuoteAnswer(BaseModel):
+    lines: list[QuotedLine]
+
+
 def parse_quotes(payload: Any, lines: Sequence[LineRequest]) -> dict[str, Quote]:
-    """The catalog's answer as :class:`Quote` objects; a product it did not quote is unknown."""
-    entries = payload["lines"] if isinstance(payload, dict) else payload
-    quotes: dict[str, Quote] = {}
-    for entry in entries:
-        product_id = str(entry["product_id"])
-        if entry.get("found") is False or entry.get("error") or entry.get("name") is None:
-            quotes[product_id] = Quote(product_id=product_id, found=False)
-            continue
-        price = entry.get("unit_price", entry.get("price"))
-        # units available now ("available" alone may be a yes/no for the quantity asked)
-        available = entry.get("stock_available", entry.get("available"))
-        quotes[product_id] = Quote(
-            product_id=product_id,
+    """The catalog's 200 answer as :class:`Quote` objects. It quotes every line it was asked
+    (it refuses unknown products with a 422 instead): anything else is unreadable."""
+    answer = QuoteAnswer.model_validate(payload)
+    quotes = {
+        entry.product_id: Quote(
+            product_id=entry.product_id,
             found=True,
-            name=strip_control_characters(str(entry["name"])),
-            unit_price=Decimal(str(price)),
-            currency=str(entry.get("currency") or "").upper(),
-            active=bool(entry.get("active", False)),
-            available=available if type(available) is int else None,
+            name=strip_control_characters(entry.name),
+            unit_price=entry.unit_price,
+            currency=entry.currency,
+            active=entry.active,
+            available=entry.stock_available,
         )
-    for line in lines:
-        quotes.setdefault(line.product_id, Quote(product_id=line.product_id, found=False))
+        for entry in answer.lines
+    }
+    missing = {line.product_id for line in lines} - quotes.keys()
+    if missing:
+        raise ValueError(f"the catalog did not quote {sorted(missing)}")
     return quotes
