@@ -272,14 +272,6 @@ class PostgresServer(Server):
                 if database not in existing:
                     conn.execute(f'CREATE DATABASE "{database}"')
 
-    def drop_and_create(self, database: str) -> None:
-        """A fresh, empty database (tests)."""
-        import psycopg
-
-        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{database}"')
-
 
 @dataclass
 class RedisServer(Server):
@@ -316,10 +308,6 @@ class MongoServer(Server):
     @property
     def url(self) -> str:
         return f"mongodb://127.0.0.1:{self.port}"
-
-    @property
-    def implementation(self) -> str:
-        return "mongod" if shutil.which("mongod") else "nx-27017"
 
     def argv(self) -> list[str]:
         if mongod := shutil.which("mongod"):

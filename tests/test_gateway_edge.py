@@ -16,7 +16,7 @@ from helpers import bearer, login, register
 from devstack.openapi import DEFAULT_PATH, merged_openapi
 from msh_common.errors import ERROR_DETAIL, ERROR_RESPONSE, ERROR_SCHEMA_REF, ERROR_SCHEMAS
 
-EDGE_REALM = 'Bearer realm="microservicehub"'  # mainapp's own (DRF) says realm="api"
+EDGE_REALM = 'Bearer realm="microservicehub"'  # every verifier's (msh_auth.bearer.REALM)
 
 
 @pytest.fixture(scope="module")

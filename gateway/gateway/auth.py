@@ -104,10 +104,6 @@ class EdgeAuthenticator:
         self._fetching: asyncio.Future[None] | None = None
         self._verified: dict[str, tuple[Principal, float]] = {}
 
-    @property
-    def has_keys(self) -> bool:
-        return bool(self._keys)
-
     async def verify(self, token: str) -> Principal:
         """The principal of a valid, unrevoked access token; raises :class:`AuthError`
         otherwise."""

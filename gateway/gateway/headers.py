@@ -149,25 +149,6 @@ def scan_request(headers: Iterable[tuple[bytes, bytes]]) -> RequestHead:
     return head
 
 
-def request_id_from(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
-    """The client's X-Request-ID if it is safe to log and forward."""
-    for name, value in headers:
-        if name.lower() == REQUEST_ID:
-            if _SANE_REQUEST_ID.fullmatch(value):
-                return value.decode("ascii")
-            break
-    return None
-
-
-def connection_options(headers: Iterable[tuple[bytes, bytes]]) -> set[bytes]:
-    """Lower-cased header names listed in the Connection header(s)."""
-    options: set[bytes] = set()
-    for name, value in headers:
-        if name.lower() == b"connection":
-            options.update(token.strip().lower() for token in value.split(b","))
-    return options
-
-
 def client_response_headers(
     raw_headers: Iterable[tuple[bytes, bytes]], status: int
 ) -> list[tuple[bytes, bytes]]:

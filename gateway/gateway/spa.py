@@ -26,8 +26,6 @@ from starlette.types import Send
 from gateway.errors import GatewayError
 
 METHODS = frozenset(("GET", "HEAD"))
-# Never answered with index.html: an unknown API path stays a JSON 404.
-EXCLUDED_PREFIXES = ("/api/", "/api")
 IMMUTABLE = b"public, max-age=31536000, immutable"
 NO_CACHE = b"no-cache"
 # The app is one bundled script and one stylesheet, fetched from this origin; React sets

@@ -7,9 +7,12 @@ mainapp signs access tokens with RS256 and publishes its public keys as a JWKS. 
 :class:`JWKSCache` keeps the keys and fetches them again on an unknown ``kid``, at most once per
 ``min_refetch_interval``. :class:`RevocationList` (given to ``JWKSCache`` as ``revocations=``)
 refuses tokens of revoked sessions and users, which mainapp records with
-:class:`RevocationWriter` (see :mod:`msh_auth.revocation`).
+:class:`RevocationWriter` (see :mod:`msh_auth.revocation`). :func:`authenticate` reads the
+``Authorization`` header and maps every failure to the same answer in every service, under one
+realm (:mod:`msh_auth.bearer`).
 """
 
+from .bearer import REALM, authenticate, challenge, require_staff, token_of
 from .jwks import JWKSCache, KeySet, fetch_jwks
 from .revocation import (
     STREAM_KEY,
@@ -20,6 +23,7 @@ from .revocation import (
 from .tokens import InvalidToken, Principal, verify_access_token
 
 __all__ = [
+    "REALM",
     "STREAM_KEY",
     "InvalidToken",
     "JWKSCache",
@@ -28,6 +32,10 @@ __all__ = [
     "RevocationList",
     "RevocationUnavailable",
     "RevocationWriter",
+    "authenticate",
+    "challenge",
     "fetch_jwks",
+    "require_staff",
+    "token_of",
     "verify_access_token",
 ]

@@ -10,8 +10,8 @@ from rest_framework.exceptions import APIException
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
 
+from msh_auth import REALM, RevocationUnavailable
 from msh_auth import InvalidToken as Revoked
-from msh_auth import RevocationUnavailable
 from msh_common.errors import AUTH_UNAVAILABLE
 
 from .revocations import revocation_list
@@ -28,7 +28,9 @@ class AuthUnavailable(APIException):
 
 class RevocationAwareJWTAuthentication(JWTAuthentication):
     """A token of a logged-out session or of a deleted, deactivated or re-passworded account is
-    refused here as at every other verifier."""
+    refused here as at every other verifier; the challenge names the platform's one realm."""
+
+    www_authenticate_realm = REALM
 
     def get_validated_token(self, raw_token: bytes) -> Any:
         token = super().get_validated_token(raw_token)

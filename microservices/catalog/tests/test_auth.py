@@ -46,9 +46,15 @@ def test_unsigned_and_symmetric_tokens_are_401(client, assert_error):
 
 
 def test_other_schemes_are_401(client, assert_error):
-    for header in ("Basic dXNlcjpwYXNz", "Bearer", "Bearer  ", "token abc"):
+    for header in ("Basic dXNlcjpwYXNz", "Bearer", "Bearer  ", "token abc", "Bearer ték"):
         response = client.post("/api/catalog/quotes", json=QUOTE, headers={"Authorization": header})
-        assert_error(response, 401, "not_authenticated")
+        assert_error(response, 401, "invalid_token")
+        assert response.headers["WWW-Authenticate"].startswith(
+            'Bearer realm="microservicehub", error="invalid_request"'
+        ), header
+    response = client.post("/api/catalog/quotes", json=QUOTE)
+    assert_error(response, 401, "not_authenticated")
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="microservicehub"'
 
 
 def test_staff_is_the_staff_role_of_a_valid_token(client, make_token, category):
@@ -64,4 +70,4 @@ def test_staff_is_the_staff_role_of_a_valid_token(client, make_token, category):
 def test_when_no_key_can_be_fetched_the_answer_is_503(settings, store, make_token, assert_error):
     unreachable = settings.model_copy(update={"jwks_url": "http://127.0.0.1:9/jwks"})
     client = create_app(unreachable, store=store).test_client()
-    assert_error(post_quote(client, make_token()), 503, "service_unavailable")
+    assert_error(post_quote(client, make_token()), 503, "auth_unavailable")

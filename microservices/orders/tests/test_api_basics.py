@@ -102,21 +102,25 @@ def test_openapi_documents_the_errors_really_answered(client):
 
 
 def test_a_token_is_required_and_checked(client, assert_error, make_token, user):
+    assert client.get("/api/orders", headers=user.headers).status_code == 200
     error = assert_error(client.get("/api/orders"), 401, "not_authenticated")
     assert "not provided" in error["message"]
-    assert client.get("/api/orders").headers["www-authenticate"] == "Bearer"
-    assert_error(
-        client.get("/api/orders", headers={"Authorization": "Bearer nonsense"}),
-        401,
-        "invalid_token",
+    assert client.get("/api/orders").headers["www-authenticate"] == 'Bearer realm="microservicehub"'
+    forged = client.get("/api/orders", headers={"Authorization": "Bearer nonsense"})
+    assert_error(forged, 401, "invalid_token")
+    assert forged.headers["www-authenticate"].startswith(
+        'Bearer realm="microservicehub", error="invalid_token"'
     )
+    for header in ("Basic dXNlcjpwYXNz", "Bearer", "token abc"):
+        other = client.get("/api/orders", headers={"Authorization": header})
+        assert_error(other, 401, "invalid_token")
+        assert 'error="invalid_request"' in other.headers["www-authenticate"], header
     expired = make_token(user.id, exp=1)
     assert_error(
         client.get("/api/orders", headers={"Authorization": f"Bearer {expired}"}),
         401,
         "invalid_token",
     )
-    assert client.get("/api/orders", headers=user.headers).status_code == 200
 
 
 def test_unknown_routes_and_methods_answer_json(client, assert_error, user):

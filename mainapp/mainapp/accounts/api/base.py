@@ -7,10 +7,12 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from msh_auth import challenge
+
 from ..parsers import BoundedJSONParser
 from ..serializers import ErrorResponseSerializer
 
-AUTH_CHALLENGE = 'Bearer realm="api"'
+AUTH_CHALLENGE = challenge()
 
 
 def error(description: str) -> OpenApiResponse:

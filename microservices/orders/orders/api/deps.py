@@ -11,17 +11,17 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from msh_auth import InvalidToken, JWKSCache, Principal, RevocationUnavailable
-from msh_common.errors import AUTH_UNAVAILABLE, INVALID_TOKEN
+from msh_auth import JWKSCache, Principal, authenticate, require_staff, token_of
+from msh_auth.bearer import refused
+from msh_common.errors import INVALID_TOKEN
 from orders.catalog import QuoteSource
 from orders.settings import Settings
 from orders.store.db import Database
 from orders.store.live import StatusListener
 
-from .errors import ApiError
-
 logger = logging.getLogger(__name__)
 
+# Only documents the scheme in OpenAPI; the header is read by msh_auth.authenticate.
 _bearer = HTTPBearer(auto_error=False, description="An access token from /api/auth/login.")
 
 
@@ -63,49 +63,26 @@ def get_listener(request: Request) -> StatusListener:
     return request.app.state.listener
 
 
-def _unauthenticated(message: str, code: str = "not_authenticated") -> ApiError:
-    return ApiError(401, message, code=code, headers={"WWW-Authenticate": "Bearer"})
-
-
 def get_caller(
     request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    _documented: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
     """The verified caller; 401 without a valid, unrevoked access token, 503 if no key can be
-    fetched or the revocation list is too stale to trust."""
-    if credentials is None:
-        raise _unauthenticated("Authentication credentials were not provided.")
+    fetched or the revocation list is too stale to trust (``msh_auth.authenticate``)."""
     jwks: JWKSCache = request.app.state.jwks
-    try:
-        principal = jwks.verify(credentials.credentials)
-    except InvalidToken as exc:
-        raise _unauthenticated(f"Invalid token: {exc}.", INVALID_TOKEN) from exc
-    except RevocationUnavailable as exc:  # Redis unreachable too long: fail closed
-        raise ApiError(
-            503,
-            "Tokens cannot be checked right now; try again shortly.",
-            code=AUTH_UNAVAILABLE,
-            headers={"Retry-After": str(exc.retry_after)},
-        ) from exc
-    except Exception as exc:
-        logger.warning("JWKS unavailable: %r", exc)
-        raise ApiError(
-            503,
-            "Tokens cannot be verified right now; try again shortly.",
-            code="auth_unavailable",
-        ) from exc
+    principal = authenticate(request.headers.get("Authorization"), jwks.verify)
+    assert principal is not None
     try:
         user_id = uuid.UUID(principal.user_id)
     except ValueError as exc:
-        raise _unauthenticated(
-            "Invalid token: the subject is not a user id.", INVALID_TOKEN
-        ) from exc
-    return Caller(principal=principal, user_id=user_id, token=credentials.credentials)
+        raise refused("Invalid token: the subject is not a user id.", error=INVALID_TOKEN) from exc
+    token = token_of(request.headers.get("Authorization"))
+    assert token is not None
+    return Caller(principal=principal, user_id=user_id, token=token)
 
 
 def get_staff(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
-    if not caller.is_staff:
-        raise ApiError(403, "Only staff may do this.", code="permission_denied")
+    require_staff(caller.principal)
     return caller
 
 
