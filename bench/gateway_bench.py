@@ -244,7 +244,7 @@ rate_limit = "default"
             "--loop",
             "uvloop",
             "--http",
-            "httptools",
+            "gateway.server:GatewayHttpProtocol",  # as production runs it (header caps...)
         ],
         cwd=ROOT / "gateway",
         env=env,

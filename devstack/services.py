@@ -110,7 +110,7 @@ def service_processes(env: Mapping[str, str]) -> list[ProcessSpec]:
                 "--loop",
                 "uvloop",
                 "--http",
-                "httptools",
+                "gateway.server:GatewayHttpProtocol",  # httptools + client-connection limits
             ),
             gateway_dir,
             health_url=f"http://127.0.0.1:{gateway_port}/health",

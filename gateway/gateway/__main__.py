@@ -18,7 +18,7 @@ def main() -> None:
         proxy_headers=False,  # forwarding headers are the gateway's job (TRUSTED_PROXIES)
         server_header=False,
         loop="uvloop",
-        http="httptools",
+        http="gateway.server:GatewayHttpProtocol",  # httptools + connection limits
     )
 
 

@@ -571,6 +571,10 @@ def start_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable
             "--port",
             environ["GATEWAY_PORT"],
             "--no-access-log",
+            "--loop",
+            "uvloop",
+            "--http",
+            "gateway.server:GatewayHttpProtocol",  # as in production; extra_args may override
             *extra_args,
         ]
         with log_path.open("wb") as log:
@@ -729,7 +733,7 @@ def test_gateway_env(
 
 @pytest.fixture(scope="session")
 def gateway(start_gateway: Callable[..., Gateway], test_gateway_env: dict[str, str]) -> Gateway:
-    """Test route table, uvicorn defaults (httptools, like production)."""
+    """Test route table, the production protocol (httptools with connection limits)."""
     return start_gateway(test_gateway_env)
 
 

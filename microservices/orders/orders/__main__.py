@@ -18,10 +18,11 @@ from msh_common.logging import configure_logging
 
 from .broker import publisher
 from .events import QUEUE
-from .relay import make_relay, republish_stale_pending, run_forever
+from .relay import make_relay, run_forever
 from .settings import SERVICE, get_settings
 from .store.db import Database
 from .store.events import SqlDeadLetterStore
+from .sweeper import republish_stale_pending
 
 
 def parser() -> argparse.ArgumentParser:

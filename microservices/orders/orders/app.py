@@ -19,8 +19,10 @@ from msh_common.logging import configure_logging
 from msh_common.tracing import instrument
 
 from .api import cart, health, live, orders, reports
+from .api.body_limit import BodyLimitMiddleware
 from .api.edge import EdgeMiddleware
-from .api.errors import BodyLimitMiddleware, install_error_docs, install_error_handlers
+from .api.error_docs import install_error_docs
+from .api.errors import install_error_handlers
 from .broker import publisher
 from .catalog import CatalogClient, CircuitBreaker
 from .metrics import install_metrics

@@ -1,5 +1,6 @@
-"""Getting events out: the outbox relay (right after commit, and on a sweep) and the sweeper
-that re-publishes ``order.placed`` for orders left pending too long."""
+"""Getting events out: the outbox relay, right after commit (:class:`BackgroundRelay`) and on
+a sweep (:func:`run_forever`, the relay process, which also runs the saga's
+:func:`~orders.sweeper.republish_stale_pending`)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,10 @@ import time
 from msh_events import OutboxRelay, log_relay_failure
 from msh_events.publisher import CeleryPublisher
 
-from .events import order_placed, publish
 from .settings import Settings
-from .store import orders as order_store
 from .store.db import Database
 from .store.events import SqlOutboxStore
+from .sweeper import republish_stale_pending
 
 logger = logging.getLogger(__name__)
 
@@ -67,36 +67,6 @@ class BackgroundRelay:
                 self.relay.relay_pending()
             except Exception:
                 log_relay_failure(logger, "immediate outbox relay failed; the sweep will retry")
-
-
-def republish_stale_pending(db: Database, settings: Settings) -> int:
-    """Write order.placed again (a new event, same data) for orders pending longer than
-    ORDERS_PENDING_REPUBLISH_SECONDS since it last went out.
-
-    For an order.placed lost on the way (a broker that lost data, a catalog that dead-lettered
-    it) the catalog reserves now; for one it already handled, its reservation is keyed by order
-    id, so it reserves nothing twice and answers again.
-    """
-    with db.transaction() as session:
-        stale = order_store.claim_stale_pending(
-            session,
-            older_than_seconds=settings.orders_pending_republish_seconds,
-            max_republish=settings.orders_pending_republish_max,
-        )
-        for order in stale:
-            lines = [(line.product_id, line.quantity) for line in order.lines]
-            publish(session, "order.placed", order_placed(order.id, lines))
-            if order.republish_count + 1 >= settings.orders_pending_republish_max:
-                logger.error(
-                    "order still pending after %d re-publishes; the sweeper stops here",
-                    order.republish_count + 1,
-                    extra={"order_id": str(order.id)},
-                )
-        if stale:
-            order_store.mark_republished(session, [order.id for order in stale])
-    if stale:
-        logger.warning("re-published order.placed", extra={"orders": len(stale)})
-    return len(stale)
 
 
 def run_forever(

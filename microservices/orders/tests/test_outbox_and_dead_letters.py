@@ -21,11 +21,12 @@ from orders.broker import publisher
 from orders.domain.pricing import PricedLine, PricedOrder
 from orders.domain.status import OrderStatus
 from orders.events import publish
-from orders.relay import BackgroundRelay, make_relay, republish_stale_pending
+from orders.relay import BackgroundRelay, make_relay
 from orders.settings import Settings
 from orders.store import orders as order_store
 from orders.store.events import SqlDeadLetterStore, SqlOutboxStore, SqlProcessedEventStore
 from orders.store.models import DeadLetter
+from orders.sweeper import republish_stale_pending
 
 
 def place(db) -> uuid.UUID:

@@ -6,14 +6,12 @@ FastAPI's own answers are reshaped too: 422 request validation becomes 400 ``val
 with ``fields``, a body that is not JSON 400 ``malformed_request``, unknown routes 404, wrong
 methods 405, too large bodies 413, and an unexpected exception a JSON 500 without details.
 
-The OpenAPI document says so (:func:`install_error_docs`): every error an operation can answer
-is listed with :class:`ErrorResponse`, and FastAPI's default 422 ``HTTPValidationError``, which
-this service never sends, is replaced by the 400 it does send.
+The OpenAPI document says so (:mod:`.error_docs`), and request bodies are bounded before
+FastAPI reads them (:mod:`.body_limit`).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from http import HTTPStatus
@@ -22,21 +20,16 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import InterfaceError, OperationalError
-from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from msh_common.error_models import ErrorResponse
 from msh_common.errors import (
-    ERROR_SCHEMA_REF,
     ServiceError,
     code_for_status,
     error_body,
-    use_error_schemas,
 )
-from msh_common.jsonbody import JsonTooDeep, check_json_depth
 
 logger = logging.getLogger(__name__)
 
@@ -155,159 +148,3 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(InterfaceError, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)
-
-
-_FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
-_HTTP_METHODS = frozenset(("get", "put", "post", "delete", "options", "head", "patch", "trace"))
-
-
-def install_error_docs(app: FastAPI) -> None:
-    """Make the OpenAPI document list the request errors this service really answers.
-
-    FastAPI documents a 422 ``HTTPValidationError`` for every operation with parameters or a
-    body; :func:`_validation_error` answers 400 in the platform shape instead. So that 422 is
-    removed, and such operations document 400; operations with a body also document 413
-    (:class:`BodyLimitMiddleware`). Errors a route raises itself are in its ``responses``.
-    """
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            document_request_errors(generate())
-        return app.openapi_schema  # type: ignore[return-value]
-
-    app.openapi = openapi  # type: ignore[method-assign]
-
-
-def document_request_errors(document: dict[str, Any]) -> dict[str, Any]:
-    """Rewrite ``document`` in place (see :func:`install_error_docs`); also returned."""
-    use_error_schemas(document)
-    schemas = document["components"]["schemas"]
-    for item in document.get("paths", {}).values():
-        for method, operation in item.items():
-            if method not in _HTTP_METHODS:
-                continue
-            responses = operation.setdefault("responses", {})
-            if _is_fastapi_validation_error(responses.get("422")):
-                del responses["422"]
-            if operation.get("parameters") or "requestBody" in operation:
-                responses.setdefault("400", _error_response(400))
-            if "requestBody" in operation:
-                responses.setdefault("413", _error_response(413))
-    for name in _FASTAPI_VALIDATION_SCHEMAS:  # HTTPValidationError refers to ValidationError
-        if f'"#/components/schemas/{name}"' not in json.dumps(document):
-            schemas.pop(name, None)
-    return document
-
-
-def _is_fastapi_validation_error(response: Any) -> bool:
-    if not isinstance(response, dict):
-        return False
-    schema = response.get("content", {}).get("application/json", {}).get("schema", {})
-    return schema.get("$ref") == "#/components/schemas/HTTPValidationError"
-
-
-def _error_response(status: int) -> dict[str, Any]:
-    return {
-        "description": DESCRIPTIONS[status],
-        "content": {"application/json": {"schema": {"$ref": ERROR_SCHEMA_REF}}},
-    }
-
-
-class BodyTooLarge(StarletteHTTPException):
-    def __init__(self) -> None:
-        super().__init__(413, "The request body is too large.")
-
-
-def _is_json(headers: Headers) -> bool:
-    """Whether FastAPI would parse the body as JSON (no content type counts, to be safe)."""
-    media_type = headers.get("content-type", "application/json").split(";")[0].strip().lower()
-    return media_type == "application/json" or media_type.endswith("+json")
-
-
-async def _read_body(receive: Receive, max_bytes: int) -> bytes | None:
-    """The whole body, or None once it passes ``max_bytes``."""
-    body = bytearray()
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return bytes(body)  # the client left; the route will find out
-        body += message.get("body", b"")
-        if len(body) > max_bytes:
-            return None
-        if not message.get("more_body", False):
-            return bytes(body)
-
-
-def _replaying(body: bytes, receive: Receive) -> Receive:
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if sent:
-            return await receive()
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replay
-
-
-class BodyLimitMiddleware:
-    """The request body's limits, before FastAPI reads it: 413 for a body over ``max_bytes``
-    (at once when Content-Length says so), and 400 ``malformed_request`` for a JSON body nested
-    deeper than :mod:`msh_common.jsonbody` allows (FastAPI's own parser would recurse into it).
-    A JSON body is read whole (it is small: at most ``max_bytes``), checked and passed on; any
-    other body streams, and passing the limit mid-way answers 413 from the route."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = Headers(scope=scope)
-        length = headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await _too_large(scope, receive, send)
-            return
-        if scope["method"] in ("POST", "PUT", "PATCH", "DELETE") and _is_json(headers):
-            await self._checked_json(scope, receive, send)
-            return
-        await self.app(scope, self._limited(receive), send)
-
-    async def _checked_json(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body = await _read_body(receive, self.max_bytes)
-        if body is None:
-            await _too_large(scope, receive, send)
-            return
-        try:
-            check_json_depth(body)
-        except JsonTooDeep as exc:
-            await error_response(400, "malformed_request", str(exc))(scope, receive, send)
-            return
-        except ValueError:
-            message = "The request body is not valid JSON."
-            await error_response(400, "malformed_request", message)(scope, receive, send)
-            return
-        await self.app(scope, _replaying(body, receive), send)
-
-    def _limited(self, receive: Receive) -> Receive:
-        received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLarge
-            return message
-
-        return limited_receive
-
-
-async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
-    response = error_response(413, "payload_too_large", "The request body is too large.")
-    await response(scope, receive, send)

@@ -1,0 +1,424 @@
+"""uvicorn's httptools protocol with connection-level protection for a public edge.
+
+Served with ``uvicorn --http gateway.server:GatewayHttpProtocol`` (every launcher does). What
+uvicorn leaves open, and what is added here, limits from :class:`gateway.settings.Settings`:
+
+- **Header limits**: llhttp buffers a request head of any size. The request target, each header
+  line, the whole head and the number of header fields are counted in the parser callbacks;
+  beyond a cap the client gets the platform's JSON error (414 for the target, 431 for headers)
+  with ``Connection: close``, before the app sees anything.
+- **Lingering close**: a response with ``Connection: close`` sent before the request body has
+  arrived (413) would make the kernel answer the rest of the body with a RST, and a client that
+  writes its whole body before reading sees "connection reset" instead of the answer. The
+  connection is half-closed instead and what still arrives is read and thrown away, until the
+  client stops (EOF, or ``LINGER_SILENCE_SECONDS`` of silence) or a time or byte budget is spent,
+  as nginx's ``lingering_close`` does.
+- **Slow clients**: a request head must be complete within the header timeout from the
+  connection's start or the end of the previous response (slowloris), and one client address
+  holds at most so many idle keep-alive connections (the oldest is closed); peers in
+  ``TRUSTED_PROXIES`` (a load balancer in front) are exempt from that cap.
+
+The normal path only gains a few length counts per callback; timers are armed only for heads
+that arrive in pieces.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from asyncio import TimerHandle
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httptools
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+from gateway.errors import GatewayError
+from gateway.forwarding import ClientAddressResolver
+from gateway.response_headers import SECURITY_HEADERS
+from gateway.settings import Settings
+
+logger = logging.getLogger("gateway.server")
+
+# While lingering, a client silent for this long is taken to have stopped sending.
+LINGER_SILENCE_SECONDS = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionLimits:
+    """The client-connection settings, read once per process."""
+
+    max_line_bytes: int
+    max_head_bytes: int
+    max_headers: int
+    header_timeout: float
+    max_idle_per_client: int
+    linger_seconds: float
+    linger_max_bytes: int
+    trusted: ClientAddressResolver
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ConnectionLimits:
+        return cls(
+            max_line_bytes=settings.gateway_max_header_line_bytes,
+            max_head_bytes=settings.gateway_max_header_bytes,
+            max_headers=settings.gateway_max_headers,
+            header_timeout=settings.gateway_header_timeout_seconds,
+            max_idle_per_client=settings.gateway_max_idle_connections_per_client,
+            linger_seconds=settings.gateway_linger_seconds,
+            linger_max_bytes=settings.gateway_linger_max_bytes,
+            trusted=ClientAddressResolver(settings.trusted_proxies),
+        )
+
+    @property
+    def lingers(self) -> bool:
+        return self.linger_seconds > 0 and self.linger_max_bytes > 0
+
+
+@functools.cache
+def connection_limits() -> ConnectionLimits:
+    """Settings are env-only and fixed for the process: build them on the first connection."""
+    return ConnectionLimits.from_settings(Settings())
+
+
+class IdleConnections:
+    """Idle keep-alive connections of this process by client address, oldest first.
+
+    A dict keeps insertion order, so the first key of an address is its oldest idle
+    connection; adding and removing are O(1).
+    """
+
+    def __init__(self) -> None:
+        self._by_peer: dict[str, dict[GatewayHttpProtocol, None]] = {}
+
+    def add(self, peer: str, connection: GatewayHttpProtocol, limit: int) -> None:
+        """Mark ``connection`` idle; close the oldest idle ones of ``peer`` beyond ``limit``."""
+        connections = self._by_peer.get(peer)
+        if connections is None:
+            connections = self._by_peer[peer] = {}
+        connections[connection] = None
+        while len(connections) > limit:
+            oldest = next(iter(connections))
+            del connections[oldest]
+            oldest.close_idle()
+
+    def discard(self, peer: str, connection: GatewayHttpProtocol) -> None:
+        connections = self._by_peer.get(peer)
+        if connections is not None:
+            connections.pop(connection, None)
+            if not connections:
+                del self._by_peer[peer]
+
+    def count(self, peer: str) -> int:
+        return len(self._by_peer.get(peer, ()))
+
+
+IDLE = IdleConnections()
+
+
+class _HeadRefused(Exception):
+    """Raised from a parser callback to stop parsing a head over a limit."""
+
+
+class _CycleTransport:
+    """The transport as a request's response cycle sees it: its ``close()`` asks the protocol,
+    which may linger instead (uvicorn's cycle closes the transport itself after a response
+    with ``Connection: close``). Writes go straight to the real transport."""
+
+    __slots__ = ("_protocol", "_transport", "get_extra_info", "is_closing", "write")
+
+    def __init__(self, protocol: GatewayHttpProtocol, transport: asyncio.Transport) -> None:
+        self._protocol = protocol
+        self._transport = transport
+        self.write = transport.write
+        self.is_closing = transport.is_closing
+        self.get_extra_info = transport.get_extra_info
+
+    def close(self) -> None:
+        self._protocol.close_after_response()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+class _Linger:
+    """Reads and discards what a client still sends after its answer, within a budget."""
+
+    __slots__ = ("_close", "_deadline", "_heard", "_left", "_loop", "_timer")
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, close: Callable[[], None], limits: ConnectionLimits
+    ) -> None:
+        self._loop = loop
+        self._close = close
+        self._deadline = loop.time() + limits.linger_seconds
+        self._left = limits.linger_max_bytes
+        self._heard = False
+        self._timer = loop.call_later(
+            min(LINGER_SILENCE_SECONDS, limits.linger_seconds), self._tick
+        )
+
+    def discard(self, size: int) -> None:
+        self._heard = True
+        self._left -= size
+        if self._left <= 0:
+            self.stop()
+
+    def _tick(self) -> None:
+        now = self._loop.time()
+        if not self._heard or now >= self._deadline:
+            self.stop()
+            return
+        self._heard = False
+        delay = min(LINGER_SILENCE_SECONDS, self._deadline - now)
+        self._timer = self._loop.call_later(delay, self._tick)
+
+    def stop(self) -> None:
+        self._timer.cancel()
+        self._close()
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+
+class GatewayHttpProtocol(HttpToolsProtocol):
+    """HttpToolsProtocol plus header limits, lingering close and slow/idle client limits."""
+
+    def __init__(
+        self,
+        config: Any,
+        server_state: Any,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        self.limits = connection_limits()
+        self._head_bytes = 0  # request target + header lines of the current head
+        self._target_bytes = 0
+        self._header_count = 0
+        self._chunked_head_bytes = 0  # bytes of chunks that lay wholly inside the current head
+        self._head_open = False  # a message has begun and its headers are not complete
+        self._in_message = False  # a message has begun and is not complete
+        self._head_clock = 0.0  # when the wait for the current head began
+        self._head_timer: TimerHandle | None = None
+        self._refusal: tuple[int, str] | None = None
+        self._linger: _Linger | None = None
+        self._idle_peer: str | None = None  # the client address, unless exempt from the cap
+        self._idle = False
+
+    # ------------------------------------------------------------------ connection
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._head_clock = self.loop.time()
+        self._head_timer = self.loop.call_later(self.limits.header_timeout, self._on_head_timeout)
+        peer = self.client[0] if self.client else None
+        if peer is not None and not self.limits.trusted.is_trusted(peer):
+            self._idle_peer = peer
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head_timer()
+        self._leave_idle()
+        if self._linger is not None:
+            self._linger.cancel()
+            self._linger = None
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._linger is not None:
+            self._linger.discard(len(data))
+            return
+        self._unset_keepalive_if_required()
+        head_was_open = self._head_open
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
+            return
+        except httptools.HttpParserError:
+            self._parser_failed()
+            return
+        if self._head_open:
+            self._head_in_pieces(len(data), head_was_open)
+        elif not self._in_message and self._head_timer is None and self._response_done():
+            self._arm_head_timer()  # bytes between requests (CRLFs) restart no clock
+
+    def _parser_failed(self) -> None:
+        """uvicorn's 400 for a malformed request, or the JSON answer to a head over a limit."""
+        if self._refusal is None:
+            msg = "Invalid HTTP request received."
+            self.logger.warning(msg)
+            self.send_400_response(msg)
+            return
+        status, message = self._refusal
+        self._refuse(status, message)
+
+    def _response_done(self) -> bool:
+        return self.cycle is None or self.cycle.response_complete
+
+    # ------------------------------------------------------------------ parser callbacks
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._head_open = self._in_message = True
+        self._head_bytes = self._target_bytes = self._header_count = 0
+        self._chunked_head_bytes = 0
+        if self._idle:
+            self._leave_idle()
+
+    def on_url(self, url: bytes) -> None:
+        size = len(url)
+        self._target_bytes += size
+        self._head_bytes += size
+        if self._target_bytes > self.limits.max_line_bytes:
+            self._stop_head(414, f"The request URI is over {self.limits.max_line_bytes} bytes.")
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        size = len(name) + len(value) + 4  # ": " and CRLF
+        self._head_bytes += size
+        self._header_count += 1
+        limits = self.limits
+        if size > limits.max_line_bytes:
+            self._stop_head(431, f"A request header is over {limits.max_line_bytes} bytes.")
+        if self._head_bytes > limits.max_head_bytes:
+            self._stop_head(431, f"The request headers are over {limits.max_head_bytes} bytes.")
+        if self._header_count > limits.max_headers:
+            self._stop_head(431, f"More than {limits.max_headers} request headers.")
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._head_open = False
+        self._cancel_head_timer()
+        previous = self.cycle
+        super().on_headers_complete()
+        if self.cycle is not previous:
+            self.cycle.transport = _CycleTransport(self, self.transport)  # type: ignore[assignment]
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._in_message = False
+
+    def on_response_complete(self) -> None:
+        if self._linger is not None:  # closing: no keep-alive, no next request
+            self.server_state.total_requests += 1
+            return
+        super().on_response_complete()
+        if self.transport.is_closing():
+            return
+        self._head_clock = self.loop.time()
+        if self._head_timer is not None:  # the next head began in pieces meanwhile
+            self._cancel_head_timer()
+            self._arm_head_timer()
+        idle = self.timeout_keep_alive_task is not None and not self._in_message
+        if idle and self._idle_peer is not None:
+            self._idle = True
+            IDLE.add(self._idle_peer, self, self.limits.max_idle_per_client)
+
+    # ------------------------------------------------------------------ header limits
+
+    def _stop_head(self, status: int, message: str) -> None:
+        """Stop the parser from inside a callback; data_received answers (_parser_failed)."""
+        self._refusal = (status, message)
+        raise _HeadRefused(message)
+
+    def _head_in_pieces(self, size: int, head_was_open: bool) -> None:
+        """A head still incomplete after a chunk: llhttp buffers a header until it ends, so
+        chunks wholly inside the head are counted here too; and its timer starts."""
+        if head_was_open:
+            self._chunked_head_bytes += size
+            if self._chunked_head_bytes > self.limits.max_head_bytes:
+                limit = self.limits.max_head_bytes
+                self._refuse(431, f"The request headers are over {limit} bytes.")
+                return
+        if self._head_timer is None:
+            self._arm_head_timer()
+
+    def _refuse(self, status: int, message: str) -> None:
+        """Answer a head over a limit in the platform's JSON shape and close (lingering)."""
+        self._cancel_head_timer()
+        logger.info("refused a request head: %s", message, extra={"client": self.client})
+        if not self._response_done():
+            # The previous (pipelined) response is still being written: no room for ours.
+            self.transport.close()
+            return
+        body = GatewayError(status, message).body()
+        content = [STATUS_LINE[status]]
+        for name, value in self.server_state.default_headers:
+            content += [name, b": ", value, b"\r\n"]
+        for name, value in SECURITY_HEADERS:
+            content += [name, b": ", value, b"\r\n"]
+        content += [
+            b"content-type: application/json\r\n",
+            b"content-length: %d\r\n" % len(body),
+            b"connection: close\r\n\r\n",
+            body,
+        ]
+        self.transport.write(b"".join(content))
+        self._linger_or_close()
+
+    # ------------------------------------------------------------------ lingering close
+
+    def close_after_response(self) -> None:
+        """The response cycle wants the connection closed: linger if the request body is
+        still arriving (its answer was sent before reading it all, e.g. 413)."""
+        cycle = self.cycle
+        if cycle is not None and cycle.response_complete and cycle.more_body:
+            self._linger_or_close()
+        else:
+            self.transport.close()
+
+    def _linger_or_close(self) -> None:
+        if self._linger is not None or self.transport.is_closing():
+            return
+        if not self.limits.lingers or not self.transport.can_write_eof():
+            self.transport.close()
+            return
+        self._cancel_head_timer()
+        self._unset_keepalive_if_required()
+        self._linger = _Linger(self.loop, self.transport.close, self.limits)
+        self.transport.write_eof()  # the client reads our answer, then EOF, and may stop
+        self.flow.resume_reading()
+
+    # ------------------------------------------------------------------ slow clients
+
+    def _arm_head_timer(self) -> None:
+        delay = self._head_clock + self.limits.header_timeout - self.loop.time()
+        self._head_timer = self.loop.call_later(max(delay, 0.0), self._on_head_timeout)
+
+    def _cancel_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _on_head_timeout(self) -> None:
+        """No complete head in time: close, unless the wait is not the client's fault."""
+        self._head_timer = None
+        if self.transport.is_closing() or self._linger is not None:
+            return
+        if self._in_message and not self._head_open:
+            return  # in a request body: not a head wait
+        if not self._response_done():
+            # The app is still answering the previous request; the clock restarts after it.
+            self._head_timer = self.loop.call_later(
+                self.limits.header_timeout, self._on_head_timeout
+            )
+            return
+        logger.info("closed a connection: no request head in time", extra={"client": self.client})
+        self.transport.close()
+
+    def close_idle(self) -> None:
+        """Closed as its client address's oldest idle connection (IdleConnections.add)."""
+        self._idle = False
+        if not self.transport.is_closing():
+            self.transport.close()
+
+    def _leave_idle(self) -> None:
+        if self._idle and self._idle_peer is not None:
+            self._idle = False
+            IDLE.discard(self._idle_peer, self)

@@ -1,0 +1,70 @@
+"""The OpenAPI document lists the errors this service really answers: every error an operation
+can answer with :class:`~msh_common.error_models.ErrorResponse`, and FastAPI's default 422
+``HTTPValidationError``, which this service never sends, replaced by the 400 it does send."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import FastAPI
+
+from msh_common.errors import ERROR_SCHEMA_REF, use_error_schemas
+
+from .errors import DESCRIPTIONS
+
+_FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
+_HTTP_METHODS = frozenset(("get", "put", "post", "delete", "options", "head", "patch", "trace"))
+
+
+def install_error_docs(app: FastAPI) -> None:
+    """Make the OpenAPI document list the request errors this service really answers.
+
+    FastAPI documents a 422 ``HTTPValidationError`` for every operation with parameters or a
+    body; :func:`_validation_error` answers 400 in the platform shape instead. So that 422 is
+    removed, and such operations document 400; operations with a body also document 413
+    (:class:`BodyLimitMiddleware`). Errors a route raises itself are in its ``responses``.
+    """
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document_request_errors(generate())
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def document_request_errors(document: dict[str, Any]) -> dict[str, Any]:
+    """Rewrite ``document`` in place (see :func:`install_error_docs`); also returned."""
+    use_error_schemas(document)
+    schemas = document["components"]["schemas"]
+    for item in document.get("paths", {}).values():
+        for method, operation in item.items():
+            if method not in _HTTP_METHODS:
+                continue
+            responses = operation.setdefault("responses", {})
+            if _is_fastapi_validation_error(responses.get("422")):
+                del responses["422"]
+            if operation.get("parameters") or "requestBody" in operation:
+                responses.setdefault("400", _error_response(400))
+            if "requestBody" in operation:
+                responses.setdefault("413", _error_response(413))
+    for name in _FASTAPI_VALIDATION_SCHEMAS:  # HTTPValidationError refers to ValidationError
+        if f'"#/components/schemas/{name}"' not in json.dumps(document):
+            schemas.pop(name, None)
+    return document
+
+
+def _is_fastapi_validation_error(response: Any) -> bool:
+    if not isinstance(response, dict):
+        return False
+    schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+    return schema.get("$ref") == "#/components/schemas/HTTPValidationError"
+
+
+def _error_response(status: int) -> dict[str, Any]:
+    return {
+        "description": DESCRIPTIONS[status],
+        "content": {"application/json": {"schema": {"$ref": ERROR_SCHEMA_REF}}},
+    }
