@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterable
 
 from fastapi import FastAPI
+from opentelemetry.trace import Span
 from starlette.types import Message, Receive, Scope, Send
 
 from gateway.context import RequestContext, request_id_var
@@ -86,15 +87,33 @@ class Gateway:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            if scope["type"] == "lifespan":
-                await self.api(scope, receive, send)
-            else:
-                # WebSockets are not proxied yet; closing before accepting sends 403.
-                await send({"type": "websocket.close", "code": 1008})
+            await self._not_http(scope, receive, send)
             return
-
         started = time.perf_counter()
         head = scan_request(scope["headers"])
+        context = self._context(scope, head)
+        span = (
+            self.spans.start(context.trace, head.traceparent, scope["method"], scope["path"])
+            if self.spans is not None
+            else None
+        )
+        token = request_id_var.set(context.request_id)
+        try:
+            await self._answer(context, head, scope, receive, send)
+        finally:
+            request_id_var.reset(token)
+            self._record(context, scope, started, span)
+
+    async def _not_http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.api(scope, receive, send)
+        else:
+            # WebSockets are not proxied yet; closing before accepting sends 403.
+            await send({"type": "websocket.close", "code": 1008})
+
+    def _context(self, scope: Scope, head: RequestHead) -> RequestContext:
+        """Who the client is (believing forwarding headers only from trusted proxies), the
+        request id and the trace."""
         peer = scope.get("client")
         client = peer[0] if peer else None
         scheme = scope["scheme"]
@@ -105,63 +124,72 @@ class Gateway:
             if head.forwarded_host:
                 head.host = head.forwarded_host
         trace = start_trace(head.traceparent, head.tracestate)
-        span = (
-            self.spans.start(trace, head.traceparent, scope["method"], scope["path"])
-            if self.spans is not None
-            else None
-        )
         request_id = head.request_id or (trace.trace_id if not trace.continued else None)
-        context = RequestContext(request_id or f"{_bits(128):032x}", trace, client, scheme)
-        token = request_id_var.set(context.request_id)
-        path: str = scope["path"]
+        return RequestContext(request_id or f"{_bits(128):032x}", trace, client, scheme)
+
+    async def _answer(
+        self, context: RequestContext, head: RequestHead, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """Route the request; any failure before the response started becomes a JSON error."""
         try:
-            if self.cors.enabled and head.origin is not None:
-                if self.cors.allows(head.origin):
-                    context.cors_origin = head.origin
-                if scope["method"] == "OPTIONS" and head.cors_request_method is not None:
-                    await self._preflight(context, head, scope, path, send)
-                    return
-            if self._is_local(path):
-                await self._serve_local(context, scope, receive, send)
-            elif self.spa is not None and self.spa.handles(scope["method"], path):
-                # The route found here is handed on, so the proxy does not match again.
-                context.route = self.routes.match(path)
-                if context.route is None:
-                    await self._serve_spa(context, scope, path, send)
-                else:
-                    await self.proxy(context, head, scope, receive, send)
-            else:
-                await self.proxy(context, head, scope, receive, send)
+            await self._route(context, head, scope, receive, send)
         except GatewayError as exc:
             if context.status is None:
                 await self._send_error(context, exc, send)
         except Exception:
+            method, path = scope["method"], scope["path"]
             if context.status is not None:
                 # Too late for an error response; the server aborts the connection.
-                logger.exception("error after the response to %s %s started", scope["method"], path)
+                logger.exception("error after the response to %s %s started", method, path)
                 return
-            logger.exception("unhandled error while serving %s %s", scope["method"], path)
+            logger.exception("unhandled error while serving %s %s", method, path)
             await self._send_error(context, GatewayError(500, "Internal server error."), send)
-        finally:
-            route = context.route.name if context.route is not None else None
-            status = context.status or CLIENT_CLOSED_REQUEST
-            label = route or (_SPA if context.upstream == _SPA else self._metric_label(path))
-            self.metrics.count_request(label, scope["method"], status)
-            self.access_log.write(
-                method=scope["method"],
-                path=path,
-                route=route,
-                status=status,
-                upstream=context.upstream,
-                duration_ms=(time.perf_counter() - started) * 1000,
-                request_id=context.request_id,
-                trace_id=trace.trace_id,
-                user_id=context.user_id,
-                client=client,
-            )
-            request_id_var.reset(token)
-            if span is not None:
-                self.spans.finish(span, route, context.upstream, status)
+
+    async def _route(
+        self, context: RequestContext, head: RequestHead, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """CORS preflights, then the gateway's own API, the SPA, or the proxy."""
+        path: str = scope["path"]
+        if self.cors.enabled and head.origin is not None:
+            if self.cors.allows(head.origin):
+                context.cors_origin = head.origin
+            if scope["method"] == "OPTIONS" and head.cors_request_method is not None:
+                await self._preflight(context, head, scope, path, send)
+                return
+        if self._is_local(path):
+            await self._serve_local(context, scope, receive, send)
+            return
+        if self.spa is not None and self.spa.handles(scope["method"], path):
+            # The route found here is handed on, so the proxy does not match again.
+            context.route = self.routes.match(path)
+            if context.route is None:
+                await self._serve_spa(context, scope, path, send)
+                return
+        await self.proxy(context, head, scope, receive, send)
+
+    def _record(
+        self, context: RequestContext, scope: Scope, started: float, span: Span | None
+    ) -> None:
+        """The request's metric, access-log line and span, however it ended."""
+        path: str = scope["path"]
+        route = context.route.name if context.route is not None else None
+        status = context.status or CLIENT_CLOSED_REQUEST
+        label = route or (_SPA if context.upstream == _SPA else self._metric_label(path))
+        self.metrics.count_request(label, scope["method"], status)
+        self.access_log.write(
+            method=scope["method"],
+            path=path,
+            route=route,
+            status=status,
+            upstream=context.upstream,
+            duration_ms=(time.perf_counter() - started) * 1000,
+            request_id=context.request_id,
+            trace_id=context.trace.trace_id,
+            user_id=context.user_id,
+            client=context.client,
+        )
+        if span is not None and self.spans is not None:
+            self.spans.finish(span, route, context.upstream, status)
 
     async def _serve_local(
         self, context: RequestContext, scope: Scope, receive: Receive, send: Send

@@ -18,7 +18,7 @@ every request.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 HOP_BY_HOP: frozenset[bytes] = frozenset(
     {
@@ -71,6 +71,7 @@ class RequestHead:
     __slots__ = (
         "authorization",
         "chunked",
+        "connection",
         "content_length",
         "cors_request_method",
         "forward",
@@ -98,53 +99,106 @@ class RequestHead:
         self.forwarded_host: bytes | None = None
         self.content_length: bytes | None = None
         self.chunked = False
+        self.connection: list[bytes] = []  # options of the Connection header(s), lower case
+
+
+def _keep(attribute: str) -> Callable[[RequestHead, bytes], bool]:
+    """A header the gateway reads and forwards as received."""
+
+    def note(head: RequestHead, value: bytes) -> bool:
+        setattr(head, attribute, value)
+        return True
+
+    return note
+
+
+def _take(attribute: str) -> Callable[[RequestHead, bytes], bool]:
+    """A header the gateway reads and does not forward (it sets its own, or none)."""
+
+    def note(head: RequestHead, value: bytes) -> bool:
+        setattr(head, attribute, value)
+        return False
+
+    return note
+
+
+def _drop(head: RequestHead, value: bytes) -> bool:
+    return False
+
+
+def _host(head: RequestHead, value: bytes) -> bool:
+    if head.host is None:
+        head.host = value
+    return False
+
+
+def _content_length(head: RequestHead, value: bytes) -> bool:
+    conflicting = head.content_length is not None and head.content_length != value
+    head.content_length = b"invalid" if conflicting else value
+    return False
+
+
+def _transfer_encoding(head: RequestHead, value: bytes) -> bool:
+    head.chunked = True
+    return False
+
+
+def _request_id(head: RequestHead, value: bytes) -> bool:
+    if head.request_id is None and _SANE_REQUEST_ID.fullmatch(value):
+        head.request_id = value.decode("ascii")
+    return False
+
+
+def _tracestate(head: RequestHead, value: bytes) -> bool:
+    head.tracestate = value if head.tracestate is None else head.tracestate + b"," + value
+    return False
+
+
+def _forwarded_for(head: RequestHead, value: bytes) -> bool:
+    head.forwarded_for.append(value)
+    return False
+
+
+def _connection(head: RequestHead, value: bytes) -> bool:
+    head.connection.extend(token.strip().lower() for token in value.split(b","))
+    return False
+
+
+# What scan_request does with each header it does not simply forward: note it in the head,
+# and answer whether it is forwarded. Every other header is forwarded unless its name is in
+# a namespace only the gateway may set (INTERNAL_PREFIXES).
+_NOTED: dict[bytes, Callable[[RequestHead, bytes], bool]] = {
+    **dict.fromkeys(_DROP_FROM_REQUEST, _drop),
+    b"authorization": _keep("authorization"),
+    b"origin": _keep("origin"),
+    b"access-control-request-method": _keep("cors_request_method"),
+    b"host": _host,
+    b"content-length": _content_length,
+    b"transfer-encoding": _transfer_encoding,
+    REQUEST_ID: _request_id,
+    b"traceparent": _take("traceparent"),
+    b"tracestate": _tracestate,
+    b"connection": _connection,
+    b"x-forwarded-for": _forwarded_for,
+    b"x-forwarded-proto": _take("forwarded_proto"),
+    b"x-forwarded-host": _take("forwarded_host"),
+}
 
 
 def scan_request(headers: Iterable[tuple[bytes, bytes]]) -> RequestHead:
-    """Sort a request's ASGI headers (names are lower case per the ASGI spec)."""
+    """Sort a request's ASGI headers (names are lower case per the ASGI spec), in one pass."""
     head = RequestHead()
     forward = head.forward
-    connection: list[bytes] | None = None
+    noted = _NOTED.get
     for name, value in headers:
-        if name not in _DROP_FROM_REQUEST:
-            if name.startswith(b"x-"):
-                if name.startswith(INTERNAL_PREFIXES):
-                    if name == b"x-forwarded-for":
-                        head.forwarded_for.append(value)
-                    elif name == b"x-forwarded-proto":
-                        head.forwarded_proto = value
-                    elif name == b"x-forwarded-host":
-                        head.forwarded_host = value
-                    continue
-            elif name == b"authorization":
-                head.authorization = value
-            elif name == b"origin":
-                head.origin = value
-            elif name == b"access-control-request-method":
-                head.cors_request_method = value
+        note = noted(name)
+        if note is not None:
+            if note(head, value):
+                forward.append((name, value))
+        elif not (name.startswith(b"x-") and name.startswith(INTERNAL_PREFIXES)):
             forward.append((name, value))
-        elif name == b"host":
-            if head.host is None:
-                head.host = value
-        elif name == b"content-length":
-            if head.content_length is not None and head.content_length != value:
-                head.content_length = b"invalid"
-            else:
-                head.content_length = value
-        elif name == b"transfer-encoding":
-            head.chunked = True
-        elif name == REQUEST_ID:
-            if head.request_id is None and _SANE_REQUEST_ID.fullmatch(value):
-                head.request_id = value.decode("ascii")
-        elif name == b"traceparent":
-            head.traceparent = value
-        elif name == b"tracestate":
-            head.tracestate = value if head.tracestate is None else head.tracestate + b"," + value
-        elif name == b"connection":
-            connection = connection or []
-            connection.extend(token.strip().lower() for token in value.split(b","))
-    if connection and not _PLAIN_CONNECTION.issuperset(connection):
-        named = set(connection)
+    if head.connection and not _PLAIN_CONNECTION.issuperset(head.connection):
+        named = set(head.connection)
         head.forward = [(name, value) for name, value in forward if name not in named]
     return head
 
