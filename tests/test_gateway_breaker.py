@@ -3,8 +3,6 @@ breaker, and serves again after the service is back."""
 
 from __future__ import annotations
 
-import time
-
 from devstack.stack import wait_healthy
 
 
@@ -21,10 +19,8 @@ def test_open_breaker_while_mainapp_is_stopped_and_recovery(stack, client):
         # Connection refused (502, each GET tried twice) until the breaker opens (503).
         assert statuses[0] == 502 and statuses[-1] == 503, statuses
         assert set(statuses) <= {502, 503}
-        started = time.monotonic()
         response = client.get("/api/auth/jwks")  # another route to the same upstream
-        assert time.monotonic() - started < 0.5
-        assert response.status_code == 503
+        assert response.status_code == 503  # the breaker's: the upstream's own failure is 502
         assert response.json()["error"]["code"] == "service_unavailable"
         assert 1 <= int(response.headers["retry-after"]) <= 10
         health = client.get("/health")

@@ -4,7 +4,6 @@ text (msh_common.text, msh_common.text_types)."""
 from __future__ import annotations
 
 import json
-import time
 from typing import Annotated
 
 import pytest
@@ -61,11 +60,9 @@ def test_unbalanced_deep_brackets_are_malformed_not_a_recursion():
         loads("[" * 10 + "}")
 
 
-def test_a_large_shallow_body_is_scanned_quickly():
-    body = "[" + ",".join(["[1, {}]"] * 150_000) + "]"  # about 1 MB
-    started = time.perf_counter()
-    check_json_depth(body)
-    assert time.perf_counter() - started < 0.5
+def test_a_large_shallow_body_passes():
+    body = "[" + ",".join(["[1, {}]"] * 150_000) + "]"  # about 1 MB, three levels deep
+    check_json_depth(body)  # (its speed is a benchmark's business, not a test's)
 
 
 def test_text_without_control_characters_passes_and_multiline_keeps_line_breaks():
