@@ -30,6 +30,9 @@ import redis
 from .tokens import InvalidToken
 
 log = logging.getLogger(__name__)
+# What redis-py answers (decoded): its stubs type every reply as Any.
+StreamEntries = list[tuple[str, dict[str, str]]]
+StreamReply = list[tuple[str, StreamEntries]] | None
 
 STREAM_KEY = "msh:auth:revocations"
 DEFAULT_MAX_STALENESS_SECONDS = 30.0
@@ -206,7 +209,9 @@ class RevocationList:
             last_id = self._load(client)
             pruned_at = time.monotonic()
             while not self._stop.is_set():
-                reply = client.xread({self._key: last_id}, block=self._block_ms, count=1000)
+                reply: StreamReply = client.xread(  # type: ignore[assignment]
+                    {self._key: last_id}, block=self._block_ms, count=1000
+                )
                 for _stream, entries in reply or []:
                     for entry_id, fields in entries:
                         self._apply(fields)
@@ -223,7 +228,9 @@ class RevocationList:
         last_id = "0-0"
         while True:
             start = "-" if last_id == "0-0" else f"({last_id}"
-            entries = client.xrange(self._key, min=start, count=1000)
+            entries: StreamEntries = client.xrange(  # type: ignore[assignment]
+                self._key, min=start, count=1000
+            )
             for entry_id, fields in entries:
                 self._apply(fields)
                 last_id = entry_id

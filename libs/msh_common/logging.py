@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import logging.config
 import sys
+from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
 
 
-def logging_config(service: str, level: str = "INFO", fmt: str = "json") -> dict:
+def logging_config(service: str, level: str = "INFO", fmt: str = "json") -> dict[str, Any]:
     """A ``logging.config.dictConfig`` dict (Django takes it as ``LOGGING``)."""
-    formatter: dict = (
+    formatter: dict[str, Any] = (
         {
             "()": JsonFormatter,
             "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",

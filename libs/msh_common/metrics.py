@@ -36,7 +36,7 @@ from prometheus_client.registry import Collector
 logger = logging.getLogger(__name__)
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
-disable_created_metrics()  # no *_created series: half the lines, nothing the dashboard uses
+disable_created_metrics()  # type: ignore[no-untyped-call]  # no *_created series: half the lines, nothing the dashboard uses
 _MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 if _MULTIPROC_DIR:  # the client writes its value files there from the first metric on
     os.makedirs(_MULTIPROC_DIR, exist_ok=True)
@@ -137,7 +137,7 @@ def _registry() -> CollectorRegistry:
     from prometheus_client import multiprocess
 
     registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry, path=_MULTIPROC_DIR)
+    multiprocess.MultiProcessCollector(registry, path=_MULTIPROC_DIR)  # type: ignore[no-untyped-call]
     registry.register(_SCRAPE_GAUGES)
     return registry
 

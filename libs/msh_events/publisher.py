@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import Celery
 
 from .celery_app import EVENT_TASK_NAME
@@ -22,7 +24,7 @@ class CeleryPublisher:
         for queue in consumer_queues(event.type):
             self.send(event.to_dict(), queue)
 
-    def send(self, message: dict, queue: str) -> None:
+    def send(self, message: dict[str, Any], queue: str) -> None:
         """Send a raw envelope to one queue (publishing, and replaying a dead letter)."""
         self.app.send_task(
             EVENT_TASK_NAME,

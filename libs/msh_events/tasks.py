@@ -43,7 +43,7 @@ class RetryPolicy:
         """Exponential backoff with "equal jitter": between half and all of the capped delay,
         so messages that failed together (a dependency went down) do not retry in lockstep."""
         ceiling = min(self.backoff_base * (2**retries), self.backoff_max)
-        return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - jitter, not a secret
+        return float(ceiling / 2 + random.uniform(0, ceiling / 2))  # noqa: S311 - jitter, not a secret
 
 
 def register_event_task(
@@ -55,7 +55,9 @@ def register_event_task(
     """Register the service's event handler task on ``app`` and return it."""
 
     # shared=False: each service (and test) app keeps its own handler under the common name.
-    @app.task(name=EVENT_TASK_NAME, bind=True, max_retries=policy.max_retries, shared=False)
+    @app.task(  # type: ignore[untyped-decorator]  # Celery is untyped
+        name=EVENT_TASK_NAME, bind=True, max_retries=policy.max_retries, shared=False
+    )
     def handle_event(self: Task, message: Any) -> str:
         attempts = self.request.retries + 1
         try:

@@ -15,6 +15,7 @@ and the worker goes on to reconnect.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from kombu.transport import redis
 
@@ -22,9 +23,9 @@ logger = logging.getLogger(__name__)
 
 
 class QoS(redis.QoS):
-    def restore_unacked(self, client=None):
+    def restore_unacked(self, client: Any = None) -> None:
         try:
-            return super().restore_unacked(client)
+            super().restore_unacked(client)  # type: ignore[no-untyped-call]
         except AttributeError:
             if self.channel.connection is not None and self.channel.connection.client is not None:
                 raise  # not the race: a real bug
@@ -34,7 +35,6 @@ class QoS(redis.QoS):
                 len(self._delivered),
             )
             self._delivered.clear()
-            return None
 
 
 class Channel(redis.Channel):
