@@ -100,52 +100,55 @@ def merge(
     version: str = "1.0.0",
 ) -> dict[str, Any]:
     """Merge the upstreams' documents (by upstream name, in a stable order)."""
-    upstreams = routes.upstreams
     merged: dict[str, Any] = {
         "openapi": "3.0.3",
-        "info": {
-            "title": title,
-            "version": version,
-            "description": "Every service's API as served by the gateway. Sources: "
-            + (
-                ", ".join(
-                    f"{name} ({doc.get('info', {}).get('title', name)})"
-                    for name, doc in documents.items()
-                )
-                or "none reachable yet"
-            )
-            + ".",
-        },
+        "info": {"title": title, "version": version, "description": _sources(documents)},
         "paths": {},
         # The gateway's own first: a service's component of that name is the one renamed.
         "components": {"schemas": copy.deepcopy(dict(ERROR_SCHEMAS))},
     }
     tags: dict[str, Any] = {}
     for name, document in documents.items():
-        upstream = upstreams.get(name)
+        upstream = routes.upstreams.get(name)
         if upstream is None:
             continue
         if str(document.get("openapi", "")).startswith("3.1"):
             merged["openapi"] = "3.1.0"
         document = _merge_components(name, document, merged["components"])
         for path, item in _public_paths(upstream, document):
-            route = routes.match(path)
-            if route is None or route.upstream.name != name or not isinstance(item, dict):
-                continue
-            allowed = {method.lower() for method in route.methods}
-            kept = {
-                key: _with_edge_responses(route, key, value) if key in _HTTP_METHODS else value
-                for key, value in item.items()
-                if key not in _HTTP_METHODS or key in allowed
-            }
-            if any(key in _HTTP_METHODS for key in kept):
-                merged["paths"].setdefault(path, {}).update(kept)
+            operations = _routed_operations(routes, name, path, item)
+            if operations:
+                merged["paths"].setdefault(path, {}).update(operations)
         for tag in document.get("tags", []) or []:
             if isinstance(tag, dict) and "name" in tag:
                 tags.setdefault(tag["name"], tag)
     if tags:
         merged["tags"] = list(tags.values())
     return merged
+
+
+def _sources(documents: Mapping[str, Mapping[str, Any]]) -> str:
+    named = ", ".join(
+        f"{name} ({doc.get('info', {}).get('title', name)})" for name, doc in documents.items()
+    )
+    return (
+        f"Every service's API as served by the gateway. Sources: {named or 'none reachable yet'}."
+    )
+
+
+def _routed_operations(routes: RouteTable, upstream: str, path: str, item: Any) -> dict[str, Any]:
+    """The part of a path item the gateway really routes to ``upstream`` (methods it allows,
+    with the edge's own answers added); empty when it routes none of it there."""
+    route = routes.match(path)
+    if route is None or route.upstream.name != upstream or not isinstance(item, dict):
+        return {}
+    allowed = {method.lower() for method in route.methods}
+    kept = {
+        key: _with_edge_responses(route, key, value) if key in _HTTP_METHODS else value
+        for key, value in item.items()
+        if key not in _HTTP_METHODS or key in allowed
+    }
+    return kept if any(key in _HTTP_METHODS for key in kept) else {}
 
 
 def _public_paths(upstream: Upstream, document: Mapping[str, Any]) -> list[tuple[str, Any]]:
