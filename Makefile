@@ -5,20 +5,45 @@ PYTHON_SYSTEM ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-REQUIREMENTS := requirements-dev.txt mainapp/requirements.txt gateway/requirements.txt microservices/orders/requirements.txt microservices/catalog/requirements.txt libs/pyproject.toml
+UV := $(VENV)/bin/uv
+# Locks (`make lock`): every Python environment the project ships, every package pinned with its
+# hashes. Inputs, edited by hand: requirements-dev.txt, each service's requirements.txt,
+# bench/requirements.txt, libs/pyproject.toml and libs/build-requirements.txt (libs/'s build
+# backend). Outputs: requirements-dev.lock (.venv), <service>/requirements.lock (its image) and
+# bench/requirements.lock (added to .venv by bench-load and chaos), resolved for the images' Python
+# (python:3.11.14-slim-bookworm: glibc 2.36, x86_64). The other locks take the dev lock as a
+# constraint, so that the tests run the versions the images run.
+SERVICES := gateway mainapp microservices/catalog microservices/orders
+LOCK_PYTHON := 3.11.14
+LOCK_PLATFORM := x86_64-manylinux_2_36
+LOCK_FLAGS ?=
+COMPILE := $(UV) pip compile --quiet --generate-hashes --python-version $(LOCK_PYTHON) \
+	--python-platform $(LOCK_PLATFORM) --custom-compile-command "make lock" $(LOCK_FLAGS)
 
 FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) frontend/index.html frontend/package.json frontend/package-lock.json frontend/vite.config.ts frontend/tsconfig.json
 
-.PHONY: install dev test lint format clean bench bench-gateway bench-orders bench-load frontend-test fuzz chaos openapi
+.PHONY: install lock dev test lint format clean bench bench-gateway bench-orders bench-load frontend-test fuzz chaos openapi
 
-$(STAMP): $(REQUIREMENTS)
+# The lock, hashes required; then libs/ itself (editable, no dependencies: they are in the lock),
+# built with the locked setuptools.
+$(STAMP): requirements-dev.lock libs/pyproject.toml
 	$(PYTHON_SYSTEM) -m devstack.system
 	test -x $(PY) || $(PYTHON_SYSTEM) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e ./libs
 	touch $(STAMP)
 
-install: $(STAMP)  ## system packages + .venv with every service's requirements and the dev tools
+install: $(STAMP)  ## system packages + .venv with every service's requirements and the dev tools, from requirements-dev.lock
+
+lock: install  ## after editing a requirements*.txt or libs/pyproject.toml: refresh every lock (LOCK_FLAGS=--upgrade: newest allowed versions)
+	$(COMPILE) --no-emit-package msh-libs -o requirements-dev.lock \
+		requirements-dev.txt libs/build-requirements.txt
+	for service in $(SERVICES); do \
+		$(COMPILE) -c requirements-dev.lock -o $$service/requirements.lock \
+			$$service/requirements.txt libs/pyproject.toml libs/build-requirements.txt || exit 1; \
+	done
+	$(COMPILE) -c requirements-dev.lock -o bench/requirements.lock bench/requirements.txt
 
 # The browser app the gateway serves at /: npm ci when needed, then npm run build.
 frontend/dist/index.html: $(FRONTEND_SOURCES)
@@ -64,11 +89,11 @@ bench-orders: install  ## orders placed at a steady rate, then at saturation: pl
 	$(PY) bench/orders_bench.py
 
 bench-load: install  ## Locust at 10, 50, 100 users through the gateway: latency, failures, RSS
-	$(PY) -m pip install --quiet -r bench/requirements.txt
+	$(PY) -m pip install --quiet --require-hashes -r bench/requirements.lock
 	$(PY) bench/load/run.py
 
 chaos: install  ## fault drills while orders flow: workers SIGKILLed, Redis and PostgreSQL restarted, catalog stopped; invariants checked
-	$(PY) -m pip install --quiet -r bench/requirements.txt
+	$(PY) -m pip install --quiet --require-hashes -r bench/requirements.lock
 	$(PY) bench/chaos.py
 
 clean:  ## remove the native run's data (databases, keys, mail)

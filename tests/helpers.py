@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable
+from typing import TypeVar
 
 import httpx
-import pytest
+
+from devstack import waiting
+
+T = TypeVar("T")
 
 PASSWORD = "correct-Horse-battery-9"
 
@@ -44,16 +47,9 @@ def assert_error(response: httpx.Response, status: int, code: str | None = None)
     return error
 
 
-def eventually(check: Callable[[], object], timeout: float = 20, interval: float = 0.2):
+def eventually(check: Callable[[], T], timeout: float = 20, interval: float = 0.2) -> T:
     """Poll ``check`` until it returns something truthy; return it or fail."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {timeout}s: {check.__doc__ or check}")
-        time.sleep(interval)
+    return waiting.eventually(check, timeout, interval)
 
 
 # --- orders and catalog (issue: orders service) ----------------------------------------------

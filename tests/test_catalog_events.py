@@ -4,28 +4,19 @@ changes nothing; order.cancelled releases the stock once."""
 
 from __future__ import annotations
 
-import base64
-import json
 import uuid
 
 import pytest
 from helpers import bearer, eventually, logged, staff_token
 from pymongo import MongoClient
 
+from devstack.waiting import queued
 from msh_events import Event
 from msh_events.celery_app import EVENT_TASK_NAME, make_celery_app
 
 
-def orders_queue(stack) -> list[dict]:
-    """Envelopes waiting in the orders queue (kombu's Redis list)."""
-    envelopes = []
-    for raw in stack.redis().lrange("orders", 0, -1):
-        message = json.loads(raw)
-        body = message["body"]
-        if message["properties"].get("body_encoding") == "base64":
-            body = base64.b64decode(body)
-        envelopes.append(json.loads(body)[0][0])
-    return envelopes
+def for_order(envelopes: list[dict], order_id: str) -> list[dict]:
+    return [e for e in envelopes if e["data"].get("order_id") == order_id]
 
 
 def send_to_catalog(stack, event: Event) -> None:
@@ -94,7 +85,7 @@ def test_order_placed_reserves_stock_and_publishes_stock_reserved(
 
     def announced():
         """stock.reserved for the order is in the orders queue"""
-        return [e for e in orders_queue(stack) if e["data"].get("order_id") == order_id]
+        return for_order(queued(stack.redis(), "orders"), order_id)
 
     [event] = eventually(announced, timeout=30)
     assert event["type"] == "stock.reserved" and event["producer"] == "catalog"
@@ -144,7 +135,9 @@ def test_an_order_that_cannot_be_served_is_rejected_with_reasons(
         ),
     )
     [event] = eventually(
-        lambda: [e for e in orders_queue(stack) if e["data"].get("order_id") == order_id],
+        lambda: [
+            e for e in queued(stack.redis(), "orders") if e["data"].get("order_id") == order_id
+        ],
         timeout=30,
     )
     assert event["type"] == "stock.rejected"

@@ -251,9 +251,13 @@ def test_dockerfile_is_multi_stage_pinned_and_runs_as_non_root(deployable: str) 
     assert "HEALTHCHECK" in text, f"{dockerfile} has no HEALTHCHECK"
     assert (ROOT / ignore).is_file(), f"{dockerfile}: no {ignore} for its build context"
     assert (ROOT / context).is_dir()
-    # dependencies are installed before the code is copied (layer caching)
+    # dependencies are installed before the code is copied (layer caching), from the service's
+    # lock with every hash checked, and libs/ on top without dependencies (they are in the lock)
     if deployable != "frontend":
-        assert text.index("requirements.txt") < text.index(f"COPY {Path(dockerfile).parent}/ ")
+        lock = f"COPY {Path(dockerfile).parent}/requirements.lock "
+        assert text.index(lock) < text.index(f"COPY {Path(dockerfile).parent}/ ")
+        assert "pip install --require-hashes -r /build/requirements.lock" in text
+        assert "pip install --no-deps --no-build-isolation /build/libs" in text
     # no secret baked in: no ENV/ARG assigning a password, secret or key value
     for line in re.findall(r"^(?:ENV|ARG) .*$", text, re.MULTILINE):
         assert not re.search(r"(PASSWORD|SECRET)\w*=", line), f"{dockerfile}: {line}"

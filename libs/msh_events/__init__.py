@@ -6,6 +6,7 @@ The pieces, each in its own module:
 * :mod:`.topology` - which service queues receive which event types;
 * :mod:`.celery_app` - a Celery app configured for at-least-once delivery;
 * :mod:`.outbox` - the store-agnostic transactional outbox relay;
+* :mod:`.relay` - running it: after commit in a thread, and as the relay process;
 * :mod:`.consumer` - idempotent consumption and dead letters;
 * :mod:`.tasks` - the Celery task that ties a consumer to a queue.
 """

@@ -3,15 +3,15 @@
 A producer writes each event into its outbox in the same database transaction as the state
 change that caused it, so an event exists if and only if the change was committed. The relay then
 publishes what is pending and marks it sent: right after a commit (low latency) and on a periodic
-sweep (for anything a crash or a broker outage left behind). A relay may publish an event twice
-(it crashed after publishing, before marking); consumers are idempotent, so that is harmless.
+sweep (for anything a crash or a broker outage left behind); :mod:`.relay` runs both. A relay may
+publish an event twice (it crashed after publishing, before marking); consumers are idempotent,
+so that is harmless.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-import threading
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
@@ -65,22 +65,6 @@ class OutboxRelay:
             _observe_published(events)
             if len(events) < self.batch_size:
                 return published
-
-    def run_forever(self, interval: float, stop: threading.Event | None = None) -> None:
-        """The periodic sweep: relay, sleep ``interval``, repeat until ``stop`` is set.
-
-        A broker or database outage is logged and retried on the next sweep; it never ends
-        the loop.
-        """
-        stop = stop or threading.Event()
-        while not stop.is_set():
-            try:
-                count = self.relay_pending()
-                if count:
-                    logger.info("outbox relayed", extra={"published": count})
-            except Exception:
-                log_relay_failure(logger, "outbox sweep failed; retrying in %ss", interval)
-            stop.wait(interval)
 
 
 def log_relay_failure(log: logging.Logger, message: str, *args: object) -> None:

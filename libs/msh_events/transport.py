@@ -15,7 +15,7 @@ and the worker goes on to reconnect.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 from kombu.transport import redis
 
@@ -29,12 +29,13 @@ class QoS(redis.QoS):
         except AttributeError:
             if self.channel.connection is not None and self.channel.connection.client is not None:
                 raise  # not the race: a real bug
+            delivered = cast("dict[str, Any]", self._delivered)  # kombu types it as None
             logger.warning(
                 "broker connection gone while restoring %d unacknowledged message(s); "
                 "they return to their queue after the visibility timeout",
-                len(self._delivered),
+                len(delivered),
             )
-            self._delivered.clear()
+            delivered.clear()
 
 
 class Channel(redis.Channel):

@@ -3,8 +3,6 @@ with a real Celery worker where delivery matters."""
 
 from __future__ import annotations
 
-import json
-import time
 import uuid
 
 import pytest
@@ -14,6 +12,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import transaction
 
+from devstack.waiting import eventually, queued
 from mainapp.eventbus.models import DeadLetter, OutboxEvent, ProcessedEvent
 from mainapp.eventbus.outbox import publish, relay
 from mainapp.eventbus.stores import DjangoDeadLetterStore, DjangoProcessedEventStore
@@ -29,27 +28,6 @@ def broker():
     client.flushdb()
     yield client
     client.flushdb()
-
-
-def queued(broker, queue: str) -> list[dict]:
-    """Envelopes waiting in a queue (kombu keeps JSON messages in a Redis list)."""
-    import base64
-
-    result = []
-    for raw in broker.lrange(queue, 0, -1):
-        message = json.loads(raw)
-        body = base64.b64decode(message["body"])
-        result.append(json.loads(body)[0][0])
-    return result
-
-
-def wait_until(check, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f"not met within {timeout}s")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -69,9 +47,8 @@ def test_an_event_published_in_a_rolled_back_transaction_never_exists(broker):
 def test_a_committed_event_is_relayed_to_every_consumer_queue_and_marked_sent(broker):
     with transaction.atomic():
         event = publish("user.deleted", {"user_id": "7"})
-    # relayed right after commit
-    row = OutboxEvent.objects.get(pk=event.id)
-    assert row.sent_at is not None
+    # relayed right after commit, by the process's background relay
+    eventually(lambda: OutboxEvent.objects.get(pk=event.id).sent_at is not None)
     [envelope] = queued(broker, "orders")
     assert envelope == event.to_dict()
     assert queued(broker, "catalog") == []  # not a subscriber
@@ -150,7 +127,7 @@ def test_a_poison_event_is_retried_then_dead_lettered_and_can_be_replayed(failin
     event = Event(type="bad.event", data={"n": 1}, producer="test")
     app.send_task("msh.events.handle", args=[event.to_dict()], queue=queue)
 
-    dead = wait_until(lambda: DeadLetter.objects.filter(event_id=event.id).first())
+    dead = eventually(lambda: DeadLetter.objects.filter(event_id=event.id).first())
     assert attempts == [event.id] * 3  # first try + 2 retries
     assert dead.attempts == 3
     assert "ValueError: poison" in dead.error
@@ -167,7 +144,7 @@ def test_a_poison_event_is_retried_then_dead_lettered_and_can_be_replayed(failin
 def test_a_message_that_is_not_an_envelope_is_dead_lettered_at_once(failing_worker):
     app, queue, attempts = failing_worker
     app.send_task("msh.events.handle", args=[{"hello": "world"}], queue=queue)
-    dead = wait_until(lambda: DeadLetter.objects.filter(message={"hello": "world"}).first())
+    dead = eventually(lambda: DeadLetter.objects.filter(message={"hello": "world"}).first())
     assert dead.attempts == 1
     assert "InvalidEnvelope" in dead.error
     assert attempts == []

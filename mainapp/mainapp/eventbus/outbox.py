@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from functools import cache
 from typing import Any
 
 from django.db import transaction
 
-from msh_events import Event, OutboxRelay, log_relay_failure
+from msh_events import Event, OutboxRelay
 from msh_events.publisher import CeleryPublisher
+from msh_events.relay import BackgroundRelay
 
 from .models import OutboxEvent
 from .stores import DjangoOutboxStore
@@ -20,13 +22,14 @@ logger = logging.getLogger(__name__)
 def publish(event_type: str, data: dict[str, Any], traceparent: str | None = None) -> Event:
     """Write an event into the outbox inside the caller's transaction.
 
-    It is relayed to the broker right after the transaction commits; if that fails (broker
-    down), the relay's periodic sweep sends it later. Must be called inside ``atomic()`` when the
-    state change and the event must commit together (an implicit autocommit is its own one).
+    It is relayed to the broker right after the transaction commits, by a background thread;
+    if that fails (broker down), the relay process's periodic sweep sends it later. Must be
+    called inside ``atomic()`` when the state change and the event must commit together (an
+    implicit autocommit is its own one).
     """
     event = Event(type=event_type, data=data, producer=PRODUCER, traceparent=traceparent)
     OutboxEvent.objects.create(id=event.id, type=event.type, envelope=event.to_dict())
-    transaction.on_commit(relay_now)
+    transaction.on_commit(background_relay().kick)
     return event
 
 
@@ -36,9 +39,8 @@ def relay() -> OutboxRelay:
     return OutboxRelay(DjangoOutboxStore(), CeleryPublisher(app))
 
 
-def relay_now() -> None:
-    """Best effort, right after commit; a failure is left to the periodic sweep."""
-    try:
-        relay().relay_pending()
-    except Exception:
-        log_relay_failure(logger, "immediate outbox relay failed; the sweep will retry")
+@cache
+def background_relay() -> BackgroundRelay:
+    """This process's after-commit relay (made on first use: after gunicorn forked), in its
+    own thread, so a request never waits for the broker."""
+    return BackgroundRelay(relay())

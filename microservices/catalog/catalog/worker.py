@@ -8,13 +8,14 @@ from typing import Any
 from celery import Celery, signals
 
 from catalog.events import CatalogEvents
-from catalog.relay import make_relay, relay_now
+from catalog.relay import make_relay
 from catalog.settings import SERVICE, Settings, load_settings
 from catalog.store import Store
 from msh_common.logging import configure_logging
 from msh_common.tracing import instrument
 from msh_events.celery_app import make_celery_app
 from msh_events.consumer import IdempotentConsumer
+from msh_events.relay import BackgroundRelay
 from msh_events.tasks import RetryPolicy, register_event_task
 
 
@@ -27,8 +28,8 @@ def create_worker_app(settings: Settings, store: Store | None = None) -> Celery:
         visibility_timeout=settings.celery_visibility_timeout,
         restore_interval=settings.celery_restore_interval,
     )
-    relay = make_relay(store, app)
-    events = CatalogEvents(store, published=lambda: relay_now(relay))
+    relay = BackgroundRelay(make_relay(store, app))
+    events = CatalogEvents(store, published=relay.kick)
     consumer = IdempotentConsumer(store.processed, events.handlers())
     register_event_task(
         app,

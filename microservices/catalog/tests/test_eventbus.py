@@ -3,8 +3,6 @@ real Redis: an order.placed in the catalog queue becomes stock.reserved in the o
 
 from __future__ import annotations
 
-import base64
-import json
 import threading
 import time
 import uuid
@@ -17,27 +15,9 @@ from prometheus_client import REGISTRY
 from catalog.__main__ import main
 from catalog.relay import make_relay, publisher_app
 from catalog.worker import create_worker_app
+from devstack.waiting import eventually, queued
 from msh_events import Event
 from msh_events.celery_app import EVENT_TASK_NAME, make_celery_app
-
-
-def queued(broker, queue: str) -> list[dict]:
-    """Envelopes waiting in a queue, oldest first (kombu pushes JSON messages on the left of a
-    Redis list)."""
-    result = []
-    for raw in reversed(broker.lrange(queue, 0, -1)):
-        message = json.loads(raw)
-        result.append(json.loads(base64.b64decode(message["body"]))[0][0])
-    return result
-
-
-def wait_until(check, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f"not met within {timeout}s")
 
 
 def an_event(n: int = 0) -> Event:
@@ -203,18 +183,18 @@ def test_order_placed_in_the_catalog_queue_becomes_stock_reserved_in_the_orders_
     )
     sender(settings).send_task(EVENT_TASK_NAME, args=[event.to_dict()], queue="catalog")
 
-    [announced] = wait_until(lambda: queued(broker, "orders"))
+    [announced] = eventually(lambda: queued(broker, "orders"))
     assert announced["type"] == "stock.reserved"
     assert announced["data"]["order_id"] == order_id
-    assert store.outbox.backlog() == 0  # relayed right after the handler, not by a sweep
+    eventually(lambda: store.outbox.backlog() == 0)  # relayed after the handler: no sweep runs
     doc = store.db.products.find_one({"_id": product["_id"]})
     assert (doc["available"], doc["reserved"], doc["reservations"]) == (1, 3, {order_id: 3})
-    wait_until(lambda: store.processed.handled(event.id))
+    eventually(lambda: store.processed.handled(event.id))
 
     # The same message again (a redelivery) changes nothing and publishes nothing new.
     before = duplicates_seen("order.placed")
     sender(settings).send_task(EVENT_TASK_NAME, args=[event.to_dict()], queue="catalog")
-    wait_until(lambda: duplicates_seen("order.placed") == before + 1)  # the worker took it
+    eventually(lambda: duplicates_seen("order.placed") == before + 1)  # the worker took it
     assert len(queued(broker, "orders")) == 1
     assert store.db.products.find_one({"_id": product["_id"]})["available"] == 1
 
@@ -228,7 +208,7 @@ def test_a_poison_event_is_dead_lettered_at_once_and_can_be_replayed(
         EVENT_TASK_NAME, args=[{"$where": "not an envelope"}], queue="catalog"
     )
 
-    wait_until(lambda: len(store.dead_letters.list()) == 2)
+    eventually(lambda: len(store.dead_letters.list()) == 2)
     dead = {d["event_id"]: d for d in store.dead_letters.list()}
     assert dead[poison.id]["attempts"] == 1  # broken contract: no retry can help
     assert "InvalidEventData" in dead[poison.id]["error"]
@@ -243,5 +223,5 @@ def test_a_poison_event_is_dead_lettered_at_once_and_can_be_replayed(
     worker.control.cancel_consumer("catalog")  # keep the replayed message in the queue
     assert main(["deadletters", "replay", dead[poison.id]["_id"]]) == 0
     assert "replayed 1" in capsys.readouterr().out
-    assert [e["id"] for e in wait_until(lambda: queued(broker, "catalog"))] == [poison.id]
+    assert [e["id"] for e in eventually(lambda: queued(broker, "catalog"))] == [poison.id]
     assert [d["_id"] for d in store.dead_letters.list()] == [dead[""]["_id"]]

@@ -10,9 +10,7 @@ deadletters replay ID...     send them back to the orders queue (--all: every pe
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 
 from msh_common.logging import configure_logging
 
@@ -57,10 +55,7 @@ def main(argv: list[str] | None = None) -> int:
 
             if start_metrics_server() is not None:  # METRICS_PORT set (compose), else nothing
                 register_store_gauges(db)
-            stop = threading.Event()
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(signum, lambda *_: stop.set())
-            run_forever(db, publisher(settings), settings, stop)
+            run_forever(db, publisher(settings), settings)
             return 0
         if args.command == "sweep":
             print(f"re-published order.placed for {republish_stale_pending(db, settings)} order(s)")

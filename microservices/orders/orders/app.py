@@ -17,6 +17,7 @@ from msh_auth import JWKSCache, RevocationList
 from msh_common.forwarding import TrustedProxies
 from msh_common.logging import configure_logging
 from msh_common.tracing import instrument
+from msh_events.relay import BackgroundRelay
 
 from .api import cart, health, live, orders, reports
 from .api.body_limit import BodyLimitMiddleware
@@ -26,7 +27,7 @@ from .api.errors import install_error_handlers
 from .broker import publisher
 from .catalog import CatalogClient, CircuitBreaker
 from .metrics import install_metrics
-from .relay import BackgroundRelay, make_relay
+from .relay import make_relay
 from .settings import SERVICE, Settings, get_settings
 from .store.db import Database
 from .store.live import StatusListener

@@ -12,11 +12,12 @@ from celery import signals
 
 from msh_common.logging import configure_logging
 from msh_common.tracing import instrument
+from msh_events.relay import BackgroundRelay
 from msh_events.tasks import RetryPolicy, register_event_task
 
 from .broker import celery_app, publisher
 from .events import make_consumer
-from .relay import BackgroundRelay, make_relay
+from .relay import make_relay
 from .settings import SERVICE, get_settings
 from .store.db import Database
 from .store.events import SqlDeadLetterStore

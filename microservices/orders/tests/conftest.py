@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import json
 import os
 import time
 import uuid
@@ -36,6 +35,8 @@ from devstack.servers import free_port
 from devstack.services import catalog_processes, catalog_setup_commands
 from devstack.stack import run_jobs, wait_healthy
 from devstack.stub_http import Answer, Seen, http_server, jwks_answer
+from devstack.waiting import eventually
+from devstack.waiting import queued as queued_in
 from orders.app import create_app
 from orders.settings import Settings
 from orders.store.db import Database
@@ -351,23 +352,10 @@ def client_without_catalog(settings, db) -> Iterator[TestClient]:
 # --- looking inside --------------------------------------------------------------------------
 
 
-def _queued(broker: redis.Redis, queue: str) -> list[dict]:
-    import base64
-
-    envelopes = []
-    for raw in broker.lrange(queue, 0, -1):
-        message = json.loads(raw)
-        body = message["body"]
-        if message["properties"].get("body_encoding") == "base64":
-            body = base64.b64decode(body)
-        envelopes.append(json.loads(body)[0][0])
-    return envelopes
-
-
 @pytest.fixture
 def queued(broker) -> Callable[[str], list[dict]]:
     """The envelopes waiting in a queue (kombu keeps them in a Redis list)."""
-    return lambda queue: _queued(broker, queue)
+    return lambda queue: queued_in(broker, queue)
 
 
 @pytest.fixture
@@ -387,17 +375,7 @@ def outbox(database: Database) -> Callable[..., list[dict]]:
 
 @pytest.fixture
 def wait_until() -> Callable[..., Any]:
-    def wait(check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
-        deadline = time.monotonic() + timeout
-        while True:
-            result = check()
-            if result:
-                return result
-            if time.monotonic() > deadline:
-                raise AssertionError(f"not met within {timeout}s: {check}")
-            time.sleep(interval)
-
-    return wait
+    return eventually
 
 
 @pytest.fixture

@@ -15,13 +15,14 @@ from msh_events import Event
 from msh_events.celery_app import make_celery_app
 from msh_events.consumer import IdempotentConsumer
 from msh_events.publisher import CeleryPublisher
+from msh_events.relay import BackgroundRelay
 from msh_events.tasks import RetryPolicy, register_event_task
 from orders.__main__ import main as cli
 from orders.broker import publisher
 from orders.domain.pricing import PricedLine, PricedOrder
 from orders.domain.status import OrderStatus
 from orders.events import publish
-from orders.relay import BackgroundRelay, make_relay
+from orders.relay import make_relay
 from orders.settings import Settings
 from orders.store import orders as order_store
 from orders.store.events import SqlDeadLetterStore, SqlOutboxStore, SqlProcessedEventStore

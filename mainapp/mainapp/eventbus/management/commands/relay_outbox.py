@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import signal
-import threading
-
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from mainapp.eventbus.outbox import relay
+from msh_events.relay import run_relay_process
 
 
 class Command(BaseCommand):
@@ -27,7 +25,4 @@ class Command(BaseCommand):
 
         if start_metrics_server() is not None:  # METRICS_PORT set (compose), else nothing
             register_store_gauges()
-        stop = threading.Event()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: stop.set())
-        relay().run_forever(settings.OUTBOX_SWEEP_SECONDS, stop)
+        run_relay_process(relay(), settings.OUTBOX_SWEEP_SECONDS)
