@@ -1,41 +1,21 @@
-"""``GET /health``: 200 only when the database and the broker both answer."""
+"""``GET /health``: 200 only when the database and the broker both answer
+(:mod:`msh_common.health`)."""
 
 from __future__ import annotations
 
-import redis
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
-
-def _check_database() -> str | None:
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-    except Exception as exc:
-        return f"{type(exc).__name__}: {exc}"
-    return None
+from msh_common.health import redis_probe, report
 
 
-def _check_broker() -> str | None:
-    try:
-        client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=2)
-        client.ping()
-        client.close()
-    except Exception as exc:
-        return f"{type(exc).__name__}: {exc}"
-    return None
+def _ping_database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
 
 
 def health(request: HttpRequest) -> JsonResponse:
-    checks = {"database": _check_database(), "broker": _check_broker()}
-    healthy = all(error is None for error in checks.values())
-    body = {
-        "status": "ok" if healthy else "unavailable",
-        "service": "mainapp",
-        "checks": {
-            name: {"status": "ok"} if error is None else {"status": "error", "error": error}
-            for name, error in checks.items()
-        },
-    }
-    return JsonResponse(body, status=200 if healthy else 503)
+    checks = {"database": _ping_database, "broker": redis_probe(settings.CELERY_BROKER_URL)}
+    result = report("mainapp", checks)
+    return JsonResponse(result.body, status=result.status_code)
