@@ -9,7 +9,6 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mainapp.settings")
 django.setup()
 
-from celery.signals import worker_ready  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from mainapp.eventbus.handlers import consumer  # noqa: E402
@@ -17,6 +16,7 @@ from mainapp.eventbus.stores import DjangoDeadLetterStore  # noqa: E402
 from msh_common.tracing import instrument  # noqa: E402
 from msh_events.celery_app import make_celery_app  # noqa: E402
 from msh_events.tasks import RetryPolicy, register_event_task  # noqa: E402
+from msh_events.worker import serve_metrics_when_ready  # noqa: E402
 
 instrument("mainapp", "celery", "psycopg")  # only when OTEL_EXPORTER_OTLP_ENDPOINT is set
 
@@ -40,13 +40,10 @@ handle_event = register_event_task(
 )
 
 
-@worker_ready.connect
-def serve_metrics(**_: object) -> None:
-    """Metrics on METRICS_PORT (unset natively: nothing listens): events handled, dead
-    letters, and how many messages wait in the queue."""
-    from mainapp.metrics import SERVICE, register_store_gauges
-    from msh_common.metrics import redis_queue_depth, register_gauges, start_metrics_server
+def _store_gauges() -> None:
+    from mainapp.metrics import register_store_gauges  # imported only where metrics are served
 
-    if start_metrics_server() is not None:
-        register_store_gauges()
-        register_gauges(SERVICE, queue_depth=redis_queue_depth(settings.CELERY_BROKER_URL, SERVICE))
+    register_store_gauges()
+
+
+serve_metrics_when_ready("mainapp", settings.CELERY_BROKER_URL, _store_gauges)

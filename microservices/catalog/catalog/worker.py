@@ -17,6 +17,7 @@ from msh_events.celery_app import make_celery_app
 from msh_events.consumer import IdempotentConsumer
 from msh_events.relay import BackgroundRelay
 from msh_events.tasks import RetryPolicy, register_event_task
+from msh_events.worker import serve_metrics_when_ready
 
 
 def create_worker_app(settings: Settings, store: Store | None = None) -> Celery:
@@ -56,13 +57,10 @@ def _configure_logging(**_: Any) -> None:
     configure_logging(SERVICE, settings.log_level, settings.log_format)
 
 
-@signals.worker_ready.connect
-def _serve_metrics(**_: Any) -> None:
-    """Metrics on METRICS_PORT (unset natively: nothing listens): events handled, dead
-    letters, and how many messages wait in the queue."""
-    from catalog.metrics import register_store_gauges
-    from msh_common.metrics import redis_queue_depth, register_gauges, start_metrics_server
+def _store_gauges() -> None:
+    from catalog.metrics import register_store_gauges  # imported only where metrics are served
 
-    if start_metrics_server() is not None:
-        register_store_gauges(app.conf.catalog_store)
-        register_gauges(SERVICE, queue_depth=redis_queue_depth(settings.redis_url, SERVICE))
+    register_store_gauges(app.conf.catalog_store)
+
+
+serve_metrics_when_ready(SERVICE, settings.redis_url, _store_gauges)

@@ -6,14 +6,12 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
-
-from celery import signals
 
 from msh_common.logging import configure_logging
 from msh_common.tracing import instrument
 from msh_events.relay import BackgroundRelay
 from msh_events.tasks import RetryPolicy, register_event_task
+from msh_events.worker import serve_metrics_when_ready
 
 from .broker import celery_app, publisher
 from .events import make_consumer
@@ -54,15 +52,10 @@ handle_event = register_event_task(
 )
 
 
-@signals.worker_ready.connect
-def _serve_metrics(**_: Any) -> None:
-    """Metrics on METRICS_PORT (unset natively: nothing listens): events handled, dead
-    letters, and how many messages wait in the queue."""
-    from msh_common.metrics import redis_queue_depth, register_gauges, start_metrics_server
+def _store_gauges() -> None:
+    from .metrics import register_store_gauges  # imported only where metrics are served
 
-    from .metrics import register_store_gauges
+    register_store_gauges(database())
 
-    if start_metrics_server() is not None:
-        register_store_gauges(database())
-        broker = settings.celery_broker_url or settings.redis_url
-        register_gauges(SERVICE, queue_depth=redis_queue_depth(broker, SERVICE))
+
+serve_metrics_when_ready(SERVICE, settings.broker_url, _store_gauges)
