@@ -11,10 +11,11 @@ UV := $(VENV)/bin/uv
 # bench/requirements.txt, libs/pyproject.toml and libs/build-requirements.txt (libs/'s build
 # backend). Outputs: requirements-dev.lock (.venv), <service>/requirements.lock (its image) and
 # bench/requirements.lock (added to .venv by bench-load and chaos), resolved for the images' Python
-# (python:3.11.14-slim-bookworm: glibc 2.36, x86_64). The other locks take the dev lock as a
-# constraint, so that the tests run the versions the images run.
+# (python:3.11.14-slim-bookworm: glibc 2.36, x86_64), and for every 3.11 patch release: Debian 12's
+# python3 is 3.11.2, whose redis needs async-timeout (below 3.11.3). The other locks take the dev
+# lock as a constraint, so that the tests run the versions the images run.
 SERVICES := gateway mainapp microservices/catalog microservices/orders
-LOCK_PYTHON := 3.11.14
+LOCK_PYTHON := 3.11
 LOCK_PLATFORM := x86_64-manylinux_2_36
 LOCK_FLAGS ?=
 COMPILE := $(UV) pip compile --quiet --generate-hashes --python-version $(LOCK_PYTHON) \
