@@ -37,6 +37,7 @@ from gateway.response_headers import ResponseHeaders
 from gateway.routing import load_route_table
 from gateway.settings import Settings
 from gateway.spa import from_setting as spa_from_setting
+from gateway.streams import StreamSlots
 from gateway.upstream import UpstreamPools
 from msh_auth import RevocationList
 from msh_common.tracing import configure_tracing
@@ -63,7 +64,11 @@ def create_app(settings: Settings | None = None) -> Gateway:
     setup_logging(settings.log_level, settings.environment, settings.log_format)
     routes = load_route_table(settings.gateway_routes_file, settings)
     client = UpstreamClient(settings)  # control plane: health probes, JWKS, OpenAPI
-    pools = UpstreamPools(settings.upstream_max_connections)  # the proxied requests
+    pools = UpstreamPools(  # the proxied requests
+        settings.upstream_max_connections,
+        wait_seconds=settings.upstream_pool_wait_seconds,
+        stream_limit=settings.upstream_stream_max_connections,
+    )
     registry = Metrics()
     # As before: the access log is INFO; LOG_LEVEL=WARNING and above silence it.
     access_log = AccessLog(
@@ -172,6 +177,7 @@ def create_app(settings: Settings | None = None) -> Gateway:
         registry,
         response_headers.decorate,
         retries=settings.upstream_retries,
+        stream_slots=StreamSlots(settings.sse_max_streams_per_user),
     )
     return Gateway(
         api,

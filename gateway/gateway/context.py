@@ -6,6 +6,7 @@ from contextvars import ContextVar
 
 from gateway.routing import Route
 from gateway.tracing import Trace
+from msh_auth import Principal
 
 # Read by the log filter so every line logged while serving a request carries its id.
 request_id_var: ContextVar[str | None] = ContextVar("gateway_request_id", default=None)
@@ -18,6 +19,7 @@ class RequestContext:
         "client",
         "cors_origin",
         "extra_headers",
+        "principal",
         "request_id",
         "route",
         "scheme",
@@ -35,6 +37,7 @@ class RequestContext:
         self.route: Route | None = None
         self.upstream: str | None = None
         self.user_id: str | None = None
+        self.principal: Principal | None = None  # the verified caller, if any
         self.status: int | None = None
         self.cors_origin: bytes | None = None
         # Added to the response, whoever produces it (rate-limit headers, for instance).

@@ -48,7 +48,10 @@ def edge_responses(route: Route, method: str, operation: Mapping[str, Any]) -> d
     """Status -> description of what the gateway itself answers for ``method`` on ``route``
     (see proxy.py), before or instead of the upstream's answer."""
     auth = route.auth_for(method.upper())
-    unavailable = ["`service_unavailable`: the service's circuit breaker is open (`Retry-After`)"]
+    unavailable = [
+        "`service_unavailable`: the service's circuit breaker is open (`Retry-After`)",
+        "`upstream_busy`: every connection to the service is in use (`Retry-After`)",
+    ]
     if auth != "none":
         unavailable.append("`auth_unavailable`: tokens cannot be verified right now")
     answers = {
@@ -62,8 +65,13 @@ def edge_responses(route: Route, method: str, operation: Mapping[str, Any]) -> d
     if "requestBody" in operation:
         answers["413"] = f"`payload_too_large`: the body is over {route.max_body_bytes} bytes"
     answers["414"] = f"`uri_too_long`: the path and query are over {MAX_TARGET_BYTES} bytes"
+    limits = []
     if route.rate_limit != "none":
-        answers["429"] = "`rate_limited`: too many requests; see `Retry-After`"
+        limits.append("`rate_limited`: too many requests; see `Retry-After`")
+    if route.streams:
+        limits.append("`too_many_streams`: this user holds too many open event streams")
+    if limits:
+        answers["429"] = "; ".join(limits)
     answers["502"] = "`bad_gateway`: the service cannot be reached"
     answers["503"] = "; ".join(unavailable)
     answers["504"] = "`upstream_timeout`: the service did not answer in time"

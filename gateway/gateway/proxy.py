@@ -32,15 +32,17 @@ from gateway.headers import RequestHead, client_response_headers
 from gateway.metrics import Metrics
 from gateway.ratelimit import RateLimiter
 from gateway.routing import Route, RouteTable
+from gateway.streams import StreamSlots
 from gateway.upstream import (
     ConnectionPool,
+    UpstreamBusy,
     UpstreamConnectError,
     UpstreamError,
     UpstreamPools,
     UpstreamResponse,
     UpstreamTimeout,
 )
-from msh_auth import Principal
+from msh_auth import Principal, challenge
 
 logger = logging.getLogger("gateway.proxy")
 
@@ -80,6 +82,7 @@ class ReverseProxy:
         decorate: Decorate,
         *,
         retries: int = 1,
+        stream_slots: StreamSlots | None = None,
     ) -> None:
         self.routes = routes
         self.auth = auth
@@ -88,17 +91,43 @@ class ReverseProxy:
         self.metrics = metrics
         self.decorate = decorate
         self.retries = retries
-        # Per upstream: its connection pool and the base path prepended to forwarded paths.
-        self._targets: dict[str, tuple[ConnectionPool, bytes]] = {}
+        self.stream_slots = stream_slots or StreamSlots(5)
+        # Per upstream: its connection pools (request/response, streams) and the base path
+        # prepended to forwarded paths.
+        self._targets: dict[str, tuple[ConnectionPool, ConnectionPool, bytes]] = {}
         for name, upstream in routes.upstreams.items():
             url = URL(upstream.base)
-            pool = pools.pool(url.scheme, url.host or "", url.port or 80)
-            self._targets[name] = (pool, url.raw_path.rstrip("/").encode("latin-1"))
+            host, port = url.host or "", url.port or 80
+            self._targets[name] = (
+                pools.pool(url.scheme, host, port),
+                pools.pool(url.scheme, host, port, stream=True),
+                url.raw_path.rstrip("/").encode("latin-1"),
+            )
 
     async def __call__(
         self, context: RequestContext, head: RequestHead, scope: Scope, receive: Receive, send: Send
     ) -> None:
         raw_path, path = request_target(scope)
+        route = self._route(context, scope, path)
+        principal = await self._authenticate(route, scope["method"], head)
+        if principal is not None:
+            context.principal = principal
+            context.user_id = principal.user_id
+        if route.rate_limit != "none":
+            await self._rate_limit(context, route, principal)
+        try:
+            body = await read_body(head, receive, route.max_body_bytes)
+        except ClientDisconnected:
+            return
+        if not route.is_stream(path):
+            await self._forward(context, head, scope, raw_path, body, receive, send)
+            return
+        who = f"u:{principal.user_id}" if principal is not None else f"ip:{context.client}"
+        with self.stream_slots.slot(who):
+            await self._forward(context, head, scope, raw_path, body, receive, send, stream=True)
+
+    def _route(self, context: RequestContext, scope: Scope, path: str) -> Route:
+        """The request's route, if its method and query string are acceptable there."""
         route = context.route or self.routes.match(path)
         if route is None:
             raise GatewayError(404, f"No route for {path}.")
@@ -115,52 +144,32 @@ class ReverseProxy:
                 400,
                 "Tokens are not accepted in the query string; send an Authorization header.",
                 code="token_in_query",
-                headers={
-                    "WWW-Authenticate": 'Bearer realm="microservicehub", error="invalid_request"'
-                },
+                headers={"WWW-Authenticate": challenge("invalid_request")},
             )
+        return route
 
-        principal = await self._authenticate(route, method, head)
-        if principal is not None:
-            context.user_id = principal.user_id
-        if route.rate_limit != "none":
-            await self._rate_limit(context, route, principal)
-
-        try:
-            body = await read_body(head, receive, route.max_body_bytes)
-        except ClientDisconnected:
-            return
-
-        headers = head.forward
-        if head.host is not None:
-            headers.append((b"x-forwarded-host", head.host))
-        headers.append((b"x-forwarded-proto", context.scheme.encode("latin-1")))
-        if context.client:
-            headers.append((b"x-forwarded-for", context.client.encode("latin-1")))
-        headers.append((b"x-request-id", context.request_id.encode("latin-1")))
-        trace = context.trace
-        headers.append((b"traceparent", trace.traceparent.encode("latin-1")))
-        if trace.tracestate is not None:
-            headers.append((b"tracestate", trace.tracestate))
-        if principal is not None:
-            user_id = principal.user_id.encode()
-            roles = ",".join(principal.roles).encode()
-            if not _CR_LF.search(user_id + roles):
-                headers.append((b"x-user-id", user_id))
-                headers.append((b"x-user-roles", roles))
-
-        pool, base_path = self._targets[route.upstream.name]
-        target = base_path + raw_path.encode("latin-1")
-        if query:
-            target += b"?" + query
-        if len(target) > MAX_TARGET_BYTES:
-            raise GatewayError(
-                414, f"The request URI is longer than the {MAX_TARGET_BYTES} bytes allowed."
-            )
-        parts = [method.encode("ascii"), b" ", target, b" HTTP/1.1\r\nhost: ", pool.host_header]
-        for name, value in headers:
-            parts += (b"\r\n", name, b": ", value)
-        response = await self._request_upstream(route, method, pool, b"".join(parts), body)
+    async def _forward(
+        self,
+        context: RequestContext,
+        head: RequestHead,
+        scope: Scope,
+        raw_path: str,
+        body: bytes,
+        receive: Receive,
+        send: Send,
+        *,
+        stream: bool = False,
+    ) -> None:
+        """Send the request upstream and relay the response as it arrives."""
+        assert context.route is not None
+        route = context.route
+        pool, stream_pool, base_path = self._targets[route.upstream.name]
+        pool = stream_pool if stream else pool
+        request_head = _upstream_head(
+            context, head, scope, pool, base_path + raw_path.encode("latin-1")
+        )
+        method = scope["method"]
+        response = await self._request_upstream(route, method, pool, request_head, body)
         completed = False
         try:
             response_headers = self.decorate(
@@ -203,9 +212,7 @@ class ReverseProxy:
                 403,
                 "This needs a staff account.",
                 code="permission_denied",
-                headers={
-                    "WWW-Authenticate": 'Bearer realm="microservicehub", error="insufficient_scope"'
-                },
+                headers={"WWW-Authenticate": challenge("insufficient_scope")},
             )
         return principal
 
@@ -262,6 +269,14 @@ class ReverseProxy:
                 breaker.success()
                 self.metrics.observe_upstream(upstream, time.perf_counter() - started)
                 return response
+        except UpstreamBusy:
+            self.metrics.upstream_failures.labels(upstream, "busy").inc()
+            raise GatewayError(
+                503,
+                f"The {upstream} service is busy; try again shortly.",
+                code="upstream_busy",
+                headers={"Retry-After": "1"},
+            ) from None
         except BreakerOpen as exc:
             self.metrics.breaker_rejections.labels(upstream).inc()
             raise GatewayError(
@@ -278,6 +293,49 @@ class ReverseProxy:
                 504, "The upstream service did not respond in time.", code="upstream_timeout"
             ) from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _upstream_head(
+    context: RequestContext, head: RequestHead, scope: Scope, pool: ConnectionPool, path: bytes
+) -> bytes:
+    """The request line and headers sent upstream: the client's end-to-end headers, and the
+    gateway's forwarding, tracing and identity headers (never the client's own)."""
+    query: bytes = scope["query_string"]
+    target = path + b"?" + query if query else path
+    if len(target) > MAX_TARGET_BYTES:
+        raise GatewayError(
+            414, f"The request URI is longer than the {MAX_TARGET_BYTES} bytes allowed."
+        )
+    headers = head.forward
+    if head.host is not None:
+        headers.append((b"x-forwarded-host", head.host))
+    headers.append((b"x-forwarded-proto", context.scheme.encode("latin-1")))
+    if context.client:
+        headers.append((b"x-forwarded-for", context.client.encode("latin-1")))
+    headers.append((b"x-request-id", context.request_id.encode("latin-1")))
+    trace = context.trace
+    headers.append((b"traceparent", trace.traceparent.encode("latin-1")))
+    if trace.tracestate is not None:
+        headers.append((b"tracestate", trace.tracestate))
+    headers.extend(_identity_headers(context))
+    method: str = scope["method"]
+    parts = [method.encode("ascii"), b" ", target, b" HTTP/1.1\r\nhost: ", pool.host_header]
+    for name, value in headers:
+        parts += (b"\r\n", name, b": ", value)
+    return b"".join(parts)
+
+
+def _identity_headers(context: RequestContext) -> list[tuple[bytes, bytes]]:
+    """X-User-Id and X-User-Roles of a verified caller (informational: services verify the
+    token themselves)."""
+    principal = context.principal
+    if principal is None:
+        return []
+    user_id = principal.user_id.encode()
+    roles = ",".join(principal.roles).encode()
+    if _CR_LF.search(user_id + roles):
+        return []
+    return [(b"x-user-id", user_id), (b"x-user-roles", roles)]
 
 
 def _bad_gateway() -> GatewayError:

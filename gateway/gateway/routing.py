@@ -8,6 +8,7 @@ starting instead of failing requests later.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -71,6 +72,11 @@ class Route:
     write_auth: Auth = "none"
     rate_limit: RateLimitClass = "default"
     max_body_bytes: int = 1024 * 1024
+    # Paths answered with a stream (SSE): their own connection budget, a per-user cap.
+    streams: tuple[re.Pattern[str], ...] = ()
+
+    def is_stream(self, path: str) -> bool:
+        return any(pattern.fullmatch(path) for pattern in self.streams)
 
     @property
     def allow(self) -> str:
@@ -132,6 +138,7 @@ class _RouteSpec(BaseModel):
     write_auth: Auth | None = None
     rate_limit: RateLimitClass = "default"
     max_body_bytes: int | None = Field(None, ge=0)
+    streams: list[str] = Field(default_factory=list)
 
     @field_validator("methods", mode="before")
     @classmethod
@@ -165,6 +172,13 @@ class _RouteFile(BaseModel):
 
     routes: list[_RouteSpec] = Field(min_length=1)
     upstreams: dict[str, _UpstreamSpec] = Field(default_factory=dict)
+
+
+def stream_pattern(glob: str) -> re.Pattern[str]:
+    """``/api/orders/*/events``: ``*`` stands for exactly one path segment."""
+    if not glob.startswith("/"):
+        raise RouteConfigError(f"stream path {glob!r} must start with '/'")
+    return re.compile("[^/]+".join(re.escape(part) for part in glob.split("*")))
 
 
 def load_route_table(
@@ -208,6 +222,7 @@ def load_route_table(
                     if entry.max_body_bytes is not None
                     else settings.gateway_max_body_bytes
                 ),
+                streams=tuple(stream_pattern(glob) for glob in entry.streams),
             )
         )
     try:

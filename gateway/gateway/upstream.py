@@ -10,12 +10,18 @@ with flow control. aiohttp remains the client of the control plane (health probe
 OpenAPI documents), where convenience matters more than microseconds.
 
 Semantics, as nginx's proxy module:
-- ``connect_timeout`` bounds getting a connection (waiting for a pool slot included);
-  ``read_timeout`` bounds each wait for upstream bytes (the response head, then every
-  silence between body chunks): :class:`UpstreamTimeout`;
-- a connection is reused only after a complete response that allows keep-alive, and is
-  dropped after ``idle_seconds`` unused (before the upstream's own keep-alive timeout, so a
-  request is never written to a connection being closed: gunicorn keeps 2 s);
+- waiting for a free connection of a full pool is bounded by ``wait_seconds``:
+  :class:`UpstreamBusy` (the proxy answers 503 at once, never a long hang);
+  ``connect_timeout`` bounds connecting, ``read_timeout`` each wait for upstream bytes (the
+  response head, then every silence between body chunks): :class:`UpstreamTimeout`;
+- a connection is reused only after a response read to its framed end (Content-Length or
+  chunked; a close-delimited body never) whose upstream did not ask to close, and is dropped
+  after ``idle_seconds`` unused (before the upstream's own keep-alive timeout: gunicorn keeps
+  2 s);
+- an upstream may still close a pooled connection just as a request is written to it (uvicorn
+  closes after an application error, even when its 500 said keep-alive). A request that fails
+  on a reused connection before any response byte is sent again, once, on a fresh connection:
+  nothing was processed, so this is safe for any method;
 - :class:`UpstreamConnectError` means nothing was received (safe to retry idempotent
   requests); :class:`UpstreamProtocolError` that the upstream broke the protocol or hung up
   mid-response.
@@ -50,6 +56,11 @@ class UpstreamProtocolError(UpstreamError):
 
 class UpstreamTimeout(UpstreamError, TimeoutError):
     """Connecting or waiting for upstream bytes took longer than allowed."""
+
+
+class UpstreamBusy(Exception):
+    """Every connection the pool may open is in use, and none came free in time. Not an
+    upstream failure (the upstream is merely busy with others): no breaker counts it."""
 
 
 class UpstreamResponse:
@@ -317,12 +328,14 @@ class ConnectionPool:
         *,
         limit: int = 100,
         idle_seconds: float = 1.5,
+        wait_seconds: float = 0.5,
     ) -> None:
         self.scheme = scheme
         self.host = host
         self.port = port
         self.limit = limit
         self.idle_seconds = idle_seconds
+        self.wait_seconds = wait_seconds
         default_port = 443 if scheme == "https" else 80
         self.host_header = (host if port == default_port else f"{host}:{port}").encode("idna")
         self._ssl: ssl.SSLContext | None = (
@@ -349,43 +362,67 @@ class ConnectionPool:
         read_timeout: float,
     ) -> UpstreamResponse:
         """Send one request (``head`` = request line and headers, without the final CRLF)."""
-        connection = await self._acquire(connect_timeout)
-        if body:
-            data = b"%s\r\ncontent-length: %d\r\n\r\n%s" % (head, len(body), body)
-        elif is_head:
-            data = head + b"\r\n\r\n"
-        else:
-            empty = b"\r\ncontent-length: 0\r\n\r\n" if _sends_length(head) else b"\r\n\r\n"
-            data = head + empty
+        data = _request_bytes(head, body, is_head)
+        connection, reused = await self._acquire(connect_timeout)
+        try:
+            return await connection.exchange(data, is_head=is_head, read_timeout=read_timeout)
+        except UpstreamConnectError:
+            connection.abort()
+            if not reused:
+                raise
+        except BaseException:
+            connection.abort()
+            raise
+        # The upstream closed the pooled connection before reading this request: once more,
+        # on a connection of its own.
+        connection, _ = await self._acquire(connect_timeout, fresh=True)
         try:
             return await connection.exchange(data, is_head=is_head, read_timeout=read_timeout)
         except BaseException:
             connection.abort()
             raise
 
-    async def _acquire(self, wait_seconds: float) -> _Connection:
+    async def _acquire(
+        self, connect_timeout: float, *, fresh: bool = False
+    ) -> tuple[_Connection, bool]:
+        """A connection and whether it was reused: an idle one unless ``fresh``, else a new one
+        once the pool has room (waiting at most ``wait_seconds`` for it)."""
+        deadline = self.loop.time() + self.wait_seconds
+        while True:
+            if not fresh and (idle := self._take_idle()) is not None:
+                return idle, True
+            if not self.limit or self._open < self.limit:
+                return await self._connect(connect_timeout), False
+            await self._wait_for_room(deadline)
+
+    def _take_idle(self) -> _Connection | None:
         now = time.monotonic()
         while self._idle:
             connection = self._idle.pop()
             if not connection.closed and now - connection.idle_since < self.idle_seconds:
                 return connection
             connection.abort()
-        if self.limit and self._open >= self.limit:
-            waiter = self.loop.create_future()
-            self._waiters.append(waiter)
-            try:
-                async with asyncio.timeout(wait_seconds):
-                    await waiter
-            except TimeoutError:
-                raise UpstreamTimeout(f"no free connection within {wait_seconds:g}s") from None
-            finally:
-                if waiter in self._waiters:
-                    self._waiters.remove(waiter)
-            return await self._acquire(wait_seconds)
+        return None
+
+    async def _wait_for_room(self, deadline: float) -> None:
+        waiter = self.loop.create_future()
+        self._waiters.append(waiter)
+        try:
+            async with asyncio.timeout_at(deadline):
+                await waiter
+        except TimeoutError:
+            raise UpstreamBusy(
+                f"all {self.limit} connections busy for {self.wait_seconds:g}s"
+            ) from None
+        finally:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+
+    async def _connect(self, connect_timeout: float) -> _Connection:
         self._open += 1
         connection = _Connection(self)
         try:
-            async with asyncio.timeout(wait_seconds):
+            async with asyncio.timeout(connect_timeout):
                 await self.loop.create_connection(
                     lambda: connection,
                     self.host,
@@ -395,7 +432,7 @@ class ConnectionPool:
                 )
         except TimeoutError:
             connection.abort()
-            raise UpstreamTimeout(f"connecting took longer than {wait_seconds:g}s") from None
+            raise UpstreamTimeout(f"connecting took longer than {connect_timeout:g}s") from None
         except OSError as exc:
             connection.abort()
             raise UpstreamConnectError(f"cannot connect: {exc}") from None
@@ -432,6 +469,14 @@ class ConnectionPool:
         self._idle.clear()
 
 
+def _request_bytes(head: bytes, body: bytes, is_head: bool) -> bytes:
+    if body:
+        return b"%s\r\ncontent-length: %d\r\n\r\n%s" % (head, len(body), body)
+    if is_head:
+        return head + b"\r\n\r\n"
+    return head + (b"\r\ncontent-length: 0\r\n\r\n" if _sends_length(head) else b"\r\n\r\n")
+
+
 def _sends_length(head: bytes) -> bool:
     """Methods whose requests carry a body by meaning get ``Content-Length: 0`` when empty
     (Django and many servers expect it on POST/PUT/PATCH)."""
@@ -439,19 +484,34 @@ def _sends_length(head: bytes) -> bool:
 
 
 class UpstreamPools:
-    """One :class:`ConnectionPool` per upstream origin."""
+    """Connection pools per upstream origin: one for request/response traffic and one for
+    streams (SSE), so long-lived streams can never take the connections other requests need."""
 
-    def __init__(self, limit: int, idle_seconds: float = 1.5) -> None:
+    def __init__(
+        self,
+        limit: int,
+        idle_seconds: float = 1.5,
+        *,
+        wait_seconds: float = 0.5,
+        stream_limit: int = 500,
+    ) -> None:
         self.limit = limit
+        self.stream_limit = stream_limit
         self.idle_seconds = idle_seconds
-        self._pools: dict[tuple[str, str, int], ConnectionPool] = {}
+        self.wait_seconds = wait_seconds
+        self._pools: dict[tuple[str, str, int, bool], ConnectionPool] = {}
 
-    def pool(self, scheme: str, host: str, port: int) -> ConnectionPool:
-        key = (scheme, host, port)
+    def pool(self, scheme: str, host: str, port: int, *, stream: bool = False) -> ConnectionPool:
+        key = (scheme, host, port, stream)
         pool = self._pools.get(key)
         if pool is None:
             pool = self._pools[key] = ConnectionPool(
-                scheme, host, port, limit=self.limit, idle_seconds=self.idle_seconds
+                scheme,
+                host,
+                port,
+                limit=self.stream_limit if stream else self.limit,
+                idle_seconds=self.idle_seconds,
+                wait_seconds=self.wait_seconds,
             )
         return pool
 

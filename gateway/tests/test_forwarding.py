@@ -152,10 +152,12 @@ def test_head_requests_get_headers_only(gateway):
     assert gateway.request("GET", "/api/after-head").json()["path"] == "/api/after-head"
 
 
-def test_pool_limit_queues_requests_instead_of_failing(start_gateway, test_gateway_env):
+def test_pool_limit_queues_requests_within_the_pool_wait(start_gateway, test_gateway_env):
     import threading
 
-    gateway = start_gateway({**test_gateway_env, "UPSTREAM_MAX_CONNECTIONS": "1"})
+    gateway = start_gateway(
+        {**test_gateway_env, "UPSTREAM_MAX_CONNECTIONS": "1", "UPSTREAM_POOL_WAIT_SECONDS": "5"}
+    )
     statuses: list[int] = []
 
     def call() -> None:

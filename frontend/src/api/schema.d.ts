@@ -1135,7 +1135,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Service Unavailable At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`). */
+            /** @description Service Unavailable At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `upstream_busy`: every connection to the service is in use (`Retry-After`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1267,7 +1267,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Service Unavailable At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
+            /** @description Service Unavailable At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `upstream_busy`: every connection to the service is in use (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1361,7 +1361,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`). */
+            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `upstream_busy`: every connection to the service is in use (`Retry-After`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1480,7 +1480,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Service Unavailable At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
+            /** @description Service Unavailable At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `upstream_busy`: every connection to the service is in use (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1623,7 +1623,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Service Unavailable At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
+            /** @description Service Unavailable At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `upstream_busy`: every connection to the service is in use (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1717,7 +1717,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`). */
+            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `upstream_busy`: every connection to the service is in use (`Retry-After`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1829,7 +1829,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Service Unavailable At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
+            /** @description Service Unavailable At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `upstream_busy`: every connection to the service is in use (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1963,7 +1963,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Service Unavailable At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
+            /** @description Service Unavailable At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `upstream_busy`: every connection to the service is in use (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2037,7 +2037,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`). */
+            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `upstream_busy`: every connection to the service is in use (`Retry-After`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2169,7 +2169,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Service Unavailable At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
+            /** @description Service Unavailable At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `upstream_busy`: every connection to the service is in use (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2283,7 +2283,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Service Unavailable At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
+            /** @description Service Unavailable At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `upstream_busy`: every connection to the service is in use (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2356,7 +2356,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`). */
+            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `upstream_busy`: every connection to the service is in use (`Retry-After`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2429,7 +2429,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`). */
+            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `upstream_busy`: every connection to the service is in use (`Retry-After`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2524,7 +2524,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`). */
+            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `upstream_busy`: every connection to the service is in use (`Retry-After`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2627,7 +2627,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`). */
+            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `upstream_busy`: every connection to the service is in use (`Retry-After`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2713,7 +2713,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`). */
+            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `upstream_busy`: every connection to the service is in use (`Retry-After`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2798,7 +2798,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`). */
+            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `upstream_busy`: every connection to the service is in use (`Retry-After`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2902,7 +2902,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`). */
+            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `upstream_busy`: every connection to the service is in use (`Retry-After`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2988,7 +2988,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`). */
+            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `upstream_busy`: every connection to the service is in use (`Retry-After`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3070,7 +3070,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
+            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `upstream_busy`: every connection to the service is in use (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3164,7 +3164,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
+            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `upstream_busy`: every connection to the service is in use (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3259,7 +3259,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
+            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `upstream_busy`: every connection to the service is in use (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3353,7 +3353,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
+            /** @description At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `upstream_busy`: every connection to the service is in use (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3436,7 +3436,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description `auth_unavailable`: tokens cannot be verified right now; try again shortly. At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
+            /** @description `auth_unavailable`: tokens cannot be verified right now; try again shortly. At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `upstream_busy`: every connection to the service is in use (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3517,7 +3517,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description `auth_unavailable`: tokens cannot be verified right now; try again shortly. At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
+            /** @description `auth_unavailable`: tokens cannot be verified right now; try again shortly. At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `upstream_busy`: every connection to the service is in use (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3625,7 +3625,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description `catalog_unavailable`: the catalog cannot price the product; nothing changed. `auth_unavailable`: tokens cannot be verified right now. At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
+            /** @description `catalog_unavailable`: the catalog cannot price the product; nothing changed. `auth_unavailable`: tokens cannot be verified right now. At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `upstream_busy`: every connection to the service is in use (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3705,7 +3705,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
+            /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`; `too_many_streams`: this user holds too many open event streams. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3723,7 +3723,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description `auth_unavailable`: tokens cannot be verified right now; try again shortly. At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
+            /** @description `auth_unavailable`: tokens cannot be verified right now; try again shortly. At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `upstream_busy`: every connection to the service is in use (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3813,7 +3813,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
+            /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`; `too_many_streams`: this user holds too many open event streams. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3831,7 +3831,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description `catalog_unavailable`: the catalog cannot price the lines; nothing was ordered. `auth_unavailable`: tokens cannot be verified right now. At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
+            /** @description `catalog_unavailable`: the catalog cannot price the lines; nothing was ordered. `auth_unavailable`: tokens cannot be verified right now. At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `upstream_busy`: every connection to the service is in use (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3907,7 +3907,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
+            /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`; `too_many_streams`: this user holds too many open event streams. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3925,7 +3925,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description `auth_unavailable`: tokens cannot be verified right now; try again shortly. At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
+            /** @description `auth_unavailable`: tokens cannot be verified right now; try again shortly. At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `upstream_busy`: every connection to the service is in use (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4010,7 +4010,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
+            /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`; `too_many_streams`: this user holds too many open event streams. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -4028,7 +4028,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description `auth_unavailable`: tokens cannot be verified right now; try again shortly. At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
+            /** @description `auth_unavailable`: tokens cannot be verified right now; try again shortly. At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `upstream_busy`: every connection to the service is in use (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4104,7 +4104,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
+            /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`; `too_many_streams`: this user holds too many open event streams. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -4122,7 +4122,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description `auth_unavailable`: tokens cannot be verified right now; try again shortly. At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
+            /** @description `auth_unavailable`: tokens cannot be verified right now; try again shortly. At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `upstream_busy`: every connection to the service is in use (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4222,7 +4222,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description `auth_unavailable`: tokens cannot be verified right now; try again shortly. At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
+            /** @description `auth_unavailable`: tokens cannot be verified right now; try again shortly. At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `upstream_busy`: every connection to the service is in use (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
             503: {
                 headers: {
                     [name: string]: unknown;
