@@ -133,6 +133,10 @@ def _retry_after(rate: Rate, elapsed: float, current: int, previous: int) -> int
     return max(1, math.ceil(wait))
 
 
+# (limit name, key, window, the window's index when pushed, how many were pushed)
+_Push = tuple[str, str, _Window, int, int]
+
+
 class RateLimiter:
     """Decides per (class, key); synchronises with Redis in the background."""
 
@@ -254,11 +258,30 @@ class RateLimiter:
         assert self._redis is not None
         if not self._redis_usable():
             return
-        batch: list[tuple[str, str, _Window, int, int]] = []
         pipe = self._redis.pipeline(transaction=False)
         watched = self._watched_windows()
         for name, key, window in watched:
             pipe.get(self._key(name, key, window.index))
+        batch = self._push_pending(pipe)
+        if not batch and not watched:
+            return
+        try:
+            results = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            self._redis_failed(exc)
+            self._take_back(batch)
+            return
+        self._redis_ok()
+        for (_, _, window), total in zip(watched, results, strict=False):
+            window.synced = max(window.synced, int(total or 0))
+        increments = results[len(watched) :: 2]
+        for (_, _, window, index, _), total in zip(batch, increments, strict=True):
+            if window.index == index:
+                window.synced = max(window.synced, int(total))
+
+    def _push_pending(self, pipe: Any) -> list[_Push]:
+        """Queue every window's local count on ``pipe`` (INCRBY, EXPIRE); what was queued."""
+        batch: list[_Push] = []
         for name, keys in self._dirty.items():
             if not keys:
                 continue
@@ -276,25 +299,15 @@ class RateLimiter:
                 pipe.incrby(redis_key, sent)
                 pipe.expire(redis_key, period * 2 + 1)
                 batch.append((name, key, window, window.index, sent))
-        if not batch and not watched:
-            return
-        try:
-            results = await pipe.execute()
-        except (RedisError, OSError) as exc:
-            self._redis_failed(exc)
-            for name, key, window, index, sent in batch:
-                if window.index == index:  # not counted in Redis: push again next time
-                    window.pending += sent
-                    window.synced -= sent
-                    self._dirty[name].add(key)
-            return
-        self._redis_ok()
-        for (_, _, window), total in zip(watched, results, strict=False):
-            window.synced = max(window.synced, int(total or 0))
-        increments = results[len(watched) :: 2]
-        for (_, _, window, index, _), total in zip(batch, increments, strict=True):
+        return batch
+
+    def _take_back(self, batch: list[_Push]) -> None:
+        """Counts Redis never got are local again, to be pushed next time."""
+        for name, key, window, index, sent in batch:
             if window.index == index:
-                window.synced = max(window.synced, int(total))
+                window.pending += sent
+                window.synced -= sent
+                self._dirty[name].add(key)
 
     def _watched_windows(self) -> list[tuple[str, str, _Window]]:
         """Watched keys still in their window and not about to be pushed anyway."""
