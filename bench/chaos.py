@@ -343,106 +343,158 @@ class Line:
         print(f"{'PASS' if self.passed else 'FAIL'}  {self.name}: {self.line}", flush=True)
 
 
+@dataclass
+class DrillCalls:
+    """What the traffic saw while one drill ran, and the figures every drill reports."""
+
+    drill: Drill
+    traffic: Traffic
+    settle: dict  # order id -> seconds from placement to outcome
+    checkouts: list = field(default_factory=list)
+    browse: list = field(default_factory=list)
+    mine: list = field(default_factory=list)
+    profile: list = field(default_factory=list)
+    accepted: list = field(default_factory=list)
+    slowest: float = 0.0
+    all_ok: bool = True
+    figures: dict = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, drill: Drill, traffic: Traffic, settle: dict) -> DrillCalls:
+        window = (drill.since, drill.until)
+        calls = cls(drill, traffic, settle)
+        calls.checkouts = traffic.between(*window, "checkout")
+        calls.browse = traffic.between(*window, "browse")
+        calls.mine = traffic.between(*window, "my-orders")
+        calls.profile = traffic.between(*window, "profile")
+        calls.accepted = [c.order_id for c in calls.checkouts if c.order_id]
+        calls.slowest = max((settle.get(o, float("inf")) for o in calls.accepted), default=0.0)
+        calls.figures = {
+            "seconds": round(drill.until - drill.since, 1),
+            "checkouts": statuses(calls.checkouts),
+            "checkout_p50_ms": ms([c.seconds for c in calls.checkouts], 50),
+            "checkout_max_ms": ms([c.seconds for c in calls.checkouts], 100),
+            "browse": statuses(calls.browse),
+            "my_orders": statuses(calls.mine),
+            "profile": statuses(calls.profile),
+            "accepted_orders_settled_within_s": round(calls.slowest, 1),
+        }
+        calls.all_ok = all(c.status == 202 for c in calls.checkouts) and all(
+            c.status == 200 for c in calls.browse + calls.mine + calls.profile
+        )
+        return calls
+
+
 def judge_drills(drills: list[Drill], traffic: Traffic, outcome: dict) -> list[Line]:
     """Each drill's figures from the calls made during it, and its pass/fail rule."""
     lines = []
-    settle = outcome["settle_seconds"]  # order id -> placed -> outcome, seconds
     for drill in drills:
-        window = (drill.since, drill.until)
-        checkouts = traffic.between(*window, "checkout")
-        browse = traffic.between(*window, "browse")
-        mine = traffic.between(*window, "my-orders")
-        profile = traffic.between(*window, "profile")
-        accepted = [c.order_id for c in checkouts if c.order_id]
-        slowest = max((settle.get(o, float("inf")) for o in accepted), default=0.0)
-        figures = {
-            "seconds": round(drill.until - drill.since, 1),
-            "checkouts": statuses(checkouts),
-            "checkout_p50_ms": ms([c.seconds for c in checkouts], 50),
-            "checkout_max_ms": ms([c.seconds for c in checkouts], 100),
-            "browse": statuses(browse),
-            "my_orders": statuses(mine),
-            "profile": statuses(profile),
-            "accepted_orders_settled_within_s": round(slowest, 1),
-        }
-        all_ok = all(c.status == 202 for c in checkouts) and all(
-            c.status == 200 for c in browse + mine + profile
+        calls = DrillCalls.of(drill, traffic, outcome["settle_seconds"])
+        judge = next(
+            (rule for prefix, rule in DRILL_RULES if drill.name.startswith(prefix)), _judge_calm
         )
-        if drill.name.startswith("workers"):
-            figures["kills"] = drill.notes["kills"]
-            figures["messages_in_flight_at_kills"] = drill.notes["messages_in_flight_at_kills"]
-            passed = all_ok and sum(drill.notes["kills"].values()) > 0
-            text = (
-                f"{sum(drill.notes['kills'].values())} kills {drill.notes['kills']}, "
-                f"{figures['messages_in_flight_at_kills']} events in the killed workers' hands; "
-                f"{len(accepted)} orders accepted meanwhile, every answer 2xx: {all_ok}; "
-                f"the slowest settled {slowest:.1f} s after placement"
-            )
-        elif drill.name.startswith("Redis"):
-            back = drill.notes["back_at"]
-            during = [settle.get(o, float("inf")) for o in accepted]
-            figures["outage_orders_out_after_redis_back_s"] = round(
-                max((c.started + settle.get(c.order_id, float("inf")) for c in checkouts
-                     if c.order_id), default=back) - back, 1
-            )  # fmt: skip
-            passed = all_ok and all(s != float("inf") for s in during)
-            text = (
-                f"{len(accepted)} orders accepted during the {figures['seconds']} s outage "
-                f"(checkout p50 {figures['checkout_p50_ms']} ms, max "
-                f"{figures['checkout_max_ms']} ms), browsing {statuses(browse)}; all settled "
-                f"{figures['outage_orders_out_after_redis_back_s']} s after Redis was back"
-            )
-        elif drill.name.startswith("catalog"):
-            # A checkout in flight when the catalog stopped may still complete (graceful stop);
-            # once it is down, every checkout must be refused, with a 503, quickly.
-            late = [c for c in checkouts if c.started >= drill.since + 1]
-            refused = [c for c in late if c.status == 503]
-            recovered = traffic.first_ok_after(drill.notes["back_at"], "checkout", 202)
-            figures["first_checkout_accepted_after_restart_s"] = recovered
-            figures["refused_checkout_p50_ms"] = ms([c.seconds for c in refused], 50)
-            figures["refused_checkout_p95_ms"] = ms([c.seconds for c in refused], 95)
-            passed = (
-                bool(late)
-                and len(refused) == len(late)
-                and all(c.status in (202, 503) for c in checkouts)
-                and all(c.status == 200 for c in mine + profile)
-                and figures["refused_checkout_p95_ms"] <= 1000
-                and recovered is not None
-            )
-            text = (
-                f"checkout answered {statuses(checkouts)} (503 p50 "
-                f"{figures['refused_checkout_p50_ms']} ms, p95 "
-                f"{figures['refused_checkout_p95_ms']} ms), my orders {statuses(mine)}, profile "
-                f"{statuses(profile)}, "
-                f"browsing the catalog {statuses(browse)}; first checkout accepted {recovered} s "
-                "after the catalog was back"
-            )
-        elif drill.name.startswith("PostgreSQL"):
-            recovered = traffic.first_ok_after(drill.notes["back_at"], "checkout", 202)
-            figures["down_s"] = round(drill.until - drill.notes["down_at"], 1)
-            figures["first_checkout_accepted_after_restart_s"] = recovered
-            after = [
-                c
-                for c in traffic.calls
-                if c.kind in ("checkout", "my-orders", "profile")
-                and drill.since <= c.started < drill.until + 10
-            ]
-            no_500 = all(c.status in (200, 202, 503) for c in after)
-            browse_ok = all(c.status == 200 for c in browse)
-            passed = no_500 and browse_ok and recovered is not None and recovered <= 15
-            text = (
-                f"down {figures['down_s']} s; orders and profile calls then and 10 s after "
-                f"{statuses(after)} (only 2xx or 503 allowed), browsing {statuses(browse)}; "
-                f"first checkout accepted {recovered} s after the server was back"
-            )
-        else:
-            passed = all_ok
-            text = (
-                f"{len(accepted)} orders, checkout p50 {figures['checkout_p50_ms']} ms, every "
-                f"answer 2xx: {all_ok}; slowest settled {slowest:.1f} s after placement"
-            )
-        lines.append(Line(drill.name, passed, text, figures))
+        passed, text = judge(calls)
+        lines.append(Line(drill.name, passed, text, calls.figures))
     return lines
+
+
+def _judge_workers(calls: DrillCalls) -> tuple[bool, str]:
+    notes, figures = calls.drill.notes, calls.figures
+    figures["kills"] = notes["kills"]
+    figures["messages_in_flight_at_kills"] = notes["messages_in_flight_at_kills"]
+    passed = calls.all_ok and sum(notes["kills"].values()) > 0
+    text = (
+        f"{sum(notes['kills'].values())} kills {notes['kills']}, "
+        f"{figures['messages_in_flight_at_kills']} events in the killed workers' hands; "
+        f"{len(calls.accepted)} orders accepted meanwhile, every answer 2xx: {calls.all_ok}; "
+        f"the slowest settled {calls.slowest:.1f} s after placement"
+    )
+    return passed, text
+
+
+def _judge_redis(calls: DrillCalls) -> tuple[bool, str]:
+    back, settle, figures = calls.drill.notes["back_at"], calls.settle, calls.figures
+    during = [settle.get(o, float("inf")) for o in calls.accepted]
+    figures["outage_orders_out_after_redis_back_s"] = round(
+        max((c.started + settle.get(c.order_id, float("inf")) for c in calls.checkouts
+             if c.order_id), default=back) - back, 1
+    )  # fmt: skip
+    passed = calls.all_ok and all(s != float("inf") for s in during)
+    text = (
+        f"{len(calls.accepted)} orders accepted during the {figures['seconds']} s outage "
+        f"(checkout p50 {figures['checkout_p50_ms']} ms, max "
+        f"{figures['checkout_max_ms']} ms), browsing {statuses(calls.browse)}; all settled "
+        f"{figures['outage_orders_out_after_redis_back_s']} s after Redis was back"
+    )
+    return passed, text
+
+
+def _judge_catalog(calls: DrillCalls) -> tuple[bool, str]:
+    # A checkout in flight when the catalog stopped may still complete (graceful stop);
+    # once it is down, every checkout must be refused, with a 503, quickly.
+    drill, checkouts, figures = calls.drill, calls.checkouts, calls.figures
+    late = [c for c in checkouts if c.started >= drill.since + 1]
+    refused = [c for c in late if c.status == 503]
+    recovered = calls.traffic.first_ok_after(drill.notes["back_at"], "checkout", 202)
+    figures["first_checkout_accepted_after_restart_s"] = recovered
+    figures["refused_checkout_p50_ms"] = ms([c.seconds for c in refused], 50)
+    figures["refused_checkout_p95_ms"] = ms([c.seconds for c in refused], 95)
+    passed = (
+        bool(late)
+        and len(refused) == len(late)
+        and all(c.status in (202, 503) for c in checkouts)
+        and all(c.status == 200 for c in calls.mine + calls.profile)
+        and figures["refused_checkout_p95_ms"] <= 1000
+        and recovered is not None
+    )
+    text = (
+        f"checkout answered {statuses(checkouts)} (503 p50 "
+        f"{figures['refused_checkout_p50_ms']} ms, p95 "
+        f"{figures['refused_checkout_p95_ms']} ms), my orders {statuses(calls.mine)}, profile "
+        f"{statuses(calls.profile)}, "
+        f"browsing the catalog {statuses(calls.browse)}; first checkout accepted {recovered} s "
+        "after the catalog was back"
+    )
+    return passed, text
+
+
+def _judge_postgres(calls: DrillCalls) -> tuple[bool, str]:
+    drill, figures = calls.drill, calls.figures
+    recovered = calls.traffic.first_ok_after(drill.notes["back_at"], "checkout", 202)
+    figures["down_s"] = round(drill.until - drill.notes["down_at"], 1)
+    figures["first_checkout_accepted_after_restart_s"] = recovered
+    after = [
+        c
+        for c in calls.traffic.calls
+        if c.kind in ("checkout", "my-orders", "profile")
+        and drill.since <= c.started < drill.until + 10
+    ]
+    no_500 = all(c.status in (200, 202, 503) for c in after)
+    browse_ok = all(c.status == 200 for c in calls.browse)
+    passed = no_500 and browse_ok and recovered is not None and recovered <= 15
+    text = (
+        f"down {figures['down_s']} s; orders and profile calls then and 10 s after "
+        f"{statuses(after)} (only 2xx or 503 allowed), browsing {statuses(calls.browse)}; "
+        f"first checkout accepted {recovered} s after the server was back"
+    )
+    return passed, text
+
+
+def _judge_calm(calls: DrillCalls) -> tuple[bool, str]:
+    text = (
+        f"{len(calls.accepted)} orders, checkout p50 {calls.figures['checkout_p50_ms']} ms, every "
+        f"answer 2xx: {calls.all_ok}; slowest settled {calls.slowest:.1f} s after placement"
+    )
+    return calls.all_ok, text
+
+
+# Which rule judges a drill, by the start of its name (others: every answer 2xx).
+DRILL_RULES = (
+    ("workers", _judge_workers),
+    ("Redis", _judge_redis),
+    ("catalog", _judge_catalog),
+    ("PostgreSQL", _judge_postgres),
+)
 
 
 def wait_for_outcomes(env: dict[str, str], order_ids: list[str], bound: float) -> float:
@@ -508,10 +560,20 @@ def judge_invariants(
     bound: float,
     poison: dict[str, str],
 ) -> list[Line]:
-    accepted = [c for c in traffic.calls if c.kind == "checkout" and c.order_id]
-    ids = [c.order_id for c in accepted]
-    lines = []
+    """The invariants after the drills: orders, stock, and the processes' own health."""
+    ids = [c.order_id for c in traffic.calls if c.kind == "checkout" and c.order_id]
+    return [
+        *_order_invariants(orders, ids, drain_seconds, bound),
+        *_stock_invariants(stack, traffic, orders),
+        *_process_invariants(stack, poison),
+    ]
 
+
+def _order_invariants(
+    orders: dict[str, dict], ids: list[str], drain_seconds: float, bound: float
+) -> list[Line]:
+    """No accepted order lost, none stuck, none applied twice."""
+    lines = []
     lost = [o for o in ids if o not in orders]
     lines.append(Line("no order lost", not lost,
                       f"{len(ids) - len(lost)} of {len(ids)} accepted orders are in the orders "
@@ -539,18 +601,15 @@ def judge_invariants(
     lines.append(Line("none applied twice", not twice,
                       f"{len(orders) - len(twice)} of {len(orders)} orders changed status once "
                       f"per step and published one outcome"))  # fmt: skip
+    return lines
 
+
+def _stock_invariants(stack: ChaosStack, traffic: Traffic, orders: dict[str, dict]) -> list[Line]:
+    """Never oversold; available + reserved = received; every confirmed order holds its units."""
+    lines = []
     found = stack.mongo()["products"].find({"_id": {"$in": traffic.products}})
     products = {d["_id"]: d for d in found}
-    holding = Counter()  # product -> units held by confirmed orders
-    missing_holds = []
-    for order_id, row in orders.items():
-        if row["status"] == "confirmed":
-            for product_id, quantity in row["lines"].items():
-                holding[product_id] += quantity
-                held = (products[product_id].get("reservations") or {}).get(order_id)
-                if held != quantity:
-                    missing_holds.append(order_id)
+    holding, missing_holds = _holdings(orders, products)
     oversold = [p for p, d in products.items() if d["available"] < 0 or holding[p] > d["received"]]
     lines.append(Line(
         "no stock oversold", not oversold,
@@ -571,7 +630,27 @@ def judge_invariants(
     ))  # fmt: skip
     lines.append(Line("every confirmed order holds its reservation", not missing_holds,
                       f"{len(missing_holds)} confirmed orders without their hold"))  # fmt: skip
+    return lines
 
+
+def _holdings(orders: dict[str, dict], products: dict) -> tuple[Counter, list[str]]:
+    """Units each product holds for confirmed orders, and the confirmed orders whose
+    reservation is not the product's record of it."""
+    holding: Counter = Counter()
+    missing_holds = []
+    for order_id, row in orders.items():
+        if row["status"] == "confirmed":
+            for product_id, quantity in row["lines"].items():
+                holding[product_id] += quantity
+                held = (products[product_id].get("reservations") or {}).get(order_id)
+                if held != quantity:
+                    missing_holds.append(order_id)
+    return holding, missing_holds
+
+
+def _process_invariants(stack: ChaosStack, poison: dict[str, str]) -> list[Line]:
+    """Only the injected poison dead-lettered; no process died by itself."""
+    lines = []
     dead = dead_letter_ids(stack)
     expected = {"catalog": [poison["catalog"]], "orders": [poison["orders"]], "mainapp": []}
     exact = all(sorted(dead[s]) == sorted(expected[s]) for s in expected)
@@ -606,7 +685,7 @@ def inject_poison(env: dict[str, str]) -> dict[str, str]:
     return ids
 
 
-def main() -> int:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rate", type=float, default=4, help="checkouts per second")
     parser.add_argument("--products", type=int, default=6)
@@ -623,7 +702,78 @@ def main() -> int:
         help="pause between drills, then until checkout and browsing work again",
     )
     parser.add_argument("--seed", type=int, default=7)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def run_drills(
+    stack: ChaosStack, traffic: Traffic, args: argparse.Namespace, rng: random.Random
+) -> list[Drill]:
+    """Every drill in turn; after each, the stack must serve again within the settle time."""
+    drills = []
+    plan = [
+        lambda: baseline(stack, 10),
+        lambda: worker_kills(stack, args.kill_seconds, rng),
+        lambda: redis_outage(stack, args.redis_seconds),
+        lambda: catalog_down(stack, args.catalog_seconds),
+        lambda: postgres_restart(stack, args.postgres_seconds),
+    ]
+    for run in plan:
+        drill = run()
+        print(f"  {drill.name} ({drill.until - drill.since:.1f} s) {drill.notes}", flush=True)
+        drills.append(drill)
+        deadline = time.monotonic() + args.settle_seconds
+        while time.monotonic() < deadline or not traffic.healthy():
+            stack.supervise()
+            if time.monotonic() > deadline + RECOVERY_SECONDS:
+                raise RuntimeError(f"not recovered {RECOVERY_SECONDS} s after: {drill.name}")
+            time.sleep(0.5)
+    return drills
+
+
+def chaos_result(
+    args: argparse.Namespace,
+    settings: dict[str, str],
+    started: float,
+    traffic: Traffic,
+    orders: dict[str, dict],
+    drill_lines: list[Line],
+    invariant_lines: list[Line],
+) -> dict:
+    """What results/chaos.json records of one run."""
+    counts = Counter(row["status"] for row in orders.values())
+    checkouts = [c for c in traffic.calls if c.kind == "checkout"]
+    shown = ("CELERY_VISIBILITY_TIMEOUT", "CELERY_RESTORE_INTERVAL", "OUTBOX_SWEEP_SECONDS",
+             "ORDERS_PENDING_REPUBLISH_SECONDS", "ORDERS_CATALOG_BREAKER_FAILURES",
+             "ORDERS_CATALOG_BREAKER_RESET_SECONDS")  # fmt: skip
+    return {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": machine(),
+        "settings": {
+            "checkouts_per_s": str(args.rate),
+            "products": f"{args.products} x {args.stock} units",
+            "cancel_share": str(args.cancel_share),
+            **{key: settings.get(key, "") for key in shown},
+        },
+        "duration_s": round(time.time() - started, 1),
+        "orders": {
+            "placed": len(orders),
+            "refused": sum(1 for c in checkouts if c.status != 202),
+            "confirmed": counts.get("confirmed", 0),
+            "rejected": counts.get("rejected", 0),
+            "cancelled": counts.get("cancelled", 0),
+            "other": sum(v for k, v in counts.items() if k not in SETTLED),
+        },
+        "scenarios": [vars(line) for line in drill_lines],
+        "invariants": [
+            {"name": line.name, "passed": line.passed, "line": line.line}
+            for line in invariant_lines
+        ],
+        "passed": all(line.passed for line in drill_lines + invariant_lines),
+    }
+
+
+def main() -> int:
+    args = parse_args()
     rng = random.Random(args.seed)  # noqa: S311 - drill timing, not secrets
 
     settings = {**load_env(), **CHAOS_SETTINGS}
@@ -650,24 +800,7 @@ def main() -> int:
         traffic.start()
         print(f"traffic: {args.rate:g} checkouts/s, browsing 4/s; drills:", flush=True)
 
-        drills = []
-        plan = [
-            lambda: baseline(stack, 10),
-            lambda: worker_kills(stack, args.kill_seconds, rng),
-            lambda: redis_outage(stack, args.redis_seconds),
-            lambda: catalog_down(stack, args.catalog_seconds),
-            lambda: postgres_restart(stack, args.postgres_seconds),
-        ]
-        for run in plan:
-            drill = run()
-            print(f"  {drill.name} ({drill.until - drill.since:.1f} s) {drill.notes}", flush=True)
-            drills.append(drill)
-            deadline = time.monotonic() + args.settle_seconds
-            while time.monotonic() < deadline or not traffic.healthy():
-                stack.supervise()
-                if time.monotonic() > deadline + RECOVERY_SECONDS:
-                    raise RuntimeError(f"not recovered {RECOVERY_SECONDS} s after: {drill.name}")
-                time.sleep(0.5)
+        drills = run_drills(stack, traffic, args, rng)
         traffic.finish()
         print("traffic stopped; waiting for every accepted order's outcome...", flush=True)
         ids = [c.order_id for c in traffic.calls if c.kind == "checkout" and c.order_id]
@@ -686,36 +819,7 @@ def main() -> int:
     print()
     for line in drill_lines + invariant_lines:
         line.print()
-    counts = Counter(row["status"] for row in orders.values())
-    checkouts = [c for c in traffic.calls if c.kind == "checkout"]
-    shown = ("CELERY_VISIBILITY_TIMEOUT", "CELERY_RESTORE_INTERVAL", "OUTBOX_SWEEP_SECONDS",
-             "ORDERS_PENDING_REPUBLISH_SECONDS", "ORDERS_CATALOG_BREAKER_FAILURES",
-             "ORDERS_CATALOG_BREAKER_RESET_SECONDS")  # fmt: skip
-    result = {
-        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": machine(),
-        "settings": {
-            "checkouts_per_s": str(args.rate),
-            "products": f"{args.products} x {args.stock} units",
-            "cancel_share": str(args.cancel_share),
-            **{key: settings.get(key, "") for key in shown},
-        },
-        "duration_s": round(time.time() - started, 1),
-        "orders": {
-            "placed": len(orders),
-            "refused": sum(1 for c in checkouts if c.status != 202),
-            "confirmed": counts.get("confirmed", 0),
-            "rejected": counts.get("rejected", 0),
-            "cancelled": counts.get("cancelled", 0),
-            "other": sum(v for k, v in counts.items() if k not in SETTLED),
-        },
-        "scenarios": [vars(line) for line in drill_lines],
-        "invariants": [
-            {"name": line.name, "passed": line.passed, "line": line.line}
-            for line in invariant_lines
-        ],
-        "passed": all(line.passed for line in drill_lines + invariant_lines),
-    }
+    result = chaos_result(args, settings, started, traffic, orders, drill_lines, invariant_lines)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     write_report()

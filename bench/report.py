@@ -124,8 +124,26 @@ def gateway_section(result: dict[str, Any]) -> list[str]:
         "| target | connections | requests/s | p50 ms | p99 ms | requests | errors |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    names = {"direct": "direct (nginx static)", "nginx": "nginx proxy", "gateway": "gateway"}
-    runs = result.get("results", {})
+    lines += _run_rows(result.get("results", {}))
+    lines += _ratio_table(result.get("ratios", {}))
+    if "gateway_access_log_lines" in result:
+        lines += [
+            "",
+            f"The gateway wrote {result['gateway_access_log_lines']:,} access-log lines and "
+            f"counted {result.get('gateway_requests_counted', 0):,} requests in its metrics "
+            "(warm-ups and the checks included).",
+        ]
+    lines += _gateway_targets(result.get("targets", {}))
+    lines.append("")
+    return lines
+
+
+_TARGET_NAMES = {"direct": "direct (nginx static)", "nginx": "nginx proxy", "gateway": "gateway"}
+
+
+def _run_rows(runs: dict[str, Any]) -> list[str]:
+    """One table row per target and connection count, the gateway's requests/s in bold."""
+    rows = []
     connections = sorted({c for by_c in runs.values() for c in by_c}, key=int)
     for c in connections:
         for name in ("direct", "nginx", "gateway"):
@@ -135,45 +153,47 @@ def gateway_section(result: dict[str, Any]) -> list[str]:
             rps = f"{r['requests_per_second']:,.0f}"
             if name == "gateway":
                 rps = f"**{rps}**"
-            lines.append(
-                f"| {names[name]} | {c} | {rps} | {_ms(r['p50_ms'])} | {_ms(r['p99_ms'])} | "
-                f"{r.get('requests', 0):,} | {r.get('non_2xx_or_socket_errors', '-')} |"
+            rows.append(
+                f"| {_TARGET_NAMES[name]} | {c} | {rps} | {_ms(r['p50_ms'])} | "
+                f"{_ms(r['p99_ms'])} | {r.get('requests', 0):,} | "
+                f"{r.get('non_2xx_or_socket_errors', '-')} |"
             )
-    ratios = result.get("ratios", {})
-    if ratios:
-        lines += [
-            "",
-            "| connections | gateway/nginx | gateway/direct | gateway added p50 ms | "
-            "nginx added p50 ms |",
-            "|---:|---:|---:|---:|---:|",
-        ]
-        for c in sorted(ratios, key=int):
-            r = ratios[c]
-            lines.append(
-                f"| {c} | {r['gateway_over_nginx']:.2f} | {r['gateway_over_direct']:.2f} | "
-                f"{_ms(r['gateway_added_p50_ms'])} | {_ms(r['nginx_added_p50_ms'])} |"
-            )
-    if "gateway_access_log_lines" in result:
-        lines += [
-            "",
-            f"The gateway wrote {result['gateway_access_log_lines']:,} access-log lines and "
-            f"counted {result.get('gateway_requests_counted', 0):,} requests in its metrics "
-            "(warm-ups and the checks included).",
-        ]
-    targets = result.get("targets", {})
-    if targets:
-        lines += ["", "Against the targets:", ""]
-        for key, figures in targets.items():
-            direction, label, fmt = _GATEWAY_TARGETS.get(key, ("", key, "{}"))
-            target, measured = figures["target"], figures["measured"]
-            shown = f"{label}: {fmt.format(measured)} (target {direction} {fmt.format(target)})"
-            if direction == ">=":
-                lines.append(f"- {_verdict(measured >= target)}: {shown}")
-            elif direction == "<=":
-                lines.append(f"- {_verdict(measured <= target)}: {shown}")
-            else:
-                lines.append(f"- {shown}")
-    lines.append("")
+    return rows
+
+
+def _ratio_table(ratios: dict[str, Any]) -> list[str]:
+    if not ratios:
+        return []
+    lines = [
+        "",
+        "| connections | gateway/nginx | gateway/direct | gateway added p50 ms | "
+        "nginx added p50 ms |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for c in sorted(ratios, key=int):
+        r = ratios[c]
+        lines.append(
+            f"| {c} | {r['gateway_over_nginx']:.2f} | {r['gateway_over_direct']:.2f} | "
+            f"{_ms(r['gateway_added_p50_ms'])} | {_ms(r['nginx_added_p50_ms'])} |"
+        )
+    return lines
+
+
+def _gateway_targets(targets: dict[str, Any]) -> list[str]:
+    """Each measured figure against its target, PASS or FAIL by the target's direction."""
+    if not targets:
+        return []
+    lines = ["", "Against the targets:", ""]
+    for key, figures in targets.items():
+        direction, label, fmt = _GATEWAY_TARGETS.get(key, ("", key, "{}"))
+        target, measured = figures["target"], figures["measured"]
+        shown = f"{label}: {fmt.format(measured)} (target {direction} {fmt.format(target)})"
+        if direction == ">=":
+            lines.append(f"- {_verdict(measured >= target)}: {shown}")
+        elif direction == "<=":
+            lines.append(f"- {_verdict(measured <= target)}: {shown}")
+        else:
+            lines.append(f"- {shown}")
     return lines
 
 

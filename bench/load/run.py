@@ -217,6 +217,29 @@ def saga_latency(env: dict[str, str], since: float, until: float, wait: float = 
     return {"orders": len(rows), "statuses": statuses, **summary_ms(latencies)}
 
 
+def verdicts(results: list[dict], rest_total: int) -> list[str]:
+    """MET or MISSED for each target: latency and failures at TARGET_USERS, RSS at rest."""
+    targets = [_latency_verdict(level) for level in results if level["users"] == TARGET_USERS]
+    ok = mib(rest_total) < TARGET_REST_MIB
+    targets.append(
+        f"{'MET' if ok else 'MISSED'}: whole stack < 1.5 GiB RSS at rest: {mib(rest_total)} MiB"
+    )
+    return targets
+
+
+def _latency_verdict(level: dict) -> str:
+    agg = level["groups"].get("Aggregated", {})
+    shop = {n: g for n, g in level["groups"].items() if n in GROUPS[:5]}
+    worst = max((g["p95_ms"] for g in shop.values()), default=float("nan"))
+    failures = sum(g["failures"] for g in level["groups"].values() if g is not agg)
+    ok = worst <= TARGET_P95_MS and failures == 0
+    return (
+        f"{'MET' if ok else 'MISSED'}: {TARGET_USERS} users, p95 <= {TARGET_P95_MS} ms "
+        f"and no failures: worst shop group p95 {worst:g} ms, aggregated p95 (logins "
+        f"included: password hashing) {agg.get('p95_ms')} ms, {failures} failures"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--levels", default=os.environ.get("BENCH_LOAD_LEVELS", "10,50,100"))
@@ -273,23 +296,7 @@ def main() -> int:
         sampler.stop()
         stack.stop()
 
-    targets = []
-    for level in results:
-        if level["users"] == TARGET_USERS:
-            agg = level["groups"].get("Aggregated", {})
-            shop = {n: g for n, g in level["groups"].items() if n in GROUPS[:5]}
-            worst = max((g["p95_ms"] for g in shop.values()), default=float("nan"))
-            failures = sum(g["failures"] for g in level["groups"].values() if g is not agg)
-            ok = worst <= TARGET_P95_MS and failures == 0
-            targets.append(
-                f"{'MET' if ok else 'MISSED'}: {TARGET_USERS} users, p95 <= {TARGET_P95_MS} ms "
-                f"and no failures: worst shop group p95 {worst:g} ms, aggregated p95 (logins "
-                f"included: password hashing) {agg.get('p95_ms')} ms, {failures} failures"
-            )
-    ok = mib(rest_total) < TARGET_REST_MIB
-    targets.append(
-        f"{'MET' if ok else 'MISSED'}: whole stack < 1.5 GiB RSS at rest: {mib(rest_total)} MiB"
-    )
+    targets = verdicts(results, rest_total)
     result = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": machine(),

@@ -66,25 +66,9 @@ def _flatten(detail: Any) -> Any:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, reshaped: keep its status and headers (e.g. Retry-After), change the body."""
-    if isinstance(exc, RequestDataTooBig):
-        return Response(
-            error_body("payload_too_large", "The request body is too large."),
-            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-        )
-    if isinstance(exc, DATABASE_DOWN):
-        logger.warning("database unavailable: %s", exc)
-        return Response(
-            error_body("service_unavailable", DATABASE_DOWN_MESSAGE),
-            status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": DATABASE_RETRY_AFTER},
-        )
-    if isinstance(exc, redis.RedisError):  # a revocation could not be recorded: nothing changed
-        logger.warning("redis unavailable: %s", exc)
-        return Response(
-            error_body("service_unavailable", REDIS_DOWN_MESSAGE),
-            status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": DATABASE_RETRY_AFTER},
-        )
+    unavailable = _infrastructure_error(exc)
+    if unavailable is not None:
+        return unavailable
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # a real bug: Django's 500 handler answers (also JSON, see handler500)
@@ -93,16 +77,49 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         getattr(exc, "default_code", "error"),
     )
     if isinstance(exc, exceptions.ValidationError):
-        detail = exc.detail
-        if isinstance(detail, dict):
-            fields = _flatten(detail)
-            non_field = fields.pop("non_field_errors", None)
-            message = non_field[0] if non_field else "The request has invalid fields."
-            response.data = error_body(code, message, fields or None)
-        else:
-            messages_ = _flatten(detail)
-            response.data = error_body(code, messages_[0] if messages_ else "Invalid request.")
+        response.data = _validation_body(code, exc.detail)
         return response
+    response.data = _error_body(exc, code)
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
+def _infrastructure_error(exc: Exception) -> Response | None:
+    """413 for a body too large to parse; 503 while the database or Redis is down (for Redis:
+    a revocation could not be recorded, so nothing changed)."""
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            error_body("payload_too_large", "The request body is too large."),
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, DATABASE_DOWN):
+        logger.warning("database unavailable: %s", exc)
+        message = DATABASE_DOWN_MESSAGE
+    elif isinstance(exc, redis.RedisError):
+        logger.warning("redis unavailable: %s", exc)
+        message = REDIS_DOWN_MESSAGE
+    else:
+        return None
+    return Response(
+        error_body("service_unavailable", message),
+        status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": DATABASE_RETRY_AFTER},
+    )
+
+
+def _validation_body(code: str, detail: Any) -> dict[str, Any]:
+    if isinstance(detail, dict):
+        fields = _flatten(detail)
+        non_field = fields.pop("non_field_errors", None)
+        message = non_field[0] if non_field else "The request has invalid fields."
+        return error_body(code, message, fields or None)
+    messages_ = _flatten(detail)
+    return error_body(code, messages_[0] if messages_ else "Invalid request.")
+
+
+def _error_body(exc: Exception, code: str) -> dict[str, Any]:
     detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
     if isinstance(detail, dict) and "detail" in detail:
         # simplejwt answers {"detail": ..., "code": ..., "messages": [...]}
@@ -110,11 +127,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         detail = detail["detail"]
     if code == "token_not_valid":  # simplejwt's name; the platform's is RFC 6750's
         code = INVALID_TOKEN
-    response.data = error_body(code, str(detail))
-    retry_after = getattr(exc, "retry_after", None)
-    if retry_after:
-        response["Retry-After"] = str(retry_after)
-    return response
+    return error_body(code, str(detail))
 
 
 class JsonErrorMiddleware:

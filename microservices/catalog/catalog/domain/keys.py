@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from msh_common.text import ControlCharacters, check_text
@@ -54,36 +54,57 @@ def check_attributes(attributes: Mapping[str, Any], depth: int = 1) -> dict[str,
 
 
 def _check_value(value: Any, depth: int, key: str) -> None:
-    if value is None or isinstance(value, bool | int):
-        if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**53:
-            raise ValueError(f"{key}: integer out of range")
+    if value is None or isinstance(value, bool):
         return
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"{key}: numbers must be finite")
-        return
-    if isinstance(value, str):
-        if len(value) > MAX_STRING:
-            raise ValueError(f"{key}: strings are at most {MAX_STRING} characters")
-        try:
-            check_text(value, multiline=True)
-        except ControlCharacters as exc:
-            raise ValueError(f"{key}: {exc}") from exc
-        return
-    if isinstance(value, list):
-        if len(value) > MAX_LIST_ITEMS:
-            raise ValueError(f"{key}: lists hold at most {MAX_LIST_ITEMS} items")
-        for item in value:
-            if isinstance(item, dict | list):
-                raise ValueError(f"{key}: lists hold plain values only")
-            _check_value(item, depth, key)
-        return
-    if isinstance(value, dict):
-        if depth >= MAX_DEPTH:
-            raise ValueError(f"{key}: objects nest at most {MAX_DEPTH} levels")
-        check_attributes(value, depth + 1)
-        return
+    for kind, check in _CHECKS:
+        if isinstance(value, kind):
+            check(value, depth, key)
+            return
     raise ValueError(f"{key}: unsupported value")
+
+
+def _check_int(value: int, depth: int, key: str) -> None:
+    if abs(value) >= 2**53:
+        raise ValueError(f"{key}: integer out of range")
+
+
+def _check_float(value: float, depth: int, key: str) -> None:
+    if not math.isfinite(value):
+        raise ValueError(f"{key}: numbers must be finite")
+
+
+def _check_str(value: str, depth: int, key: str) -> None:
+    if len(value) > MAX_STRING:
+        raise ValueError(f"{key}: strings are at most {MAX_STRING} characters")
+    try:
+        check_text(value, multiline=True)
+    except ControlCharacters as exc:
+        raise ValueError(f"{key}: {exc}") from exc
+
+
+def _check_list(value: list[Any], depth: int, key: str) -> None:
+    if len(value) > MAX_LIST_ITEMS:
+        raise ValueError(f"{key}: lists hold at most {MAX_LIST_ITEMS} items")
+    for item in value:
+        if isinstance(item, dict | list):
+            raise ValueError(f"{key}: lists hold plain values only")
+        _check_value(item, depth, key)
+
+
+def _check_dict(value: dict[str, Any], depth: int, key: str) -> None:
+    if depth >= MAX_DEPTH:
+        raise ValueError(f"{key}: objects nest at most {MAX_DEPTH} levels")
+    check_attributes(value, depth + 1)
+
+
+# What each JSON value type must satisfy (booleans and null always pass).
+_CHECKS: tuple[tuple[type, Callable[[Any, int, str], None]], ...] = (
+    (int, _check_int),
+    (float, _check_float),
+    (str, _check_str),
+    (list, _check_list),
+    (dict, _check_dict),
+)
 
 
 def attribute_words(attributes: Mapping[str, Any]) -> list[str]:

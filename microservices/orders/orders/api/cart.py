@@ -50,30 +50,29 @@ def _priced_cart(items: list[LineRequest], quotes: dict[str, Quote] | None) -> C
             items=[CartItemOut(product_id=i.product_id, quantity=i.quantity) for i in items],
             priced=False,
         )
-    out = []
-    for item in items:
-        quote = quotes.get(item.product_id)
-        orderable = unavailable_reason(quote) is None
-        out.append(
-            CartItemOut(
-                product_id=item.product_id,
-                quantity=item.quantity,
-                name=quote.name if quote and quote.found else None,
-                unit_price=quote.unit_price if orderable and quote else None,
-                currency=quote.currency if orderable and quote else None,
-                line_total=quote.unit_price * item.quantity if orderable and quote else None,
-                orderable=orderable,
-            )
-        )
+    out = [_priced_item(item, quotes.get(item.product_id)) for item in items]
     currencies = {item.currency for item in out if item.orderable}
-    subtotal = None
-    if len(currencies) == 1:
-        subtotal = sum((item.line_total or Decimal(0) for item in out), Decimal(0))
-    return CartOut(
-        items=out,
-        priced=True,
-        currency=currencies.pop() if len(currencies) == 1 else None,
-        subtotal=subtotal,
+    if len(currencies) != 1:  # nothing orderable, or prices in several currencies
+        return CartOut(items=out, priced=True)
+    subtotal = sum((item.line_total or Decimal(0) for item in out), Decimal(0))
+    return CartOut(items=out, priced=True, currency=currencies.pop(), subtotal=subtotal)
+
+
+def _priced_item(item: LineRequest, quote: Quote | None) -> CartItemOut:
+    """One cart line as the catalog prices it now; unpriced when it cannot be ordered."""
+    name = quote.name if quote and quote.found else None
+    if quote is None or unavailable_reason(quote) is not None:
+        return CartItemOut(
+            product_id=item.product_id, quantity=item.quantity, name=name, orderable=False
+        )
+    return CartItemOut(
+        product_id=item.product_id,
+        quantity=item.quantity,
+        name=name,
+        unit_price=quote.unit_price,
+        currency=quote.currency,
+        line_total=quote.unit_price * item.quantity,
+        orderable=True,
     )
 
 

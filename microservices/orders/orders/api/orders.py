@@ -14,8 +14,10 @@ from sqlalchemy.orm import Session
 from orders.domain.pricing import LineRequest, PricingError, merge_lines
 from orders.domain.status import OrderStatus
 from orders.events import order_cancelled, order_placed, publish
+from orders.settings import Settings
 from orders.store import carts
 from orders.store import orders as order_store
+from orders.store.db import Database
 from orders.store.models import Order
 
 from .deps import Caller, CallerDep, CatalogDep, DatabaseDep, SettingsDep
@@ -129,22 +131,8 @@ def place_order(
             existing = order_store.get_by_idempotency_key(session, caller.user_id, idempotency_key)
             if existing is not None:
                 return _replay(existing, request_print, response)
-
-    if asked is None:
-        with db.transaction() as session:
-            asked = [
-                LineRequest(item.product_id, item.quantity)
-                for item in carts.cart_items(session, caller.user_id)
-            ]
-        from_cart = True
-    else:
-        from_cart = False
-    try:
-        lines = merge_lines(
-            asked, max_quantity=settings.orders_max_quantity, max_lines=settings.orders_max_lines
-        )
-    except PricingError as exc:
-        raise api_error_of(exc) from exc
+    from_cart = asked is None
+    lines = _order_lines(db, caller, settings, asked)
     priced = quote_and_price(catalog, caller, lines)
 
     with db.transaction() as session:
@@ -171,6 +159,24 @@ def place_order(
             carts.remove_products(session, caller.user_id, [line.product_id for line in lines])
     response.headers["Location"] = f"/api/orders/{new.id}"
     return placed_order_out(new, caller.user_id, priced)
+
+
+def _order_lines(
+    db: Database, caller: Caller, settings: Settings, asked: list[LineRequest] | None
+) -> list[LineRequest]:
+    """The lines to order: those asked for, else the cart's; merged and bounded."""
+    if asked is None:
+        with db.transaction() as session:
+            asked = [
+                LineRequest(item.product_id, item.quantity)
+                for item in carts.cart_items(session, caller.user_id)
+            ]
+    try:
+        return merge_lines(
+            asked, max_quantity=settings.orders_max_quantity, max_lines=settings.orders_max_lines
+        )
+    except PricingError as exc:
+        raise api_error_of(exc) from exc
 
 
 @router.get(
