@@ -73,9 +73,11 @@ openapi: install frontend/dist/index.html  ## after an API change: save the merg
 fuzz: install  ## Schemathesis against every service's OpenAPI through the gateway, more examples; hostile bodies and headers
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} $(PY) -m pytest tests/test_fuzz_openapi.py tests/test_fuzz_hostile.py
 
-lint: install
+lint: install  ## ruff, mypy (pyproject.toml: strict on libs/ and every domain/), complexity <= 15
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+	$(PY) -m devstack.complexity
 
 format: install
 	$(PY) -m ruff check --fix .

@@ -18,8 +18,15 @@ ROOT = Path(__file__).resolve().parents[1]
 FRONTEND = ROOT / "frontend"
 DIST_INDEX = FRONTEND / "dist" / "index.html"
 # What the build reads, besides node_modules.
-SOURCES = ("src", "public", "index.html", "package.json", "package-lock.json", "vite.config.ts")
-SOURCES += ("tsconfig.json",)
+SOURCES: tuple[str, ...] = (
+    "src",
+    "public",
+    "index.html",
+    "package.json",
+    "package-lock.json",
+    "vite.config.ts",
+    "tsconfig.json",
+)
 
 
 def _newest(paths: list[Path]) -> float:

@@ -42,7 +42,7 @@ class ServiceProcess:
 
     def signal(self, signum: int) -> None:
         """Signal the whole process group (a server and any children it forked)."""
-        if self.alive:
+        if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signum)
 
     def kill(self) -> None:
@@ -52,11 +52,12 @@ class ServiceProcess:
             self.process.wait()
 
     def stop(self, timeout: float = 15) -> None:
-        if not self.alive:
+        process = self.process
+        if process is None or process.poll() is not None:
             return
         self.signal(signal.SIGTERM)
         try:
-            self.process.wait(timeout)
+            process.wait(timeout)
         except subprocess.TimeoutExpired:
             self.kill()
 

@@ -28,7 +28,7 @@ _infra: Infra | None = None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addini("msh_servers", "servers to start for the session", type="args", default=[])
+    parser.addini("msh_servers", "servers to start for the session", type="args", default=[])  # type: ignore[maybe-unrecognized-str-typeform]
 
 
 @pytest.hookimpl(tryfirst=True)

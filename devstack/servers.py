@@ -14,11 +14,12 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from .system import postgres_bin_dir
 
@@ -320,7 +321,7 @@ class MongoServer(Server):
                 "--bind_ip",
                 "127.0.0.1",
             ]
-        nx = shutil.which("nx-27017") or str(Path(os.sys.executable).parent / "nx-27017")
+        nx = shutil.which("nx-27017") or str(Path(sys.executable).parent / "nx-27017")
         return [
             nx,
             "--data-dir",
@@ -338,7 +339,7 @@ class MongoServer(Server):
     def is_ready(self) -> bool:
         from pymongo import MongoClient
 
-        client = MongoClient(self.url, serverSelectionTimeoutMS=500)
+        client: MongoClient[dict[str, Any]] = MongoClient(self.url, serverSelectionTimeoutMS=500)
         try:
             return client.admin.command("ping").get("ok") == 1
         finally:

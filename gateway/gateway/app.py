@@ -160,7 +160,7 @@ def create_app(settings: Settings | None = None) -> Gateway:
     api.state.metrics = registry
     api.state.openapi = openapi
     install_error_handlers(api)
-    local_paths = set()
+    local_paths: set[str] = set()
     for router in (health.router, metrics.router, docs.router):
         api.include_router(router)
         local_paths.update(route.path for route in router.routes)  # type: ignore[attr-defined]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -74,7 +74,8 @@ class UserSerializer(PlainTextFields, serializers.ModelSerializer):
         model = User
         fields = ("id", "email", "name", "roles", "date_joined", "current_password")
         read_only_fields = ("id", "roles", "date_joined")
-        extra_kwargs = {"email": {"validators": []}}  # uniqueness: case-insensitive, below
+        # uniqueness: case-insensitive, below
+        extra_kwargs: ClassVar[dict[str, dict[str, Any]]] = {"email": {"validators": []}}
 
     def validate_email(self, value: str) -> str:
         return unique_email(value, self.instance)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import TypeAlias
 
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
@@ -26,7 +27,7 @@ from .managers import normalize_email
 
 logger = logging.getLogger(__name__)
 
-AnyRequest = Request | HttpRequest
+AnyRequest: TypeAlias = Request | HttpRequest
 
 
 class ClientAddressThrottle(SimpleRateThrottle):

@@ -56,7 +56,9 @@ class KeyringTokenBackend(TokenBackend):
             json_encoder=self.json_encoder,
         )
 
-    def decode(self, token: str | bytes, verify: bool = True) -> dict[str, Any]:
+    def decode(  # type: ignore[override]  # the stubs say Token; simplejwt passes the encoded one
+        self, token: str | bytes, verify: bool = True
+    ) -> dict[str, Any]:
         try:
             if not verify:
                 return jwt.decode(token, options={"verify_signature": False})
@@ -95,7 +97,7 @@ class RefreshToken(KeyringTokenMixin, tokens.RefreshToken):
     access_token_class = AccessToken
 
     @classmethod
-    def for_user(cls, user: User, sid: str) -> RefreshToken:
+    def for_user(cls, user: User, sid: str) -> RefreshToken:  # type: ignore[override]  # + sid
         token = cls()
         token[api_settings.USER_ID_CLAIM] = str(user.pk)
         token[SID_CLAIM] = sid
@@ -132,7 +134,7 @@ class RefreshToken(KeyringTokenMixin, tokens.RefreshToken):
         access = super().access_token
         # iat from the same instant as exp, so exp - iat is exactly the access lifetime.
         access.set_iat(at_time=self.current_time)
-        return access
+        return access  # type: ignore[return-value]  # access_token_class is ours
 
 
 class UncheckedRefreshToken(RefreshToken):

@@ -6,6 +6,8 @@ setting stops the process at start with a clear message.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response, jsonify
 from flask_openapi3 import Info, OpenAPI
 
@@ -27,7 +29,9 @@ from msh_common.forwarding import TrustedProxies
 from msh_common.logging import configure_logging
 from msh_common.tracing import instrument
 
-BEARER_SCHEME = {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+BEARER_SCHEME: dict[str, Any] = {
+    "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+}
 
 
 def create_app(
@@ -53,7 +57,7 @@ def create_app(
         app.wsgi_app, TrustedProxies.parse(settings.trusted_proxies)
     )
     install_bounded_json(app)
-    app.json.sort_keys = False  # fields in the order the schemas declare them
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider's; in order
     app.url_map.strict_slashes = False
     init_context(
         app,

@@ -130,4 +130,4 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     """The process's settings, read once."""
-    return Settings()  # type: ignore[call-arg]  # required fields come from the environment
+    return Settings()  # required fields come from the environment

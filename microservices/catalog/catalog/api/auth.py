@@ -13,7 +13,9 @@ from msh_auth import require_staff as staff_only
 
 from .context import context
 
-SECURITY = [{"bearerAuth": []}]  # for the OpenAPI document of protected operations
+SECURITY: list[dict[str, list[str]]] = [
+    {"bearerAuth": []}
+]  # for the OpenAPI document of protected operations
 
 
 def current_principal(*, required: bool = True) -> Principal | None:

@@ -9,7 +9,7 @@ too, so a client never gets an HTML page.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
@@ -89,22 +89,33 @@ def without_default_validation_errors(document: dict[str, Any]) -> dict[str, Any
     return document
 
 
+def _as_lists(fields: Mapping[str, Sequence[str] | str] | None) -> Fields | None:
+    """A field's single problem as a one-item list (the shape error_body sends)."""
+    if fields is None:
+        return None
+    return {name: [problems] if isinstance(problems, str) else list(problems)
+            for name, problems in fields.items()}  # fmt: skip
+
+
 def install_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:
-        return error_response(exc.status_code, exc.code, exc.message, exc.fields, exc.headers)
+        return error_response(
+            exc.status_code, exc.code, exc.message, _as_lists(exc.fields), exc.headers
+        )
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
-        if exc.response is not None and exc.response.is_json:
+        if isinstance(exc.response, Response) and exc.response.is_json:
             return exc.response  # already ours (flask-openapi3 aborts with our 422 body)
         status = exc.code or 500
         message = MESSAGES.get(status) or exc.description or "Request failed."
         if status == 404:
             message = f"No route for {request.path}."
         headers = {}
-        if status == 405 and exc.valid_methods:
-            headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+        allowed = getattr(exc, "valid_methods", None)  # MethodNotAllowed's
+        if status == 405 and allowed:
+            headers["Allow"] = ", ".join(sorted(allowed))
         return error_response(status, code_for_status(status), message, headers=headers)
 
     @app.errorhandler(ConnectionFailure)

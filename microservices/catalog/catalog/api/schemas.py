@@ -16,8 +16,11 @@ from catalog.domain.slugs import MAX_SLUG, SLUG_PATTERN
 from msh_common.error_models import ErrorResponse
 from msh_common.text_types import SINGLE_LINE, MultilineText, PlainText
 
+# What flask-openapi3's ``responses=`` takes.
+Responses = dict[str | int, type[BaseModel] | dict[Any, Any] | None]
 
-def errors(*statuses: int) -> dict[int, type[BaseModel]]:
+
+def errors(*statuses: int) -> Responses:
     """``responses=`` entries for errors answered in the platform's shape."""
     return dict.fromkeys(statuses, ErrorResponse)
 

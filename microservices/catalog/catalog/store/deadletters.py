@@ -6,6 +6,7 @@ operators (``$``-prefixed, dotted), and it must come back exactly as it arrived.
 
 from __future__ import annotations
 
+import builtins
 import json
 from typing import Any
 
@@ -36,11 +37,11 @@ class MongoDeadLetterStore:
             }
         )
 
-    def list(self, *, include_replayed: bool = False) -> list[dict[str, Any]]:
+    def list(self, *, include_replayed: bool = False) -> builtins.list[dict[str, Any]]:
         query = {} if include_replayed else {"state": DEAD}
         return list(self.collection.find(query).sort([("created_at", -1), ("_id", 1)]))
 
-    def select(self, ids: list[str] | None = None) -> list[dict[str, Any]]:
+    def select(self, ids: builtins.list[str] | None = None) -> builtins.list[dict[str, Any]]:
         """The named dead letters (replayed or not), or every one not yet replayed."""
         query: dict[str, Any] = {"state": DEAD} if ids is None else {"_id": {"$in": ids}}
         return list(self.collection.find(query).sort([("created_at", 1), ("_id", 1)]))

@@ -41,7 +41,9 @@ class DecisionStore:
         """Record ``state`` unless the order already has a decision; return the one that
         stands (ours, or the earlier one)."""
         self._insert_once(order_id, {"state": str(state), "event": event.to_dict()})
-        return self.collection.find_one({"_id": order_id})
+        decision = self.collection.find_one({"_id": order_id})
+        assert decision is not None  # inserted just now, or before
+        return decision
 
     def cancel(self, order_id: str) -> State | None:
         """Mark the order cancelled; return the state it had (None: nothing was decided)."""

@@ -219,7 +219,7 @@ class ProductStore:
             raise Conflict("sku", f"A product with SKU {sku!r} exists.")
 
     def counts_by_category(self) -> dict[str, int]:
-        pipeline = [
+        pipeline: list[dict[str, Any]] = [
             {"$match": {"active": True}},
             {"$group": {"_id": "$category", "n": {"$sum": 1}}},
         ]

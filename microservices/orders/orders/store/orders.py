@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -174,8 +174,8 @@ def anonymise_user(session: Session, user_id: uuid.UUID) -> int:
             anonymised_at=func.now(),
         )
     )
-    session.execute(Cart.__table__.delete().where(Cart.user_id == user_id))
-    return result.rowcount
+    session.execute(delete(Cart).where(Cart.user_id == user_id))
+    return result.rowcount  # type: ignore[attr-defined]  # a CursorResult, for an UPDATE
 
 
 def claim_stale_pending(

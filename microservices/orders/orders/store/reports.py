@@ -119,7 +119,11 @@ def sales_report(
             "step": f"1 {group_by}",
         },
     )
-    for period_start, currency, orders, revenue in rows:
+    period_start: datetime
+    currency: str | None
+    orders: int
+    revenue: Decimal
+    for period_start, currency, orders, revenue in rows:  # type: ignore[assignment]
         day = period_start.date()
         orders_in[day] = orders_in.get(day, 0) + orders
         revenue_in.setdefault(day, {})
