@@ -1,4 +1,4 @@
-"""The event envelope shared by every service (ARCHITECTURE.md "Events")."""
+"""The event envelope shared by every service (docs/architecture.md, "The event path")."""
 
 from __future__ import annotations
 

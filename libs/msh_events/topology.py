@@ -1,4 +1,4 @@
-"""Who consumes what: the event table of ARCHITECTURE.md as data.
+"""Who consumes what: the event table of docs/architecture.md as data.
 
 Each service owns one queue named after itself. A producer sends an event once to the queue of
 every consumer listed here, so adding a consumer is a one-line change in one place.

@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     mongo_timeout_ms: int = Field(3000, gt=0, description="server selection / socket timeout")
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="the Celery broker")
 
-    # Bearer tokens are verified here with mainapp's public keys (ARCHITECTURE.md).
+    # Bearer tokens are verified here with mainapp's public keys (docs/architecture.md).
     mainapp_url: str = "http://127.0.0.1:8001"
     jwks_url: str | None = Field(None, description="default: {MAINAPP_URL}/api/auth/jwks")
     jwt_issuer: str = "microservicehub"

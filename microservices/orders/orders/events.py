@@ -1,4 +1,4 @@
-"""What orders publishes, and how it handles what it consumes (ARCHITECTURE.md "Events").
+"""What orders publishes, and how it handles what it consumes (docs/architecture.md).
 
 Out: ``order.placed`` (to catalog: reserve), ``order.confirmed`` (to mainapp: e-mail),
 ``order.cancelled`` (to catalog: release). In: ``stock.reserved``, ``stock.rejected``,

@@ -1,4 +1,4 @@
-"""The order state machine (ARCHITECTURE.md "The order saga").
+"""The order state machine (docs/architecture.md, "The order saga").
 
     pending --stock.reserved--> confirmed --cancel--> cancelled
        |--stock.rejected--> rejected
