@@ -1,26 +1,29 @@
-"""Replaying dead letters: send each message back to this service's own queue."""
+"""Replaying dead letters: each message goes back onto mainapp's own queue
+(msh_events.deadletters, through :class:`~mainapp.eventbus.stores.DjangoDeadLetterStore`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.utils import timezone
-
 from msh_events.publisher import CeleryPublisher
 
 from .models import DeadLetter
+from .stores import DjangoDeadLetterStore
 
 QUEUE = "mainapp"
 
 
-def replay_dead_letters(dead_letters: Iterable[DeadLetter]) -> int:
-    from mainapp.worker import app
+def sender() -> CeleryPublisher:
+    from mainapp.worker import app  # the worker module configures Celery for this service
 
-    publisher = CeleryPublisher(app)
-    count = 0
-    for dead_letter in dead_letters:
-        publisher.send(dead_letter.message, QUEUE)
-        dead_letter.replayed_at = timezone.now()
-        dead_letter.save(update_fields=["replayed_at"])
-        count += 1
-    return count
+    return CeleryPublisher(app)
+
+
+def replay_dead_letters(dead_letters: Iterable[DeadLetter]) -> int:
+    """Send each back to the queue, marked replayed (the admin's action)."""
+    publish = sender()
+    ids = [str(dead_letter.pk) for dead_letter in dead_letters]
+    with DjangoDeadLetterStore().replaying(ids) as chosen:
+        for dead in chosen:
+            publish.send(dead.message, QUEUE)
+    return len(chosen)

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from msh_events import Event
+from msh_events.deadletters import DeadLetter as OperatorView
 
 from .models import DeadLetter, OutboxEvent, ProcessedEvent
 
@@ -61,3 +62,38 @@ class DjangoDeadLetterStore:
             error=error,
             attempts=attempts,
         )
+
+    # What operators see and do (msh_events.deadletters).
+
+    def listed(self, *, include_replayed: bool) -> list[OperatorView]:
+        rows = DeadLetter.objects.all()
+        if not include_replayed:
+            rows = rows.filter(replayed_at__isnull=True)
+        return [_operator_view(row) for row in rows]
+
+    @contextmanager
+    def replaying(self, ids: Sequence[str] | None) -> Iterator[list[OperatorView]]:
+        with transaction.atomic():
+            rows = DeadLetter.objects.select_for_update(skip_locked=True).order_by("pk")
+            if ids is None:
+                rows = rows.filter(replayed_at__isnull=True)
+            else:
+                rows = rows.filter(pk__in=[int(i) for i in ids if str(i).isdigit()])
+            chosen = list(rows)
+            yield [_operator_view(row) for row in chosen]
+            DeadLetter.objects.filter(pk__in=[row.pk for row in chosen]).update(
+                replayed_at=timezone.now()
+            )
+
+
+def _operator_view(row: DeadLetter) -> OperatorView:
+    return OperatorView(
+        id=str(row.pk),
+        created_at=row.created_at,
+        type=row.type,
+        event_id=row.event_id,
+        attempts=row.attempts,
+        error=row.error,
+        replayed_at=row.replayed_at,
+        message=row.message,
+    )

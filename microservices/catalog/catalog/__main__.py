@@ -14,8 +14,8 @@ import sys
 
 from catalog.settings import SERVICE, Settings, load_settings
 from catalog.store import Store
-from catalog.store.documents import as_utc
 from msh_common.logging import configure_logging
+from msh_events import deadletters
 
 
 def setup(settings: Settings, store: Store, args: argparse.Namespace) -> int:
@@ -43,26 +43,12 @@ def relay(settings: Settings, store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
-def deadletters(settings: Settings, store: Store, args: argparse.Namespace) -> int:
-    if args.action == "list":
-        for dead in store.dead_letters.list(include_replayed=args.all):
-            error = dead["error"].strip().splitlines()[-1] if dead["error"].strip() else ""
-            created = as_utc(dead["created_at"])
-            print(
-                f"{dead['_id']}\t{created:%Y-%m-%d %H:%M:%S}\t{dead['type'] or '-'}\t"
-                f"{dead['event_id'] or '-'}\t{dead['attempts']}\t{dead['state']}\t{error}"
-            )
-        return 0
-    if not args.ids and not args.all:
-        print("name dead-letter ids to replay, or pass --all", file=sys.stderr)
-        return 2
+def dead_letters(settings: Settings, store: Store, args: argparse.Namespace) -> int:
     from catalog.relay import publisher_app
-    from catalog.replay import replay_dead_letters
+    from msh_events.publisher import CeleryPublisher
 
-    chosen = store.dead_letters.select(None if args.all else args.ids)
-    replayed = replay_dead_letters(store, publisher_app(settings), chosen)
-    print(f"replayed {replayed} message(s)")
-    return 0
+    sender = CeleryPublisher(publisher_app(settings))
+    return deadletters.run(args, store.dead_letters, sender, SERVICE)
 
 
 def check_stock(settings: Settings, store: Store, args: argparse.Namespace) -> int:
@@ -86,13 +72,8 @@ def parser() -> argparse.ArgumentParser:
     relay_cmd.add_argument("--once", action="store_true", help="relay what is pending and exit")
     relay_cmd.set_defaults(run=relay)
     dead = commands.add_parser("deadletters", help="list or replay dead letters")
-    dead_actions = dead.add_subparsers(dest="action", required=True)
-    listing = dead_actions.add_parser("list")
-    listing.add_argument("--all", action="store_true", help="include replayed ones")
-    replay = dead_actions.add_parser("replay")
-    replay.add_argument("ids", nargs="*")
-    replay.add_argument("--all", action="store_true", help="every one not yet replayed")
-    dead.set_defaults(run=deadletters)
+    deadletters.add_arguments(dead)
+    dead.set_defaults(run=dead_letters)
     check = commands.add_parser("check-stock", help="verify the stock invariant")
     check.set_defaults(run=check_stock)
     return root

@@ -13,6 +13,7 @@ import argparse
 import sys
 
 from msh_common.logging import configure_logging
+from msh_events import deadletters
 
 from .broker import publisher
 from .events import QUEUE
@@ -29,13 +30,7 @@ def parser() -> argparse.ArgumentParser:
     relay = commands.add_parser("relay", help="the outbox relay and pending sweeper process")
     relay.add_argument("--once", action="store_true", help="relay what is pending and exit")
     commands.add_parser("sweep", help="re-publish order.placed for stale pending orders once")
-    dead = commands.add_parser("deadletters", help="list or replay dead letters")
-    actions = dead.add_subparsers(dest="action", required=True)
-    listing = actions.add_parser("list")
-    listing.add_argument("--all", action="store_true", help="include replayed ones")
-    replay = actions.add_parser("replay")
-    replay.add_argument("ids", nargs="*", type=int)
-    replay.add_argument("--all", action="store_true", help="every dead letter not replayed")
+    deadletters.add_arguments(commands.add_parser("deadletters", help="list or replay them"))
     return parser
 
 
@@ -60,30 +55,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "sweep":
             print(f"re-published order.placed for {republish_stale_pending(db, settings)} order(s)")
             return 0
-        return deadletters(args, SqlDeadLetterStore(db), settings)
+        return deadletters.run(args, SqlDeadLetterStore(db), publisher(settings), QUEUE)
     finally:
         db.dispose()
-
-
-def deadletters(args: argparse.Namespace, store: SqlDeadLetterStore, settings) -> int:
-    if args.action == "list":
-        for dl in store.pending(include_replayed=args.all):
-            error = dl.error.strip().splitlines()[-1] if dl.error.strip() else ""
-            replayed = f" replayed {dl.replayed_at:%Y-%m-%d %H:%M}" if dl.replayed_at else ""
-            print(
-                f"{dl.id}\t{dl.created_at:%Y-%m-%d %H:%M:%S}\t{dl.type or '-'}\t"
-                f"{dl.event_id or '-'}\t{dl.attempts}\t{error}{replayed}"
-            )
-        return 0
-    if not args.ids and not args.all:
-        print("name dead-letter ids to replay, or pass --all", file=sys.stderr)
-        return 2
-    send = publisher(settings)
-    with store.replaying(None if args.all else args.ids) as rows:
-        for row in rows:
-            send.send(row.message, QUEUE)
-    print(f"replayed {len(rows)} message(s)")
-    return 0
 
 
 if __name__ == "__main__":

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import builtins
 import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from pymongo.collection import Collection
 
-from .documents import new_id, utcnow
+from msh_events.deadletters import DeadLetter as OperatorView
+
+from .documents import as_utc, new_id, utcnow
 
 DEAD = "dead"
 REPLAYED = "replayed"
@@ -54,3 +58,29 @@ class MongoDeadLetterStore:
     @staticmethod
     def message(dead_letter: dict[str, Any]) -> Any:
         return json.loads(dead_letter["message_json"])
+
+    # What operators see and do (msh_events.deadletters).
+
+    def listed(self, *, include_replayed: bool) -> builtins.list[OperatorView]:
+        return [self._operator_view(doc) for doc in self.list(include_replayed=include_replayed)]
+
+    @contextmanager
+    def replaying(self, ids: Sequence[str] | None) -> Iterator[builtins.list[OperatorView]]:
+        chosen = self.select(None if ids is None else builtins.list(ids))
+        yield [self._operator_view(doc) for doc in chosen]
+        for doc in chosen:
+            self.mark_replayed(doc["_id"])
+
+    def _operator_view(self, doc: dict[str, Any]) -> OperatorView:
+        created_at = as_utc(doc["created_at"])
+        assert created_at is not None  # set by add()
+        return OperatorView(
+            id=str(doc["_id"]),
+            created_at=created_at,
+            type=doc.get("type"),
+            event_id=doc.get("event_id"),
+            attempts=doc["attempts"],
+            error=doc["error"],
+            replayed_at=as_utc(doc["replayed_at"]) if doc.get("replayed_at") else None,
+            message=self.message(doc),
+        )

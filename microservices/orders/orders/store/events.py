@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from msh_events import Event
+from msh_events.deadletters import DeadLetter as OperatorView
 
 from .db import Database, on_commit
 from .models import DeadLetter, OutboxEvent, ProcessedEvent
@@ -120,17 +121,33 @@ class SqlDeadLetterStore:
                 query = query.where(DeadLetter.replayed_at.is_(None))
             return list(session.scalars(query).all())
 
+    def listed(self, *, include_replayed: bool) -> list[OperatorView]:
+        return [_operator_view(row) for row in self.pending(include_replayed)]
+
     @contextmanager
-    def replaying(self, ids: Sequence[int] | None) -> Iterator[list[DeadLetter]]:
+    def replaying(self, ids: Sequence[str] | None) -> Iterator[list[OperatorView]]:
         """Dead letters to replay (``ids``, or every pending one when None), locked; marked
-        replayed when the block exits cleanly."""
+        replayed when the block exits cleanly (msh_events.deadletters)."""
         with self.db.transaction() as session:
             query = select(DeadLetter).order_by(DeadLetter.id).with_for_update(skip_locked=True)
             if ids is None:
                 query = query.where(DeadLetter.replayed_at.is_(None))
             else:
-                query = query.where(DeadLetter.id.in_(list(ids)))
+                query = query.where(DeadLetter.id.in_([int(i) for i in ids if i.isdigit()]))
             rows = list(session.scalars(query).all())
-            yield rows
+            yield [_operator_view(row) for row in rows]
             for row in rows:
                 row.replayed_at = func.now()
+
+
+def _operator_view(row: DeadLetter) -> OperatorView:
+    return OperatorView(
+        id=str(row.id),
+        created_at=row.created_at,
+        type=row.type,
+        event_id=row.event_id,
+        attempts=row.attempts,
+        error=row.error,
+        replayed_at=row.replayed_at,
+        message=row.message,
+    )
