@@ -31,6 +31,20 @@ class DeadLetter:
     replayed_at: datetime | None
     message: Any
 
+    @classmethod
+    def from_row(cls, row: Any) -> DeadLetter:
+        """From a table row with these column names (mainapp's and orders' models)."""
+        return cls(
+            id=str(row.id),
+            created_at=row.created_at,
+            type=row.type,
+            event_id=row.event_id,
+            attempts=row.attempts,
+            error=row.error,
+            replayed_at=row.replayed_at,
+            message=row.message,
+        )
+
 
 class DeadLetters(Protocol):
     def listed(self, *, include_replayed: bool) -> list[DeadLetter]:

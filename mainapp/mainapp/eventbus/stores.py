@@ -69,7 +69,7 @@ class DjangoDeadLetterStore:
         rows = DeadLetter.objects.all()
         if not include_replayed:
             rows = rows.filter(replayed_at__isnull=True)
-        return [_operator_view(row) for row in rows]
+        return [OperatorView.from_row(row) for row in rows]
 
     @contextmanager
     def replaying(self, ids: Sequence[str] | None) -> Iterator[list[OperatorView]]:
@@ -80,20 +80,7 @@ class DjangoDeadLetterStore:
             else:
                 rows = rows.filter(pk__in=[int(i) for i in ids if str(i).isdigit()])
             chosen = list(rows)
-            yield [_operator_view(row) for row in chosen]
+            yield [OperatorView.from_row(row) for row in chosen]
             DeadLetter.objects.filter(pk__in=[row.pk for row in chosen]).update(
                 replayed_at=timezone.now()
             )
-
-
-def _operator_view(row: DeadLetter) -> OperatorView:
-    return OperatorView(
-        id=str(row.pk),
-        created_at=row.created_at,
-        type=row.type,
-        event_id=row.event_id,
-        attempts=row.attempts,
-        error=row.error,
-        replayed_at=row.replayed_at,
-        message=row.message,
-    )

@@ -122,7 +122,7 @@ class SqlDeadLetterStore:
             return list(session.scalars(query).all())
 
     def listed(self, *, include_replayed: bool) -> list[OperatorView]:
-        return [_operator_view(row) for row in self.pending(include_replayed)]
+        return [OperatorView.from_row(row) for row in self.pending(include_replayed)]
 
     @contextmanager
     def replaying(self, ids: Sequence[str] | None) -> Iterator[list[OperatorView]]:
@@ -135,19 +135,6 @@ class SqlDeadLetterStore:
             else:
                 query = query.where(DeadLetter.id.in_([int(i) for i in ids if i.isdigit()]))
             rows = list(session.scalars(query).all())
-            yield [_operator_view(row) for row in rows]
+            yield [OperatorView.from_row(row) for row in rows]
             for row in rows:
                 row.replayed_at = func.now()
-
-
-def _operator_view(row: DeadLetter) -> OperatorView:
-    return OperatorView(
-        id=str(row.id),
-        created_at=row.created_at,
-        type=row.type,
-        event_id=row.event_id,
-        attempts=row.attempts,
-        error=row.error,
-        replayed_at=row.replayed_at,
-        message=row.message,
-    )
