@@ -80,3 +80,30 @@ def jwks_answer(keys: Mapping[str, rsa.RSAPublicKey]) -> Callable[[Seen], Answer
     }
     body = json.dumps(document).encode()
     return lambda seen: (200, {"Content-Type": "application/json"}, body)
+
+
+@contextlib.contextmanager
+def asgi_server(app: Any, http: str = "httptools") -> Iterator[str]:
+    """An ASGI app under a real uvicorn server (as the services run) in a thread; its base URL."""
+    import socket
+    import time
+
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(app, http=http, lifespan="off", log_level="critical", access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the ASGI server did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()

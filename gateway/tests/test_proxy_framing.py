@@ -15,11 +15,12 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from devstack.stub_http import asgi_server
 
 ROUTES = """
 [[routes]]
@@ -152,19 +153,8 @@ def failing_app() -> Iterator[str]:
     app = Starlette(
         routes=[Route("/app/boom", boom), Route("/app/ok", ok, methods=["GET", "POST"])]
     )
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, http="httptools", log_level="critical", access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    started = threading.Event()
-    while not server.started:
-        started.wait(0.01)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(10)
-    sock.close()
+    with asgi_server(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

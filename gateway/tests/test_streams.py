@@ -14,11 +14,12 @@ import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
+
+from devstack.stub_http import asgi_server
 
 ROUTES = """
 [[routes]]
@@ -58,17 +59,8 @@ def live_upstream() -> Iterator[str]:
             Route("/api/orders/slow", slow),
         ]
     )
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="critical", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(10)
-    sock.close()
+    with asgi_server(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
