@@ -21,7 +21,6 @@ from fastapi import FastAPI
 
 from gateway.api import docs, health, metrics
 from gateway.auth import EdgeAuthenticator
-from gateway.breaker import CircuitBreaker
 from gateway.client import UpstreamClient
 from gateway.cors import CorsPolicy
 from gateway.edge import Gateway
@@ -40,6 +39,7 @@ from gateway.spa import from_setting as spa_from_setting
 from gateway.streams import StreamSlots
 from gateway.upstream import UpstreamPools
 from msh_auth import RevocationList
+from msh_common.breaker import CircuitBreaker
 from msh_common.tracing import configure_tracing
 
 logger = logging.getLogger("gateway")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from gateway.breaker import CLOSED
+from msh_common.breaker import CLOSED
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 

@@ -25,7 +25,6 @@ from starlette.types import Receive, Scope, Send
 from yarl import URL
 
 from gateway.auth import AuthError, EdgeAuthenticator, bearer_token
-from gateway.breaker import BreakerOpen, CircuitBreaker
 from gateway.context import RequestContext
 from gateway.errors import GatewayError
 from gateway.headers import RequestHead, client_response_headers
@@ -43,6 +42,7 @@ from gateway.upstream import (
     UpstreamTimeout,
 )
 from msh_auth import Principal, challenge
+from msh_common.breaker import BreakerOpen, CircuitBreaker
 
 logger = logging.getLogger("gateway.proxy")
 

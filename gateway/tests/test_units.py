@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.breaker import CLOSED, HALF_OPEN, OPEN, BreakerOpen, CircuitBreaker
 from gateway.forwarding import ClientAddressResolver
 from gateway.ratelimit import RateLimiter
 from gateway.settings import Rate, Settings
 from gateway.tracing import start_trace
+from msh_common.breaker import CLOSED, HALF_OPEN, OPEN, BreakerOpen, CircuitBreaker
 
 
 class Clock:

@@ -16,9 +16,9 @@ import aiohttp
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from gateway.breaker import STATE_NAMES, CircuitBreaker
 from gateway.context import request_id_var
 from gateway.routing import Upstream
+from msh_common.breaker import STATE_NAMES, CircuitBreaker
 
 router = APIRouter()
 logger = logging.getLogger("gateway.health")

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from msh_auth import JWKSCache, RevocationList
+from msh_common.breaker import ThreadSafeCircuitBreaker
 from msh_common.forwarding import TrustedProxies
 from msh_common.logging import configure_logging
 from msh_common.tracing import instrument
@@ -25,7 +26,7 @@ from .api.edge import EdgeMiddleware
 from .api.error_docs import install_error_docs
 from .api.errors import install_error_handlers
 from .broker import publisher
-from .catalog import CatalogClient, CircuitBreaker
+from .catalog import CatalogClient
 from .metrics import install_metrics
 from .relay import make_relay
 from .settings import SERVICE, Settings, get_settings
@@ -51,9 +52,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.catalog_url,
         timeout=settings.orders_catalog_timeout_seconds,
         retries=settings.orders_catalog_retries,
-        breaker=CircuitBreaker(
-            settings.orders_catalog_breaker_failures,
-            settings.orders_catalog_breaker_reset_seconds,
+        breaker=ThreadSafeCircuitBreaker(
+            "catalog",
+            threshold=settings.orders_catalog_breaker_failures,
+            open_seconds=settings.orders_catalog_breaker_reset_seconds,
         ),
     )
     listener = StatusListener(settings.orders_database_url)

@@ -14,47 +14,17 @@ import httpx
 import pytest
 
 from devstack.servers import free_port
-from orders.catalog import CatalogClient, CatalogUnavailable, CircuitBreaker
+from msh_common.breaker import CLOSED, OPEN
+from msh_common.breaker import ThreadSafeCircuitBreaker as CircuitBreaker
+from orders.catalog import CatalogClient, CatalogUnavailable
 from orders.catalog.client import QuoteRefused
 from orders.domain.pricing import LineRequest
 
 LINES = [LineRequest("p1", 2), LineRequest("p2", 1)]
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_the_breaker_opens_after_consecutive_failures_and_half_opens_for_one_trial():
-    clock = Clock()
-    breaker = CircuitBreaker(failure_threshold=3, reset_seconds=10, clock=clock)
-    for _ in range(2):
-        assert breaker.allow()
-        breaker.record_failure()
-    breaker.record_success()  # a success resets the count
-    for _ in range(3):
-        assert breaker.allow()
-        breaker.record_failure()
-    assert breaker.state == "open" and not breaker.allow()
-    assert breaker.retry_after() == 10
-    clock.now = 10
-    assert breaker.state == "half-open"
-    assert breaker.allow()  # one trial...
-    assert not breaker.allow()  # ...at a time
-    breaker.record_failure()  # the trial failed: open again, for a full period
-    assert not breaker.allow() and breaker.retry_after() == 10
-    clock.now = 20
-    assert breaker.allow()
-    breaker.record_success()
-    assert breaker.state == "closed" and breaker.allow() and breaker.allow()
-
-
 def test_a_catalog_that_is_not_listening_is_unavailable_and_opens_the_circuit():
-    breaker = CircuitBreaker(failure_threshold=2, reset_seconds=30)
+    breaker = CircuitBreaker("catalog", threshold=2, open_seconds=30)
     client = CatalogClient(f"http://127.0.0.1:{free_port()}", timeout=1, retries=1, breaker=breaker)
     for _ in range(2):
         with pytest.raises(CatalogUnavailable, match="did not answer"):
@@ -141,11 +111,11 @@ def test_the_real_catalogs_quotes_are_parsed(catalog, user):
 
 @pytest.mark.parametrize("status", [500, 502, 503, 429])
 def test_server_errors_are_unavailable(serve, status):
-    breaker = CircuitBreaker(failure_threshold=1)
+    breaker = CircuitBreaker("catalog", threshold=1)
     client = CatalogClient(serve(lambda request: (status, {}, b"")), breaker=breaker)
     with pytest.raises(CatalogUnavailable, match=f"answered {status}"):
         client.quote(LINES, "tok")
-    assert breaker.state == "open"
+    assert breaker.state == OPEN
     client.close()
 
 
@@ -161,13 +131,13 @@ def test_a_timeout_is_unavailable(serve):
 
 
 def test_a_refusal_is_passed_on_and_keeps_the_circuit_closed(serve):
-    breaker = CircuitBreaker(failure_threshold=1)
+    breaker = CircuitBreaker("catalog", threshold=1)
     body = {"error": {"code": "validation_error", "message": "bad id", "fields": {"x": ["y"]}}}
     client = CatalogClient(serve(lambda request: json_answer(400, body)), breaker=breaker)
     with pytest.raises(QuoteRefused) as refused:
         client.quote(LINES, "tok")
     assert refused.value.status_code == 400 and refused.value.error["message"] == "bad id"
-    assert breaker.state == "closed"
+    assert breaker.state == CLOSED
     client.close()
 
 

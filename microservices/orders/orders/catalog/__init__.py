@@ -1,6 +1,5 @@
 """The catalog as orders sees it: an HTTP client for quotes, behind a circuit breaker."""
 
-from .breaker import CircuitBreaker
 from .client import CatalogClient, CatalogUnavailable, QuoteSource
 
-__all__ = ["CatalogClient", "CatalogUnavailable", "CircuitBreaker", "QuoteSource"]
+__all__ = ["CatalogClient", "CatalogUnavailable", "QuoteSource"]

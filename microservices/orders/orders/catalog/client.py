@@ -21,10 +21,9 @@ from typing import Any, Protocol
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
+from msh_common.breaker import BreakerOpen, ThreadSafeCircuitBreaker
 from msh_common.text import strip_control_characters
 from orders.domain.pricing import LineRequest, Quote
-
-from .breaker import CircuitBreaker
 
 logger = logging.getLogger(__name__)
 
@@ -62,9 +61,9 @@ class CatalogClient:
         *,
         timeout: float = 3.0,
         retries: int = 2,
-        breaker: CircuitBreaker | None = None,
+        breaker: ThreadSafeCircuitBreaker | None = None,
     ) -> None:
-        self.breaker = breaker or CircuitBreaker()
+        self.breaker = breaker or ThreadSafeCircuitBreaker("catalog")
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),
             timeout=httpx.Timeout(timeout),
@@ -81,25 +80,26 @@ class CatalogClient:
 
         ``bearer`` is the user's own access token: the catalog authorises the call itself.
         """
-        if not self.breaker.allow():
+        try:
+            self.breaker.allow()
+        except BreakerOpen as exc:
             raise CatalogUnavailable(
-                "The catalog is unavailable; try again shortly.",
-                retry_after=self.breaker.retry_after(),
-            )
+                "The catalog is unavailable; try again shortly.", retry_after=exc.retry_after
+            ) from None
         body = {"lines": [{"product_id": ln.product_id, "quantity": ln.quantity} for ln in lines]}
         try:
             response = self._http.post(
                 QUOTES_PATH, json=body, headers={"Authorization": f"Bearer {bearer}"}
             )
         except httpx.HTTPError as exc:
-            self.breaker.record_failure()
+            self.breaker.failure()
             logger.warning("catalog quote failed: %r", exc)
             raise CatalogUnavailable("The catalog did not answer; try again shortly.") from exc
         if response.status_code >= 500 or response.status_code == 429:
-            self.breaker.record_failure()
+            self.breaker.failure()
             logger.warning("catalog quote answered %s", response.status_code)
             raise CatalogUnavailable(f"The catalog answered {response.status_code}.")
-        self.breaker.record_success()  # it answered: up, whatever it thinks of this request
+        self.breaker.success()  # it answered: up, whatever it thinks of this request
         if response.status_code >= 400:
             error = _error_of(response)
             unknown = unknown_products(error, lines) if response.status_code == 422 else set()

@@ -1,14 +1,17 @@
-"""A circuit breaker per upstream: stop sending requests to a service that keeps failing.
+"""The platform's circuit breaker: stop calling a service that keeps failing.
 
 closed --(N consecutive failures)--> open --(open_seconds)--> half-open --probe ok--> closed
                                        ^                            |
                                        +--------probe failed--------+
 
-Open, requests are answered 503 at once (with ``Retry-After``) instead of each waiting for
-a connection error or a timeout. Half-open, one request at a time is let through as a
-probe. A successful ``/health`` probe of the upstream also ends an open period early.
-Failures are transport failures only (refused or broken connections, timeouts): an HTTP
-error status is the service's answer, not a sign that it is unreachable.
+Open, calls are refused at once (:class:`BreakerOpen`, with the seconds to wait) instead of each
+waiting for a connection error or a timeout. Half-open, one call at a time is let through as a
+probe. Failures are transport failures only (refused or broken connections, timeouts, 5xx): an
+answer is the service's answer, not a sign that it is unreachable.
+
+The gateway uses :class:`CircuitBreaker` per upstream on its event loop (no lock on its hot
+path; a successful ``/health`` probe also ends an open period early); orders calls the catalog
+from a thread pool, through :class:`ThreadSafeCircuitBreaker`, the same rules under a lock.
 
 Hand-written rather than a library: it is a few integer comparisons on the hot path, and
 the common breaker packages are thread-based or wrap calls in ways that do not fit an
@@ -18,8 +21,10 @@ ASGI proxy that streams.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 CLOSED, HALF_OPEN, OPEN = 0, 1, 2
 STATE_NAMES = {CLOSED: "closed", HALF_OPEN: "half_open", OPEN: "open"}
@@ -102,3 +107,25 @@ class CircuitBreaker:
         if state != self.state:
             self.state = state
             self._on_change(self.name, state)
+
+
+class ThreadSafeCircuitBreaker(CircuitBreaker):
+    """The same breaker for callers on several threads: every step under one lock."""
+
+    __slots__ = ("_lock",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lock = threading.Lock()
+
+    def allow(self) -> None:
+        with self._lock:
+            super().allow()
+
+    def success(self) -> None:
+        with self._lock:
+            super().success()
+
+    def failure(self) -> None:
+        with self._lock:
+            super().failure()
