@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None) -> Gateway:
     settings = settings or Settings()
     setup_logging(settings.log_level, settings.environment, settings.log_format)
     routes = load_route_table(settings.gateway_routes_file, settings)
-    client = UpstreamClient(settings)  # control plane: health probes, JWKS, OpenAPI
+    client = UpstreamClient()  # control plane: health probes, JWKS, OpenAPI
     pools = UpstreamPools(  # the proxied requests
         settings.upstream_max_connections,
         wait_seconds=settings.upstream_pool_wait_seconds,
@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None) -> Gateway:
         enabled=settings.log_level in ("DEBUG", "INFO"),
     )
     auth = EdgeAuthenticator(
-        lambda: client.session,
+        client,
         settings.effective_jwks_url,
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
@@ -108,14 +108,13 @@ def create_app(settings: Settings | None = None) -> Gateway:
         registry.register_upstream(name)
     openapi = OpenAPICache(
         routes,
-        lambda: client.session,
+        client,
         ttl=settings.openapi_cache_seconds,
         timeout=settings.health_timeout_seconds,
     )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await client.start()
         limiter.start()
         access_log.start()
         if auth.revocations is not None:
@@ -141,7 +140,7 @@ def create_app(settings: Settings | None = None) -> Gateway:
                 await jwks
             await limiter.close()
             pools.close()
-            await client.close()
+            client.close()
             await access_log.close()
 
     api = FastAPI(

@@ -4,7 +4,7 @@ The rules are ``msh_auth``'s (RS256 only, ``kid`` names the key, ``exp``/``iss``
 the required claims checked, ``token_type`` access), the same every service applies. What
 this module adds is what an async edge needs:
 
-- the JWKS is fetched with the gateway's aiohttp session (never blocking the event loop),
+- the JWKS is fetched with the gateway's own client (client.py; never blocking the event loop),
   refreshed in the background when older than ``JWKS_CACHE_SECONDS``, and fetched again at
   once for an unknown ``kid`` but at most every ``JWKS_MIN_REFETCH_SECONDS`` (made-up kids
   cannot flood mainapp); concurrent requests share one fetch;
@@ -23,11 +23,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-import aiohttp
-
+from gateway.client import FetchError, UpstreamClient
 from msh_auth import (
     InvalidToken,
     Principal,
@@ -41,7 +40,7 @@ from msh_auth.tokens import token_kid
 logger = logging.getLogger("gateway.auth")
 
 _MAX_CACHED_TOKENS = 50_000
-_FETCH_TIMEOUT = aiohttp.ClientTimeout(total=3)
+_FETCH_TIMEOUT_SECONDS = 3.0
 
 
 class AuthError(Exception):
@@ -82,7 +81,7 @@ class EdgeAuthenticator:
 
     def __init__(
         self,
-        session: Callable[[], aiohttp.ClientSession],
+        client: UpstreamClient,
         jwks_url: str,
         *,
         issuer: str,
@@ -91,7 +90,7 @@ class EdgeAuthenticator:
         min_refetch_seconds: float = 5.0,
         revocations: RevocationList | None = None,
     ) -> None:
-        self._session = session
+        self._client = client
         self.revocations = revocations
         self.jwks_url = jwks_url
         self.issuer = issuer
@@ -185,12 +184,10 @@ class EdgeAuthenticator:
 
     async def _fetch(self) -> None:
         try:
-            async with self._session().get(
-                self.jwks_url, timeout=_FETCH_TIMEOUT, allow_redirects=False
-            ) as response:
-                response.raise_for_status()
-                document = await response.json(content_type=None)
-            keys = parse_jwks(document)
+            fetched = await self._client.get(self.jwks_url, _FETCH_TIMEOUT_SECONDS)
+            if fetched.status != 200:
+                raise FetchError(f"HTTP {fetched.status}")
+            keys = parse_jwks(fetched.json())
         except Exception as exc:
             logger.warning("cannot fetch the JWKS from %s: %r", self.jwks_url, exc)
             return

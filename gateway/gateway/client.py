@@ -1,60 +1,91 @@
-"""The aiohttp client of the gateway's own requests to upstreams: health probes, the JWKS,
-OpenAPI documents. Proxied requests use the leaner client in upstream.py."""
+"""The gateway's own GETs to upstreams: health probes, the JWKS, OpenAPI documents.
+
+The same HTTP/1.1 client as proxied requests (upstream.py), one client in the gateway, but in
+connection pools of their own: a probe never waits behind proxied traffic, nor takes its
+connections. Redirects are not followed (every caller wants the document at that address).
+"""
 
 from __future__ import annotations
 
-import aiohttp
+import asyncio
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
 
-from gateway.settings import Settings
+from gateway.upstream import (
+    UpstreamBusy,
+    UpstreamError,
+    UpstreamPools,
+    UpstreamResponse,
+    UpstreamTimeout,
+)
 
-# aiohttp adds these when the caller did not; a proxy must not invent them. Accept-Encoding
-# matters most: responses are relayed still compressed, so asking for gzip on behalf of a
-# client that cannot decode it would break that client.
-_NEVER_ADD = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
+# A few connections per upstream are plenty: probes and document fetches are rare.
+_POOL_LIMIT = 4
+_POOL_WAIT_SECONDS = 1.0
 
-# Idle pooled connections are dropped after this long, before upstreams drop them (gunicorn
-# keeps idle connections 2 s, uvicorn 5 s). Otherwise a request could be written to a
-# connection the upstream is closing at that moment; aiohttp retries only idempotent ones,
-# so a POST would fail with 502.
-_KEEPALIVE_SECONDS = 1.5
+
+class FetchError(Exception):
+    """No answer: the upstream could not be reached, or broke off."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    status: int
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
 
 
 class UpstreamClient:
-    """Owns one aiohttp session for the app's lifetime (started and closed by the lifespan).
+    """Owns the control plane's pools for the app's lifetime (closed by the lifespan)."""
 
-    One session means one connection pool, so upstream connections are reused across
-    requests. Circuit breakers live in breaker.py, one per upstream.
-    """
+    def __init__(self) -> None:
+        self._pools = UpstreamPools(_POOL_LIMIT, wait_seconds=_POOL_WAIT_SECONDS, stream_limit=0)
 
-    def __init__(self, settings: Settings) -> None:
-        self._max_connections = settings.upstream_max_connections
-        self._session: aiohttp.ClientSession | None = None
+    async def get(
+        self, url: str, seconds: float, headers: Mapping[str, str] | None = None
+    ) -> Fetched:
+        """GET ``url`` within ``seconds`` in all; :class:`TimeoutError` when it took longer,
+        :class:`FetchError` when there was no answer."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise FetchError(f"not an http(s) URL: {url!r}")
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        pool = self._pools.pool(parts.scheme, parts.hostname, port)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        lines = [f"GET {target} HTTP/1.1".encode("latin-1"), b"host: " + pool.host_header]
+        lines += [f"{name}: {value}".encode("latin-1") for name, value in (headers or {}).items()]
+        try:
+            async with asyncio.timeout(seconds):
+                response = await pool.request(
+                    b"\r\n".join(lines),
+                    b"",
+                    is_head=False,
+                    connect_timeout=seconds,
+                    read_timeout=seconds,
+                )
+                body = await _read_all(response)
+        except UpstreamTimeout as exc:
+            raise TimeoutError(str(exc)) from None
+        except (UpstreamError, UpstreamBusy) as exc:
+            raise FetchError(str(exc)) from None
+        return Fetched(response.status, body)
 
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            raise RuntimeError("UpstreamClient used before start() (is the lifespan running?)")
-        return self._session
+    def close(self) -> None:
+        self._pools.close()
 
-    async def start(self) -> None:
-        connector = aiohttp.TCPConnector(
-            limit=0,
-            limit_per_host=self._max_connections,
-            keepalive_timeout=_KEEPALIVE_SECONDS,
-            ttl_dns_cache=10,
-        )
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            # Never store upstream cookies: they belong to the end user, not the gateway.
-            cookie_jar=aiohttp.DummyCookieJar(),
-            # Relay bytes exactly as sent; Content-Encoding passes through untouched.
-            auto_decompress=False,
-            skip_auto_headers=_NEVER_ADD,
-            timeout=aiohttp.ClientTimeout(total=None),
-            trust_env=False,
-        )
 
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+async def _read_all(response: UpstreamResponse) -> bytes:
+    chunks = []
+    try:
+        while chunk := await response.read_chunk():
+            chunks.append(chunk)
+    except BaseException:
+        response.close()
+        raise
+    response.release()
+    return b"".join(chunks)

@@ -28,12 +28,11 @@ import copy
 import logging
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-import aiohttp
-
+from gateway.client import UpstreamClient
 from gateway.proxy import MAX_TARGET_BYTES
 from gateway.routing import Route, RouteTable, Upstream
 from msh_common.errors import ERROR_SCHEMA_REF, ERROR_SCHEMAS
@@ -233,13 +232,13 @@ class OpenAPICache:
     def __init__(
         self,
         routes: RouteTable,
-        session: Callable[[], aiohttp.ClientSession],
+        client: UpstreamClient,
         *,
         ttl: float,
         timeout: float,
     ) -> None:
         self.routes = routes
-        self._session = session
+        self._client = client
         self.ttl = ttl
         self.timeout = timeout
         self._documents: dict[str, dict[str, Any]] = {}
@@ -283,13 +282,10 @@ class OpenAPICache:
         assert upstream.openapi_path
         url = upstream.url_for(upstream.openapi_path, "")
         try:
-            async with asyncio.timeout(self.timeout):
-                async with self._session().get(
-                    url, headers={"Accept": "application/json"}, allow_redirects=False
-                ) as response:
-                    if response.status != 200:
-                        raise ValueError(f"HTTP {response.status}")
-                    document = await response.json(content_type=None)
+            fetched = await self._client.get(url, self.timeout, {"Accept": "application/json"})
+            if fetched.status != 200:
+                raise ValueError(f"HTTP {fetched.status}")
+            document = fetched.json()
         except Exception as exc:
             logger.warning("cannot fetch the OpenAPI document of %s: %r", upstream.name, exc)
             return None

@@ -18,11 +18,10 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import anyio
 from starlette.types import Receive, Scope, Send
-from yarl import URL
 
 from gateway.auth import AuthError, EdgeAuthenticator, bearer_token
 from gateway.context import RequestContext
@@ -96,12 +95,13 @@ class ReverseProxy:
         # prepended to forwarded paths.
         self._targets: dict[str, tuple[ConnectionPool, ConnectionPool, bytes]] = {}
         for name, upstream in routes.upstreams.items():
-            url = URL(upstream.base)
-            host, port = url.host or "", url.port or 80
+            url = urlsplit(upstream.base)
+            host = url.hostname or ""
+            port = url.port or (443 if url.scheme == "https" else 80)
             self._targets[name] = (
                 pools.pool(url.scheme, host, port),
                 pools.pool(url.scheme, host, port, stream=True),
-                url.raw_path.rstrip("/").encode("latin-1"),
+                url.path.rstrip("/").encode("latin-1"),
             )
 
     async def __call__(

@@ -14,9 +14,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from yarl import URL
 
 from gateway.settings import Settings
 
@@ -48,7 +48,7 @@ class Upstream:
     openapi_path: str | None = "/openapi.json"
     health_path: str = "/health"
 
-    def url_for(self, raw_path: str, query_string: str) -> URL:
+    def url_for(self, raw_path: str, query_string: str) -> str:
         """Upstream URL for a request; path and query are already percent-encoded.
 
         ``raw_path`` always starts with "/", so it cannot change the authority: the
@@ -57,7 +57,7 @@ class Upstream:
         target = self.base + raw_path
         if query_string:
             target += "?" + query_string
-        return URL(target, encoded=True)
+        return target
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,14 +239,18 @@ def _resolve_upstream(
     if not value:
         raise RouteConfigError(f"upstream {name!r} is used by a route but {env_name} is not set")
     try:
-        url = URL(value)
+        url = urlsplit(value)
+        port = url.port  # refuses a port that is not a number in range
     except ValueError as exc:
         raise RouteConfigError(f"{env_name}={value!r} is not a valid URL") from exc
-    if url.scheme not in ("http", "https") or not url.host:
+    if url.scheme not in ("http", "https") or not url.hostname:
         raise RouteConfigError(f"{env_name}={value!r} must be an absolute http(s) URL")
-    if url.raw_query_string or url.raw_fragment or url.raw_user or url.raw_password:
+    if url.query or url.fragment or url.username or url.password:
         raise RouteConfigError(f"{env_name}={value!r} must not have a query, fragment or user")
-    base = str(url.origin()) + url.raw_path.rstrip("/")
+    host = f"[{url.hostname}]" if ":" in url.hostname else url.hostname
+    default_port = 443 if url.scheme == "https" else 80
+    origin = f"{url.scheme}://{host}" + (f":{port}" if port and port != default_port else "")
+    base = origin + url.path.rstrip("/")
     options = options or _UpstreamSpec()
     return Upstream(
         name=name, base=base, openapi_path=options.openapi or None, health_path=options.health

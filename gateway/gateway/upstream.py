@@ -6,8 +6,8 @@ headers into multidicts twice, timer contexts, tracing hooks), more than everyth
 gateway does together. A proxy needs far less: bytes in, bytes out. This module writes the
 request head and body in one ``transport.write`` and parses the response with
 ``httptools`` (llhttp, the parser uvicorn uses), handing body chunks over as they arrive,
-with flow control. aiohttp remains the client of the control plane (health probes, JWKS,
-OpenAPI documents), where convenience matters more than microseconds.
+with flow control. The gateway's own GETs (health probes, JWKS, OpenAPI documents) use it too,
+through client.py, in pools of their own.
 
 Semantics, as nginx's proxy module:
 - waiting for a free connection of a full pool is bounded by ``wait_seconds``:

@@ -12,10 +12,10 @@ import logging
 import time
 from typing import Any
 
-import aiohttp
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from gateway.client import FetchError, UpstreamClient
 from gateway.context import request_id_var
 from gateway.routing import Upstream
 from msh_common.breaker import STATE_NAMES, CircuitBreaker
@@ -32,7 +32,7 @@ async def health(request: Request) -> JSONResponse:
     upstreams = list(state.routes.upstreams.values())
     results = await asyncio.gather(
         *(
-            probe(state.upstream_client.session, upstream, state.settings.health_timeout_seconds)
+            probe(state.upstream_client, upstream, state.settings.health_timeout_seconds)
             for upstream in upstreams
         )
     )
@@ -57,9 +57,7 @@ async def live() -> JSONResponse:
     return JSONResponse({"status": "ok"}, headers=_NO_STORE)
 
 
-async def probe(
-    session: aiohttp.ClientSession, upstream: Upstream, seconds: float
-) -> dict[str, Any]:
+async def probe(client: UpstreamClient, upstream: Upstream, seconds: float) -> dict[str, Any]:
     """GET the upstream's health path; ok only on a 200 within ``seconds``.
 
     Errors are summarised without addresses: this endpoint is public.
@@ -67,14 +65,10 @@ async def probe(
     headers = {"x-request-id": request_id_var.get() or ""}
     started = time.perf_counter()
     try:
-        async with asyncio.timeout(seconds):
-            async with session.get(
-                upstream.url_for(upstream.health_path, ""), headers=headers, allow_redirects=False
-            ) as response:
-                await response.read()
+        response = await client.get(upstream.url_for(upstream.health_path, ""), seconds, headers)
     except TimeoutError:
         return {"status": "unavailable", "error": f"timed out after {seconds:g}s"}
-    except (aiohttp.ClientError, OSError) as exc:
+    except FetchError as exc:
         logger.warning("health check of %s failed: %r", upstream.name, exc)
         return {"status": "unavailable", "error": "unreachable"}
     latency_ms = round((time.perf_counter() - started) * 1000, 2)
