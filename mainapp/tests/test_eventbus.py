@@ -7,19 +7,17 @@ import uuid
 
 import pytest
 import redis
-from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.core.management import call_command
 from django.db import transaction
 
 from devstack.waiting import eventually, queued
+from devstack.workers import failing_worker as worker_failing_always
 from mainapp.eventbus.models import DeadLetter, OutboxEvent, ProcessedEvent
 from mainapp.eventbus.outbox import publish, relay
 from mainapp.eventbus.stores import DjangoDeadLetterStore, DjangoProcessedEventStore
 from msh_events import Event
-from msh_events.celery_app import make_celery_app
 from msh_events.consumer import IdempotentConsumer, Outcome
-from msh_events.tasks import RetryPolicy, register_event_task
 
 
 @pytest.fixture
@@ -100,25 +98,10 @@ def test_a_failed_handler_records_nothing_so_the_retry_can_apply_it():
 
 @pytest.fixture
 def failing_worker(broker):
-    """A real worker on its own queue whose handler always fails, retrying fast."""
-    queue = f"test-{uuid.uuid4().hex[:8]}"
-    app = make_celery_app(queue, settings.CELERY_BROKER_URL, visibility_timeout=30)
-    attempts: list[str] = []
-
-    def always_fails(event: Event) -> None:
-        attempts.append(event.id)
-        raise ValueError("poison")
-
-    register_event_task(
-        app,
-        consumer=lambda: IdempotentConsumer(
-            DjangoProcessedEventStore(), {"bad.event": always_fails}
-        ),
-        dead_letters=DjangoDeadLetterStore,
-        policy=RetryPolicy(max_retries=2, backoff_base=0.1, backoff_max=0.2),
-    )
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-        yield app, queue, attempts
+    with worker_failing_always(
+        settings.CELERY_BROKER_URL, DjangoProcessedEventStore, DjangoDeadLetterStore
+    ) as worker:
+        yield worker.app, worker.queue, worker.attempts
 
 
 @pytest.mark.django_db(transaction=True)

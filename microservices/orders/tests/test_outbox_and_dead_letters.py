@@ -8,15 +8,12 @@ import uuid
 from decimal import Decimal
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from sqlalchemy import text
 
+from devstack.workers import failing_worker as worker_failing_always
 from msh_events import Event
-from msh_events.celery_app import make_celery_app
-from msh_events.consumer import IdempotentConsumer
 from msh_events.publisher import CeleryPublisher
 from msh_events.relay import BackgroundRelay
-from msh_events.tasks import RetryPolicy, register_event_task
 from orders.__main__ import main as cli
 from orders.broker import publisher
 from orders.domain.pricing import PricedLine, PricedOrder
@@ -145,25 +142,10 @@ def test_the_sweeper_republishes_order_placed_for_stale_pending_orders_only(db, 
 
 @pytest.fixture
 def failing_worker(db, settings):
-    """A real worker on its own queue whose handler always fails, retrying fast."""
-    queue = f"test-{uuid.uuid4().hex[:8]}"
-    app = make_celery_app(queue, settings.broker_url, visibility_timeout=30)
-    attempts: list[str] = []
-
-    def always_fails(event: Event) -> None:
-        attempts.append(event.id)
-        raise ValueError("poison")
-
-    register_event_task(
-        app,
-        consumer=lambda: IdempotentConsumer(
-            SqlProcessedEventStore(db), {"bad.event": always_fails}
-        ),
-        dead_letters=lambda: SqlDeadLetterStore(db),
-        policy=RetryPolicy(max_retries=2, backoff_base=0.1, backoff_max=0.2),
-    )
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-        yield app, queue, attempts
+    with worker_failing_always(
+        settings.broker_url, lambda: SqlProcessedEventStore(db), lambda: SqlDeadLetterStore(db)
+    ) as worker:
+        yield worker.app, worker.queue, worker.attempts
 
 
 def dead_letter(db, event_id: str) -> DeadLetter | None:
