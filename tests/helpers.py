@@ -9,6 +9,7 @@ from typing import TypeVar
 import httpx
 
 from devstack import waiting
+from devstack.assertions import assert_error as assert_error  # re-exported for the tests
 
 T = TypeVar("T")
 
@@ -34,17 +35,6 @@ def login(client: httpx.Client, email: str) -> dict:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
-
-
-def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict:
-    """The platform's one error shape: {"error": {"code", "message", ["fields"]}}."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json"), response.headers
-    error = response.json()["error"]
-    assert isinstance(error["message"], str) and error["message"]
-    if code is not None:
-        assert error["code"] == code, error
-    return error
 
 
 def eventually(check: Callable[[], T], timeout: float = 20, interval: float = 0.2) -> T:

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from devstack.assertions import assert_error as check_error
 from mainapp.accounts.keys import ensure_key
 from mainapp.accounts.models import User
 
@@ -94,17 +95,6 @@ def bearer() -> Callable[[str], dict[str, str]]:
     return lambda token: {"HTTP_AUTHORIZATION": f"Bearer {token}"}
 
 
-def _assert_error(response, status: int, code: str | None = None) -> dict:
-    """The platform's one error shape: {"error": {"code", "message", ["fields"]}}."""
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
-    error = response.json()["error"]
-    assert isinstance(error["message"], str) and error["message"]
-    if code is not None:
-        assert error["code"] == code, error
-    return error
-
-
 @pytest.fixture
 def assert_error() -> Callable[..., dict]:
-    return _assert_error
+    return check_error

@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 from catalog.app import create_app
 from catalog.settings import Settings
 from catalog.store import Store
+from devstack.assertions import assert_error as check_error
 from devstack.stub_http import http_server, jwks_answer
 
 KID = "test-key-1"
@@ -154,17 +155,6 @@ def make_product(store, category) -> Callable[..., dict[str, Any]]:
     return make
 
 
-def _assert_error(response, status: int, code: str | None = None) -> dict:
-    """The platform's one error shape: {"error": {"code", "message", ["fields"]}}."""
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/json", response.headers
-    error = response.get_json()["error"]
-    assert isinstance(error["message"], str) and error["message"]
-    if code is not None:
-        assert error["code"] == code, error
-    return error
-
-
 @pytest.fixture
 def assert_error() -> Callable[..., dict]:
-    return _assert_error
+    return check_error

@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from devstack.assertions import assert_error as check_error
 from devstack.processes import ServiceProcess
 from devstack.servers import free_port
 from devstack.services import catalog_processes, catalog_setup_commands
@@ -380,14 +381,4 @@ def wait_until() -> Callable[..., Any]:
 
 @pytest.fixture
 def assert_error() -> Callable[..., dict]:
-    def check(response, status: int, code: str | None = None) -> dict:
-        """The platform's one error shape: {"error": {"code", "message", ["fields"]}}."""
-        assert response.status_code == status, response.text
-        assert response.headers["content-type"].startswith("application/json")
-        error = response.json()["error"]
-        assert isinstance(error["message"], str) and error["message"]
-        if code is not None:
-            assert error["code"] == code, error
-        return error
-
-    return check
+    return check_error
