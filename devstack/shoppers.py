@@ -4,7 +4,6 @@ the platform's own newest key (what mainapp would issue at login)."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,8 +18,9 @@ class Shopper(NamedTuple):
 
 def mint_shoppers(env: Mapping[str, str], count: int, ttl_seconds: int = 600) -> list[Shopper]:
     """``count`` active customers of the platform whose environment is ``env``."""
-    import jwt
     import psycopg
+
+    from devstack.stub_http import AUDIENCE, ISSUER, access_token
 
     path = sorted(Path(env["JWT_PRIVATE_KEYS_DIR"]).glob("*.pem"))[-1]
     pem, kid = path.read_bytes(), path.stem
@@ -33,24 +33,18 @@ def mint_shoppers(env: Mapping[str, str], count: int, ttl_seconds: int = 600) ->
             "is_staff, date_joined) VALUES (%s, '!', false, %s, '', true, false, now())",
             users,
         )
-    now = int(time.time())
-    claims = {
-        "roles": ["customer"],
-        "iss": env.get("JWT_ISSUER", "microservicehub"),
-        "aud": env.get("JWT_AUDIENCE", "microservicehub"),
-        "iat": now,
-        "exp": now + ttl_seconds,
-        "token_type": "access",
-    }
     return [
         Shopper(
             user_id,
             email,
-            jwt.encode(
-                {**claims, "sub": user_id, "email": email, "jti": uuid.uuid4().hex},
+            access_token(
                 pem,
-                algorithm="RS256",
-                headers={"kid": kid},
+                kid,
+                sub=user_id,
+                email=email,
+                ttl_seconds=ttl_seconds,
+                iss=env.get("JWT_ISSUER", ISSUER),
+                aud=env.get("JWT_AUDIENCE", AUDIENCE),
             ),
         )
         for user_id, email in users

@@ -7,7 +7,9 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from collections.abc import Callable, Iterator, Mapping
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,6 +17,9 @@ from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+# The issuer and audience mainapp puts in every token (JWT_ISSUER, JWT_AUDIENCE defaults).
+ISSUER = AUDIENCE = "microservicehub"
 
 
 @dataclass(frozen=True)
@@ -107,3 +112,30 @@ def asgi_server(app: Any, http: str = "httptools") -> Iterator[str]:
         server.should_exit = True
         thread.join(10)
         sock.close()
+
+
+def access_token(
+    key: Any,
+    kid: str,
+    *,
+    sub: str,
+    roles: Sequence[str] = ("customer",),
+    email: str | None = None,
+    ttl_seconds: int = 300,
+    **claims: Any,
+) -> str:
+    """An RS256 access token as mainapp issues them (any claim can be overridden)."""
+    now = int(time.time())
+    payload = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "iat": now,
+        "exp": now + ttl_seconds,
+        "sub": sub,
+        "jti": uuid.uuid4().hex,
+        "email": email if email is not None else f"{sub}@example.com",
+        "roles": list(roles),
+        "token_type": "access",
+        **claims,
+    }
+    return jwt.encode(payload, key, algorithm="RS256", headers={"kid": kid})

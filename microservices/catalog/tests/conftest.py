@@ -9,7 +9,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import jwt
 import pytest
 import redis
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -19,7 +18,7 @@ from catalog.app import create_app
 from catalog.settings import Settings
 from catalog.store import Store
 from devstack.assertions import assert_error as check_error
-from devstack.stub_http import http_server, jwks_answer
+from devstack.stub_http import access_token, http_server, jwks_answer
 
 KID = "test-key-1"
 ISSUER = AUDIENCE = "microservicehub"
@@ -42,20 +41,9 @@ def make_token(signing_key) -> Callable[..., str]:
     """An access token as mainapp issues them; override any claim."""
 
     def make(roles: tuple[str, ...] = ("customer",), key=None, **claims: Any) -> str:
-        now = int(time.time())
-        payload = {
-            "iss": ISSUER,
-            "aud": AUDIENCE,
-            "iat": now,
-            "exp": now + 300,
-            "sub": str(uuid.uuid4()),
-            "jti": uuid.uuid4().hex,
-            "email": "someone@example.com",
-            "roles": list(roles),
-            "token_type": "access",
-            **claims,
-        }
-        return jwt.encode(payload, key or signing_key, algorithm="RS256", headers={"kid": KID})
+        claims.setdefault("sub", str(uuid.uuid4()))
+        claims.setdefault("email", "someone@example.com")
+        return access_token(key or signing_key, KID, roles=roles, **claims)
 
     return make
 

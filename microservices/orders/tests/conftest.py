@@ -13,14 +13,12 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import httpx
-import jwt
 import pymongo
 import pytest
 import redis
@@ -35,7 +33,7 @@ from devstack.processes import ServiceProcess
 from devstack.servers import free_port
 from devstack.services import catalog_processes, catalog_setup_commands
 from devstack.stack import run_jobs, wait_healthy
-from devstack.stub_http import Answer, Seen, http_server, jwks_answer
+from devstack.stub_http import Answer, Seen, access_token, http_server, jwks_answer
 from devstack.waiting import eventually
 from devstack.waiting import queued as queued_in
 from orders.app import create_app
@@ -156,20 +154,8 @@ def make_token(signing_key) -> Callable[..., str]:
         kid: str = KID,
         **overrides: Any,
     ) -> str:
-        now = int(time.time())
-        claims = {
-            "sub": str(user_id),
-            "email": f"{user_id}@example.com",
-            "roles": ["staff"] if staff else ["customer"],
-            "iss": ISSUER,
-            "aud": AUDIENCE,
-            "iat": now,
-            "exp": now + 300,
-            "jti": uuid.uuid4().hex,
-            "token_type": "access",
-            **overrides,
-        }
-        return jwt.encode(claims, key or signing_key, algorithm="RS256", headers={"kid": kid})
+        roles = ["staff"] if staff else ["customer"]
+        return access_token(key or signing_key, kid, sub=str(user_id), roles=roles, **overrides)
 
     return make
 
