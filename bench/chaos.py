@@ -221,6 +221,10 @@ class Traffic:
         latest = {c.kind: c.status for c in self.calls[-40:]}
         return latest.get("checkout") == 202 and latest.get("browse") == 200
 
+    def accepted_ids(self) -> list[str]:
+        """The ids of every order a checkout placed (answered 202), in the order placed."""
+        return [c.order_id for c in self.calls if c.kind == "checkout" and c.order_id]
+
     def between(self, since: float, until: float, kind: str) -> list[Call]:
         return [c for c in self.calls if c.kind == kind and since <= c.started < until]
 
@@ -533,6 +537,11 @@ def read_orders(env: dict[str, str], order_ids: list[str]) -> dict[str, dict]:
     }  # fmt: skip
 
 
+def settle_seconds(orders: dict[str, dict]) -> dict[str, float]:
+    """Order id -> seconds from placement to outcome, for the orders that reached one."""
+    return {o: r["settle"] for o, r in orders.items() if r["settle"]}
+
+
 def dead_letter_ids(stack: ChaosStack) -> dict[str, list[str]]:
     env = stack.env
     found: dict[str, list[str]] = {}
@@ -561,7 +570,7 @@ def judge_invariants(
     poison: dict[str, str],
 ) -> list[Line]:
     """The invariants after the drills: orders, stock, and the processes' own health."""
-    ids = [c.order_id for c in traffic.calls if c.kind == "checkout" and c.order_id]
+    ids = traffic.accepted_ids()
     return [
         *_order_invariants(orders, ids, drain_seconds, bound),
         *_stock_invariants(stack, traffic, orders),
@@ -803,12 +812,12 @@ def main() -> int:
         drills = run_drills(stack, traffic, args, rng)
         traffic.finish()
         print("traffic stopped; waiting for every accepted order's outcome...", flush=True)
-        ids = [c.order_id for c in traffic.calls if c.kind == "checkout" and c.order_id]
+        ids = traffic.accepted_ids()
         drain = wait_for_outcomes(env, ids, bound)
         time.sleep(3)  # cancellations' releases and the last events settle
         stack.supervise()
         orders = read_orders(env, ids)
-        outcome = {"settle_seconds": {o: r["settle"] for o, r in orders.items() if r["settle"]}}
+        outcome = {"settle_seconds": settle_seconds(orders)}
         drill_lines = judge_drills(drills, traffic, outcome)
         invariant_lines = judge_invariants(stack, traffic, orders, drain, bound, poison)
     finally:

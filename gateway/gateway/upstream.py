@@ -21,7 +21,9 @@ Semantics, as nginx's proxy module:
 - an upstream may still close a pooled connection just as a request is written to it (uvicorn
   closes after an application error, even when its 500 said keep-alive). A request that fails
   on a reused connection before any response byte is sent again, once, on a fresh connection:
-  nothing was processed, so this is safe for any method;
+  nothing was processed, so this is safe for any method. A connection the upstream
+  half-closed (EOF) is never handed out again, nor one that received bytes while idle (they
+  would become the next request's response);
 - :class:`UpstreamConnectError` means nothing was received (safe to retry idempotent
   requests); :class:`UpstreamProtocolError` that the upstream broke the protocol or hung up
   mid-response.
@@ -111,6 +113,7 @@ class _Connection(asyncio.Protocol):
         self._reset()
 
     def _reset(self) -> None:
+        self.exchanging = False  # a request was written and its response is not yet done with
         self.status = 0
         self.headers: list[tuple[bytes, bytes]] = []
         self.head_waiter: asyncio.Future[None] | None = None
@@ -135,6 +138,11 @@ class _Connection(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
+        if not self.exchanging:
+            # Bytes while idle in the pool, answering no request: the next request would get
+            # them as its response. The upstream is out of step with us; never reuse this.
+            self.abort()
+            return
         self.received_any = True
         self.last_read = self.loop.time()
         try:
@@ -155,6 +163,11 @@ class _Connection(asyncio.Protocol):
             self._fail(UpstreamConnectError(f"connection closed before any response ({exc!r})"))
         else:
             self._fail(UpstreamProtocolError("upstream closed the connection mid-response"))
+
+    def eof_received(self) -> None:
+        """The upstream closed its side: hand this connection out no more (connection_lost,
+        which ends a close-delimited body, follows on a later loop iteration)."""
+        self.closed = True
 
     def pause_writing(self) -> None:  # request bodies are written at once, nothing to pause
         pass
@@ -232,6 +245,7 @@ class _Connection(asyncio.Protocol):
     async def exchange(
         self, request: bytes, *, is_head: bool, read_timeout: float
     ) -> UpstreamResponse:
+        self.exchanging = True
         self.is_head = is_head
         self.read_timeout = read_timeout
         self.last_read = self.loop.time()
@@ -391,6 +405,8 @@ class ConnectionPool:
         while True:
             if not fresh and (idle := self._take_idle()) is not None:
                 return idle, True
+            if fresh and self._idle and self.limit and self._open >= self.limit:
+                self._idle[0].abort()  # the oldest idle connection makes room for a fresh one
             if not self.limit or self._open < self.limit:
                 return await self._connect(connect_timeout), False
             await self._wait_for_room(deadline)

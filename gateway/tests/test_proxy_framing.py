@@ -9,6 +9,7 @@ connection after Starlette's 500 although that 500 said keep-alive: the reported
 
 from __future__ import annotations
 
+import json
 import socket
 import socketserver
 import threading
@@ -60,7 +61,11 @@ ANSWERS: dict[str, tuple[bytes, bool]] = {
         b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 5\r\n\r\nerror",
         True,
     ),
+    # A keep-alive server closing the connection right after an answer (its idle timeout).
+    "/framed/ok-then-hang-up": (OK, True),
 }
+# Sent on a connection idle in the gateway's pool, answering no request.
+UNSOLICITED = b"HTTP/1.1 418 I'm a teapot\r\nContent-Length: 5\r\n\r\nstale"
 
 
 class FramedUpstream(socketserver.ThreadingTCPServer):
@@ -76,6 +81,8 @@ class FramedUpstream(socketserver.ThreadingTCPServer):
         self.connections = 0
         self.reset_next = False
         self.lock = threading.Lock()
+        self.send_unsolicited = threading.Event()
+        self.unsolicited_dropped = threading.Event()  # the gateway closed that connection
 
 
 class _FramedHandler(socketserver.BaseRequestHandler):
@@ -85,19 +92,25 @@ class _FramedHandler(socketserver.BaseRequestHandler):
         with self.server.lock:
             self.server.connections += 1
         buffer = b""
+        unsolicited = False
         while True:
             request, buffer = _read_request(self.request, buffer)
             if request is None:
+                if unsolicited:
+                    self.server.unsolicited_dropped.set()
                 return
-            if self.server.reset_next:
+            path = request.split(b" ", 2)[1].decode("latin-1")
+            if self.server.reset_next or path == "/framed/reset-always":
                 self.server.reset_next = False
                 _reset(self.request)
                 return
-            path = request.split(b" ", 2)[1].decode("latin-1")
             answer, close = ANSWERS.get(path, (OK, False))
             self.request.sendall(answer)
             if path == "/framed/arm-reset":
                 self.server.reset_next = True
+            if path == "/framed/then-unsolicited" and self.server.send_unsolicited.wait(5):
+                self.request.sendall(UNSOLICITED)
+                unsolicited = True
             if close:
                 return
 
@@ -171,8 +184,15 @@ def framing_gateway(start_gateway, make_routes, framed, failing_app, new_redis_u
     )
 
 
+def post(gateway, path: str) -> tuple[int, bytes]:
+    reply = gateway.request("POST", path, [("Content-Type", "application/json")], b"{}")
+    return reply.status, reply.body
+
+
 def post_ok(gateway, path: str) -> int:
-    return gateway.request("POST", path, [("Content-Type", "application/json")], b"{}").status
+    status, body = post(gateway, path)
+    assert (status, body) == (200, b'{"ok":true}')
+    return status
 
 
 def test_responses_read_to_their_end_keep_their_connection(framing_gateway, framed):
@@ -192,12 +212,14 @@ def test_responses_read_to_their_end_keep_their_connection(framing_gateway, fram
         "/framed/close-delimited",
         "/framed/connection-close",
         "/framed/then-hang-up",
+        "/framed/ok-then-hang-up",
     ],
 )
 def test_after_a_500_however_framed_the_next_post_succeeds(framing_gateway, path):
     for _ in range(5):
         reply = framing_gateway.request("GET", path)
-        assert (reply.status, reply.body) == (500, b"error")
+        expected = (200, b'{"ok":true}') if path.startswith("/framed/ok") else (500, b"error")
+        assert (reply.status, reply.body) == expected
         assert post_ok(framing_gateway, "/framed/ok") == 200
 
 
@@ -235,3 +257,29 @@ def test_after_an_application_error_in_uvicorn_other_users_posts_succeed(framing
         thread.join()
     assert errors == [500] * 40
     assert statuses == [200] * 160
+
+
+def test_a_post_failing_on_a_fresh_connection_is_not_sent_again(framing_gateway, framed):
+    """The resend is for a pooled connection the upstream had already closed; a fresh
+    connection failing is the upstream's failure, and a POST is not idempotent."""
+    for _ in range(3):
+        before = framed.connections
+        status, body = post(framing_gateway, "/framed/reset-always")
+        assert status == 502
+        assert json.loads(body)["error"]["code"] == "bad_gateway"
+        # At most one fresh connection: the failed attempt on it was the last.
+        assert framed.connections == before + 1
+        assert post_ok(framing_gateway, "/framed/ok") == 200
+
+
+def test_a_pooled_connection_receiving_unasked_bytes_is_dropped(framing_gateway, framed):
+    """Bytes arriving on an idle pooled connection must never become the next request's
+    response: the gateway closes that connection, and the next POST gets its own answer."""
+    framed.send_unsolicited.clear()
+    framed.unsolicited_dropped.clear()
+    reply = framing_gateway.request("GET", "/framed/then-unsolicited")
+    assert (reply.status, reply.body) == (200, b'{"ok":true}')
+    framed.send_unsolicited.set()
+    assert framed.unsolicited_dropped.wait(5), "the gateway kept the out-of-step connection"
+    framed.send_unsolicited.clear()
+    assert post_ok(framing_gateway, "/framed/ok") == 200

@@ -33,10 +33,19 @@ PER_USER = 5
 
 
 async def events(request: Request) -> StreamingResponse:
+    """Heartbeats until the client leaves; order "short" ends after two events, and order
+    "broken" fails before its stream starts."""
+    order = request.path_params["order"]
+    if order == "broken":
+        raise RuntimeError("cannot follow this order")
+
     async def heartbeats():
-        while True:
+        sent = 0
+        while order != "short" or sent < 2:
             yield b": heartbeat\n\n"
+            sent += 1
             await asyncio.sleep(0.2)
+        yield b"data: done\n\n"
 
     return StreamingResponse(heartbeats(), media_type="text/event-stream")
 
@@ -75,6 +84,8 @@ def stream_gateway(start_gateway, make_routes, live_upstream, keyring_server, ne
             "UPSTREAM_POOL_WAIT_SECONDS": "0.3",
             "SSE_MAX_STREAMS_PER_USER": str(PER_USER),
             "RATE_LIMIT_USER": "100000/minute",
+            # One failure would open the breaker: a full pool must not count as one.
+            "BREAKER_FAILURE_THRESHOLD": "1",
         }
     )
 
@@ -168,15 +179,44 @@ def test_a_full_pool_answers_503_at_once_instead_of_hanging(stream_gateway, keyr
     try:
 
         def refused_while_busy():
+            started = time.monotonic()
             reply = get(stream_gateway, token, "/api/orders/quick")
-            return reply if reply.status == 503 else None
+            return (reply, time.monotonic() - started) if reply.status == 503 else None
 
         deadline = time.monotonic() + 5
-        while (reply := refused_while_busy()) is None:
+        while (refused := refused_while_busy()) is None:
             assert time.monotonic() < deadline, "the pool never filled up"
+        reply, waited = refused
         assert reply.json()["error"]["code"] == "upstream_busy"
         assert reply.header("retry-after") == "1"
+        assert waited < 1.5  # UPSTREAM_POOL_WAIT_SECONDS (0.3), not a timeout
+        # Not an upstream failure: the breaker (threshold 1) stayed closed, so a stream (its
+        # own pool, the same breaker) still opens while the slow requests hold theirs.
+        stream = Stream(stream_gateway.port, token, 7)
+        stream.close()
+        assert stream.status == 200
     finally:
         for thread in busy:
             thread.join()
-    assert get(stream_gateway, token, "/api/orders/quick").status == 200
+    reply = get(stream_gateway, token, "/api/orders/quick")
+    assert (reply.status, reply.json()) == (200, {"ok": True})
+
+
+def test_streams_ended_by_the_upstream_or_failing_give_their_slot_back(stream_gateway, keyring):
+    token = keyring.token(sub="finisher")
+    for _ in range(2 * PER_USER):  # more streams in all than one user may hold at once
+        ended = get(stream_gateway, token, "/api/orders/short/events")
+        assert ended.status == 200
+        assert ended.body == b": heartbeat\n\n: heartbeat\n\ndata: done\n\n"
+        failed = get(stream_gateway, token, "/api/orders/broken/events")
+        assert (failed.status, failed.body) == (500, b"Internal Server Error")
+
+    deadline = time.monotonic() + 10
+    while True:  # every slot is free again: a full allowance of live streams opens
+        streams = open_streams(stream_gateway, token, PER_USER)
+        statuses = [stream.status for stream in streams]
+        for stream in streams:
+            stream.close()
+        if statuses == [200] * PER_USER:
+            break
+        assert time.monotonic() < deadline, f"stream slots leaked: {statuses}"

@@ -120,11 +120,7 @@ def place_order(
     idempotency_key: IdempotencyKey = None,
     traceparent: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> OrderOut:
-    asked = (
-        None
-        if body is None or body.lines is None
-        else [LineRequest(line.product_id, line.quantity) for line in body.lines]
-    )
+    asked = _asked_lines(body)
     request_print = fingerprint(asked)
     if idempotency_key is not None:
         with db.transaction() as session:
@@ -159,6 +155,13 @@ def place_order(
             carts.remove_products(session, caller.user_id, [line.product_id for line in lines])
     response.headers["Location"] = f"/api/orders/{new.id}"
     return placed_order_out(new, caller.user_id, priced)
+
+
+def _asked_lines(body: CheckoutIn | None) -> list[LineRequest] | None:
+    """The lines the request names; None when it names none, and the cart is ordered."""
+    if body is None or body.lines is None:
+        return None
+    return [LineRequest(line.product_id, line.quantity) for line in body.lines]
 
 
 def _order_lines(
