@@ -32,6 +32,7 @@ from msh_auth import (
     Principal,
     RevocationList,
     RevocationUnavailable,
+    challenge,
     verify_access_token,
 )
 from msh_auth.jwks import parse_jwks
@@ -55,10 +56,7 @@ class AuthError(Exception):
 
     @property
     def www_authenticate(self) -> str:
-        value = 'Bearer realm="microservicehub"'
-        if self.error:
-            value += f', error="{self.error}", error_description="{self.message}"'
-        return value
+        return challenge(self.error, self.message)
 
 
 def bearer_token(authorization: bytes | None) -> str | None:

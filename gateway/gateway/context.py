@@ -26,7 +26,6 @@ class RequestContext:
         "status",
         "trace",
         "upstream",
-        "user_id",
     )
 
     def __init__(self, request_id: str, trace: Trace, client: str | None, scheme: str) -> None:
@@ -36,9 +35,13 @@ class RequestContext:
         self.scheme = scheme
         self.route: Route | None = None
         self.upstream: str | None = None
-        self.user_id: str | None = None
         self.principal: Principal | None = None  # the verified caller, if any
         self.status: int | None = None
         self.cors_origin: bytes | None = None
         # Added to the response, whoever produces it (rate-limit headers, for instance).
         self.extra_headers: list[tuple[bytes, bytes]] | None = None
+
+    @property
+    def user_id(self) -> str | None:
+        """The verified caller's id, for the access log."""
+        return self.principal.user_id if self.principal is not None else None

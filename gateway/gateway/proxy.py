@@ -112,7 +112,6 @@ class ReverseProxy:
         principal = await self._authenticate(route, scope["method"], head)
         if principal is not None:
             context.principal = principal
-            context.user_id = principal.user_id
         if route.rate_limit != "none":
             await self._rate_limit(context, route, principal)
         try:

@@ -20,9 +20,6 @@ class StreamSlots:
         self.per_user = per_user
         self._open: dict[str, int] = {}
 
-    def open_for(self, key: str) -> int:
-        return self._open.get(key, 0)
-
     @contextmanager
     def slot(self, key: str) -> Iterator[None]:
         """Hold one of ``key``'s slots for the block; 429 when they are all taken."""

@@ -62,7 +62,13 @@ def authenticate(
 ) -> Principal | None:
     """The verified caller of a request, None for an anonymous one when not ``required``;
     every failure is a :class:`ServiceError` as listed in the module docstring."""
-    token = token_of(authorization)
+    return verified(token_of(authorization), verify, required=required)
+
+
+def verified(
+    token: str | None, verify: Callable[[str], Principal], *, required: bool = True
+) -> Principal | None:
+    """:func:`authenticate` for a token already read from its header (:func:`token_of`)."""
     if token is None:
         if required:
             raise refused(NOT_PROVIDED)

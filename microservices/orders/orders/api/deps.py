@@ -11,8 +11,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from msh_auth import JWKSCache, Principal, authenticate, require_staff, token_of
-from msh_auth.bearer import refused
+from msh_auth import JWKSCache, Principal, require_staff, token_of
+from msh_auth.bearer import refused, verified
 from msh_common.errors import INVALID_TOKEN
 from orders.catalog import QuoteSource
 from orders.settings import Settings
@@ -70,14 +70,13 @@ def get_caller(
     """The verified caller; 401 without a valid, unrevoked access token, 503 if no key can be
     fetched or the revocation list is too stale to trust (``msh_auth.authenticate``)."""
     jwks: JWKSCache = request.app.state.jwks
-    principal = authenticate(request.headers.get("Authorization"), jwks.verify)
-    assert principal is not None
+    token = token_of(request.headers.get("Authorization"))
+    principal = verified(token, jwks.verify)
+    assert principal is not None and token is not None
     try:
         user_id = uuid.UUID(principal.user_id)
     except ValueError as exc:
         raise refused("Invalid token: the subject is not a user id.", error=INVALID_TOKEN) from exc
-    token = token_of(request.headers.get("Authorization"))
-    assert token is not None
     return Caller(principal=principal, user_id=user_id, token=token)
 
 
