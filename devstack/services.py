@@ -49,6 +49,16 @@ def celery_worker(service: str, env: Mapping[str, str]) -> tuple[str, ...]:
     )
 
 
+def worker_and_relay(
+    service: str, env: Mapping[str, str], directory: Path, relay: tuple[str, ...]
+) -> list[ProcessSpec]:
+    """The two processes every service with events runs beside its web process."""
+    return [
+        ProcessSpec(f"{service}-worker", celery_worker(service, env), directory),
+        ProcessSpec(f"{service}-relay", relay, directory),
+    ]
+
+
 def mainapp_command(*args: str) -> tuple[str, ...]:
     return (PYTHON, "manage.py", *args)
 
@@ -84,12 +94,7 @@ def service_processes(env: Mapping[str, str]) -> list[ProcessSpec]:
             mainapp_dir,
             health_url=f"http://127.0.0.1:{mainapp_port}/health",
         ),
-        ProcessSpec(
-            "mainapp-worker",
-            celery_worker("mainapp", env),
-            mainapp_dir,
-        ),
-        ProcessSpec("mainapp-relay", mainapp_command("relay_outbox"), mainapp_dir),
+        *worker_and_relay("mainapp", env, mainapp_dir, mainapp_command("relay_outbox")),
         *catalog_processes(env),
         *orders_processes(env),
         ProcessSpec(
@@ -169,12 +174,7 @@ def orders_processes(env: Mapping[str, str]) -> list[ProcessSpec]:
             ORDERS_DIR,
             health_url=f"http://127.0.0.1:{port}/health",
         ),
-        ProcessSpec(
-            "orders-worker",
-            celery_worker("orders", env),
-            ORDERS_DIR,
-        ),
-        ProcessSpec("orders-relay", (PYTHON, "-m", "orders", "relay"), ORDERS_DIR),
+        *worker_and_relay("orders", env, ORDERS_DIR, (PYTHON, "-m", "orders", "relay")),
     ]
 
 
@@ -214,12 +214,7 @@ def catalog_processes(env: Mapping[str, str]) -> list[ProcessSpec]:
             CATALOG_DIR,
             health_url=f"http://127.0.0.1:{port}/health",
         ),
-        ProcessSpec(
-            "catalog-worker",
-            celery_worker("catalog", env),
-            CATALOG_DIR,
-        ),
-        ProcessSpec("catalog-relay", (PYTHON, "-m", "catalog", "relay"), CATALOG_DIR),
+        *worker_and_relay("catalog", env, CATALOG_DIR, (PYTHON, "-m", "catalog", "relay")),
     ]
 
 

@@ -114,19 +114,17 @@ def asgi_server(app: Any, http: str = "httptools") -> Iterator[str]:
         sock.close()
 
 
-def access_token(
-    key: Any,
-    kid: str,
+def access_claims(
     *,
     sub: str,
     roles: Sequence[str] = ("customer",),
     email: str | None = None,
     ttl_seconds: int = 300,
     **claims: Any,
-) -> str:
-    """An RS256 access token as mainapp issues them (any claim can be overridden)."""
+) -> dict[str, Any]:
+    """The claims of an access token as mainapp issues them (any claim can be overridden)."""
     now = int(time.time())
-    payload = {
+    return {
         "iss": ISSUER,
         "aud": AUDIENCE,
         "iat": now,
@@ -138,4 +136,9 @@ def access_token(
         "token_type": "access",
         **claims,
     }
+
+
+def access_token(key: Any, kid: str, **claims: Any) -> str:
+    """An RS256 access token as mainapp issues them: :func:`access_claims` signed by ``key``."""
+    payload = access_claims(**claims)
     return jwt.encode(payload, key, algorithm="RS256", headers={"kid": kid})

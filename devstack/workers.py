@@ -28,11 +28,14 @@ def failing_worker(
 
     from msh_events import Event
     from msh_events.celery_app import make_celery_app
+    from msh_events.config import EventsConfig, RetryPolicy
     from msh_events.consumer import IdempotentConsumer
-    from msh_events.tasks import RetryPolicy, register_event_task
+    from msh_events.tasks import register_event_task
 
     queue = f"test-{uuid.uuid4().hex[:8]}"
-    worker = FailingWorker(make_celery_app(queue, broker_url, visibility_timeout=30), queue)
+    worker = FailingWorker(
+        make_celery_app(queue, broker_url, EventsConfig(visibility_timeout=30)), queue
+    )
 
     def always_fails(event: Event) -> None:
         worker.attempts.append(event.id)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
 from devstack import waiting
 from devstack.assertions import assert_error as assert_error  # re-exported for the tests
+from devstack.stub_http import access_claims
 
 T = TypeVar("T")
 
@@ -93,15 +94,18 @@ def new_product(client: httpx.Client, staff: str, *, stock: int, price: str = "1
     )
     assert response.status_code == 201, response.text
     product = response.json()
-    if stock:
-        response = client.post(
-            f"/api/catalog/products/{product['id']}/stock",
-            json={"quantity": stock},
-            headers=bearer(staff),
-        )
-        assert response.status_code == 200, response.text
-        product = response.json()
-    return product
+    return receive_stock(client, staff, product, stock) if stock else product
+
+
+def receive_stock(client: httpx.Client, staff: str, product: dict, quantity: int) -> dict:
+    """Staff book ``quantity`` units of ``product`` into stock; the product as it is now."""
+    response = client.post(
+        f"/api/catalog/products/{product['id']}/stock",
+        json={"quantity": quantity},
+        headers=bearer(staff),
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
 
 
 def stock_of(client: httpx.Client, product_id: str) -> tuple[int, int, int]:
@@ -330,3 +334,9 @@ def logged(stack, process: str, message: str, **fields: object) -> int:
         if record.get("message") == message and all(record.get(k) == v for k, v in fields.items()):
             count += 1
     return count
+
+
+def claims_for(user: dict, **overrides: Any) -> dict[str, Any]:
+    """Access-token claims naming a registered ``user``, asking for staff (a forger always asks
+    for the most); sign them with any key to forge a token."""
+    return access_claims(sub=str(user["id"]), email=user["email"], roles=("staff",), **overrides)

@@ -8,7 +8,7 @@ import re
 import uuid
 
 import pytest
-from helpers import PASSWORD, bearer, new_email, register, staff_token
+from helpers import PASSWORD, bearer, new_email, receive_stock, register, staff_token
 from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.timeout(120)
@@ -32,12 +32,7 @@ def make_products(client, stack, specs: list[dict], category: str | None = None)
         assert response.status_code == 201, response.text
         product = response.json()
         if stock:
-            response = client.post(
-                f"/api/catalog/products/{product['id']}/stock",
-                json={"quantity": stock},
-                headers=bearer(staff),
-            )
-            assert response.status_code == 200, response.text
+            receive_stock(client, staff, product, stock)
         products.append(product)
     return products
 

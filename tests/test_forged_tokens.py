@@ -7,13 +7,12 @@ import hashlib
 import hmac
 import json
 import time
-import uuid
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from helpers import assert_error, bearer, register
+from helpers import assert_error, bearer, claims_for, register
 
 
 @pytest.fixture(scope="module")
@@ -27,23 +26,6 @@ def real_key(stack):
     """The platform's active signing key and kid, read from its key directory."""
     path = sorted(stack.keys_dir.glob("*.pem"))[-1]
     return path.read_bytes(), path.stem
-
-
-def claims_for(user: dict, **overrides) -> dict:
-    now = int(time.time())
-    claims = {
-        "sub": str(user["id"]),
-        "email": user["email"],
-        "roles": ["staff"],
-        "iss": "microservicehub",
-        "aud": "microservicehub",
-        "iat": now,
-        "exp": now + 300,
-        "jti": uuid.uuid4().hex,
-        "token_type": "access",
-    }
-    claims.update(overrides)
-    return claims
 
 
 def refused(client, token: str) -> None:

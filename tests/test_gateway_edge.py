@@ -6,14 +6,13 @@ from __future__ import annotations
 import json
 import re
 import time
-import uuid
 
-import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from helpers import bearer, login, register
 
 from devstack.openapi import DEFAULT_PATH, merged_openapi
+from devstack.stub_http import access_token
 from msh_common.errors import ERROR_DETAIL, ERROR_RESPONSE, ERROR_SCHEMA_REF, ERROR_SCHEMAS
 
 EDGE_REALM = 'Bearer realm="microservicehub"'  # every verifier's (msh_auth.bearer.REALM)
@@ -26,19 +25,7 @@ def real_key(stack):
 
 
 def _token(key, kid: str, **overrides) -> str:
-    now = int(time.time())
-    claims = {
-        "sub": "1",
-        "roles": ["customer"],
-        "iss": "microservicehub",
-        "aud": "microservicehub",
-        "iat": now,
-        "exp": now + 300,
-        "jti": uuid.uuid4().hex,
-        "token_type": "access",
-        **overrides,
-    }
-    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
+    return access_token(key, kid, **{"sub": "1", **overrides})
 
 
 def _edge_refusals(client) -> float:

@@ -22,6 +22,7 @@ from helpers import (
     PASSWORD,
     assert_error,
     bearer,
+    claims_for,
     login,
     new_product,
     orders_db,
@@ -110,23 +111,6 @@ def user_rows(stack) -> int:
 
 
 # --------------------------------------------------------------------------- forged tokens
-
-
-def claims_for(user: dict, **overrides) -> dict:
-    now = int(time.time())
-    claims = {
-        "sub": str(user["id"]),
-        "email": user["email"],
-        "roles": ["staff"],  # a forger always asks for the most
-        "iss": "microservicehub",
-        "aud": "microservicehub",
-        "iat": now,
-        "exp": now + 300,
-        "jti": uuid.uuid4().hex,
-        "token_type": "access",
-    }
-    claims.update(overrides)
-    return claims
 
 
 def b64(data: bytes) -> str:

@@ -22,6 +22,7 @@ from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 from gateway.context import request_id_var
+from msh_common.aio import cancel_and_wait
 
 _HANDLER_NAME = "gateway-log"
 FLUSH_SECONDS = 0.2
@@ -165,11 +166,8 @@ class AccessLog:
             self._task = asyncio.create_task(self._flush_forever(), name="access-log-flush")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         self.flush()
 
     async def _flush_forever(self) -> None:

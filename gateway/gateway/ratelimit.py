@@ -30,12 +30,14 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from gateway.settings import Rate
+from msh_common.aio import cancel_and_wait
 
 logger = logging.getLogger("gateway.ratelimit")
 
@@ -58,19 +60,15 @@ return {1, current, previous}
 """
 
 
+@dataclass(frozen=True, slots=True)
 class Decision:
     """The outcome for one request, and what the RateLimit-* headers say."""
 
-    __slots__ = ("allowed", "limit", "remaining", "reset", "retry_after")
-
-    def __init__(
-        self, allowed: bool, limit: int, remaining: int, reset: int, retry_after: int
-    ) -> None:
-        self.allowed = allowed
-        self.limit = limit
-        self.remaining = remaining
-        self.reset = reset
-        self.retry_after = retry_after
+    allowed: bool
+    limit: int
+    remaining: int
+    reset: int
+    retry_after: int
 
     def headers(self) -> list[tuple[bytes, bytes]]:
         headers = [
@@ -230,11 +228,8 @@ class RateLimiter:
             self._task = asyncio.create_task(self._sync_forever(), name="ratelimit-sync")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         if self._redis is not None:
             with contextlib.suppress(Exception):
                 await self.sync()

@@ -97,6 +97,15 @@ class CircuitBreaker:
             self._opened_at = self._clock()
             self._set(OPEN)
 
+    def trip(self) -> None:
+        """Open now, whatever the count: the service is known to be gone (its connection was
+        refused, its health probe failed), so no request should wait to find out."""
+        self.failures = max(self.failures, self.threshold)
+        if self.state != OPEN:
+            self._probe_started = None
+            self._opened_at = self._clock()
+            self._set(OPEN)
+
     def upstream_seen_healthy(self) -> None:
         """A health probe got through: let the next request probe without waiting."""
         if self.state == OPEN:
@@ -129,3 +138,7 @@ class ThreadSafeCircuitBreaker(CircuitBreaker):
     def failure(self) -> None:
         with self._lock:
             super().failure()
+
+    def trip(self) -> None:
+        with self._lock:
+            super().trip()

@@ -71,6 +71,16 @@ class ServiceError(Exception):
         self.headers = headers
 
 
+def database_unavailable() -> ServiceError:
+    """A service's own database cannot be reached (restarting, failing over): nothing was done
+    and a retry shortly will do, which a 503 says and a 500 ("a bug") does not."""
+    return ServiceError(
+        503,
+        "The service's database is unavailable; try again shortly.",
+        headers={"Retry-After": "2"},
+    )
+
+
 def code_for_status(status: int) -> str:
     """The default code for an HTTP status: 404 -> ``not_found``; others from the phrase."""
     if status in DEFAULT_CODES:

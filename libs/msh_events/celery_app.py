@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from celery import Celery
 
+from .config import EventsConfig
 from .transport import TRANSPORT
 
 EVENT_TASK_NAME = "msh.events.handle"
@@ -27,11 +28,10 @@ EVENT_TASK_NAME = "msh.events.handle"
 def make_celery_app(
     service: str,
     broker_url: str,
-    *,
-    visibility_timeout: int = 300,
-    restore_interval: int = 5,
+    config: EventsConfig | None = None,
 ) -> Celery:
     """Create the Celery app of ``service``; its worker consumes only the ``service`` queue."""
+    config = config or EventsConfig()
     app = Celery(service, broker=broker_url)
     app.conf.update(
         broker_transport=TRANSPORT,
@@ -46,8 +46,8 @@ def make_celery_app(
         task_ignore_result=True,
         broker_connection_retry_on_startup=True,
         broker_transport_options={
-            "visibility_timeout": visibility_timeout,
-            "unacked_restore_interval": restore_interval,
+            "visibility_timeout": config.visibility_timeout,
+            "unacked_restore_interval": config.restore_interval,
             "unacked_restore_throttle": 1,
         },
         worker_hijack_root_logger=False,

@@ -8,11 +8,9 @@ poison message never blocks the queue.
 from __future__ import annotations
 
 import logging
-import random
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from celery import Celery, Task
@@ -21,6 +19,7 @@ from msh_common.metrics import EVENTS_HANDLED
 from msh_common.tracing import consumer_span
 
 from .celery_app import EVENT_TASK_NAME
+from .config import RetryPolicy
 from .consumer import DeadLetterStore, IdempotentConsumer
 from .envelope import Event, InvalidEnvelope
 
@@ -31,28 +30,14 @@ class PermanentError(Exception):
     """Retrying cannot help (the event breaks its contract): dead-letter the message at once."""
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    max_retries: int = 5
-    backoff_base: float = 1.0
-    backoff_max: float = 60.0
-    # A fault-drill knob: sleep before each event so a drill can kill a worker mid-event.
-    handler_delay: float = 0.0
-
-    def countdown(self, retries: int) -> float:
-        """Exponential backoff with "equal jitter": between half and all of the capped delay,
-        so messages that failed together (a dependency went down) do not retry in lockstep."""
-        ceiling = min(self.backoff_base * (2**retries), self.backoff_max)
-        return float(ceiling / 2 + random.uniform(0, ceiling / 2))  # noqa: S311 - jitter, not a secret
-
-
 def register_event_task(
     app: Celery,
     consumer: Callable[[], IdempotentConsumer],
     dead_letters: Callable[[], DeadLetterStore],
-    policy: RetryPolicy = RetryPolicy(),
+    policy: RetryPolicy | None = None,
 ) -> Task:
     """Register the service's event handler task on ``app`` and return it."""
+    policy = policy or RetryPolicy()
 
     # shared=False: each service (and test) app keeps its own handler under the common name.
     @app.task(  # type: ignore[untyped-decorator]  # Celery is untyped

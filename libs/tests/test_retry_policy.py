@@ -1,4 +1,4 @@
-from msh_events.tasks import RetryPolicy
+from msh_events.config import RetryPolicy
 
 
 def test_backoff_doubles_is_capped_and_jittered_within_its_upper_half():

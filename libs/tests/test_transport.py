@@ -9,6 +9,7 @@ from kombu.transport import redis as kombu_redis
 
 from devstack.servers import RedisServer
 from msh_events.celery_app import make_celery_app
+from msh_events.config import EventsConfig
 from msh_events.transport import Transport
 
 
@@ -54,7 +55,7 @@ def test_kombu_alone_crashes_on_the_race(redis_url):
 
 
 def test_the_race_is_survived_and_the_message_comes_back(redis_url):
-    app = make_celery_app("transport-test", redis_url, visibility_timeout=1)
+    app = make_celery_app("transport-test", redis_url, EventsConfig(visibility_timeout=1))
     _, channel = hold_one_message(app, "race-mended")
     lose_the_client(channel)
     channel.close()  # no exception: the worker would go on to reconnect

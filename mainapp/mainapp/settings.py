@@ -14,6 +14,7 @@ import environ
 from msh_common.forwarding import DEFAULT_TRUSTED_PROXIES
 from msh_common.logging import logging_config
 from msh_common.secrets import refuse_dev_secrets
+from msh_events.config import EventsConfig
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -189,12 +190,8 @@ SIMPLE_JWT = {
 
 # --- Events (libs/msh_events) ---
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
-CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=300)
-CELERY_RESTORE_INTERVAL = env.int("CELERY_RESTORE_INTERVAL", default=5)
-EVENTS_MAX_RETRIES = env.int("EVENTS_MAX_RETRIES", default=5)
-EVENTS_RETRY_BACKOFF_MAX = env.float("EVENTS_RETRY_BACKOFF_MAX", default=60.0)
-EVENTS_HANDLER_DELAY = env.float("EVENTS_HANDLER_DELAY", default=0.0)
-OUTBOX_SWEEP_SECONDS = env.float("OUTBOX_SWEEP_SECONDS", default=2.0)
+# CELERY_*, EVENTS_*, OUTBOX_SWEEP_SECONDS: the event bus's own settings, read by msh_events.
+EVENTS = EventsConfig.from_env()
 
 # --- E-mail: SMTP in production; the file backend writes one .log file per message in dev. ---
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")

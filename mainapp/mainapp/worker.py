@@ -15,7 +15,7 @@ from mainapp.eventbus.handlers import consumer  # noqa: E402
 from mainapp.eventbus.stores import DjangoDeadLetterStore  # noqa: E402
 from msh_common.tracing import instrument  # noqa: E402
 from msh_events.celery_app import make_celery_app  # noqa: E402
-from msh_events.tasks import RetryPolicy, register_event_task  # noqa: E402
+from msh_events.tasks import register_event_task  # noqa: E402
 from msh_events.worker import serve_metrics_when_ready  # noqa: E402
 
 instrument("mainapp", "celery", "psycopg")  # only when OTEL_EXPORTER_OTLP_ENDPOINT is set
@@ -23,8 +23,7 @@ instrument("mainapp", "celery", "psycopg")  # only when OTEL_EXPORTER_OTLP_ENDPO
 app = make_celery_app(
     "mainapp",
     settings.CELERY_BROKER_URL,
-    visibility_timeout=settings.CELERY_VISIBILITY_TIMEOUT,
-    restore_interval=settings.CELERY_RESTORE_INTERVAL,
+    settings.EVENTS,
 )
 app.conf.include = ["mainapp.accounts.tasks"]
 
@@ -32,11 +31,7 @@ handle_event = register_event_task(
     app,
     consumer=consumer,
     dead_letters=DjangoDeadLetterStore,
-    policy=RetryPolicy(
-        max_retries=settings.EVENTS_MAX_RETRIES,
-        backoff_max=settings.EVENTS_RETRY_BACKOFF_MAX,
-        handler_delay=settings.EVENTS_HANDLER_DELAY,
-    ),
+    policy=settings.EVENTS.retry_policy(),
 )
 
 

@@ -39,7 +39,7 @@ def relay(settings: Settings, store: Store, args: argparse.Namespace) -> int:
 
     if start_metrics_server() is not None:  # METRICS_PORT set (compose), else nothing
         register_store_gauges(store)
-    run_sweep(outbox_relay, settings.outbox_sweep_seconds)
+    run_sweep(outbox_relay, settings.events.outbox_sweep_seconds)
     return 0
 
 

@@ -22,8 +22,7 @@ def publisher_app(settings: Settings) -> Celery:
     return make_celery_app(
         SERVICE,
         settings.redis_url,
-        visibility_timeout=settings.celery_visibility_timeout,
-        restore_interval=settings.celery_restore_interval,
+        settings.events,
     )
 
 

@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from msh_common.forwarding import DEFAULT_TRUSTED_PROXIES
 from msh_common.secrets import refuse_dev_secrets
+from msh_events.config import EventsConfig
 
 SERVICE = "catalog"
 
@@ -54,15 +55,11 @@ class Settings(BaseSettings):
     catalog_currencies: str = Field("EUR,USD,GBP", description="accepted ISO 4217 codes")
     catalog_default_currency: str = "EUR"
 
-    celery_visibility_timeout: int = Field(300, gt=0)
-    celery_restore_interval: int = Field(5, gt=0)
-    events_max_retries: int = Field(5, ge=0)
-    events_retry_backoff_max: float = Field(60.0, gt=0)
-    events_handler_delay: float = Field(0.0, ge=0, description="fault drills only")
+    # CELERY_*, EVENTS_*, OUTBOX_SWEEP_SECONDS: the event bus's own settings, read by msh_events.
+    events: EventsConfig = Field(default_factory=EventsConfig.from_env)
     # How long a handler holds an event id or an order id against a concurrent delivery; the
     # holder that dies leaves it to run out.
     events_claim_seconds: float = Field(30.0, gt=0)
-    outbox_sweep_seconds: float = Field(2.0, gt=0)
     # How long a relay holds the outbox documents it claimed before another relay may take them.
     outbox_claim_seconds: float = Field(30.0, gt=0)
 

@@ -16,7 +16,7 @@ from msh_common.tracing import instrument
 from msh_events.celery_app import make_celery_app
 from msh_events.consumer import IdempotentConsumer
 from msh_events.relay import BackgroundRelay
-from msh_events.tasks import RetryPolicy, register_event_task
+from msh_events.tasks import register_event_task
 from msh_events.worker import serve_metrics_when_ready
 
 
@@ -26,8 +26,7 @@ def create_worker_app(settings: Settings, store: Store | None = None) -> Celery:
     app = make_celery_app(
         SERVICE,
         settings.redis_url,
-        visibility_timeout=settings.celery_visibility_timeout,
-        restore_interval=settings.celery_restore_interval,
+        settings.events,
     )
     relay = BackgroundRelay(make_relay(store, app))
     events = CatalogEvents(store, published=relay.kick)
@@ -36,11 +35,7 @@ def create_worker_app(settings: Settings, store: Store | None = None) -> Celery:
         app,
         consumer=lambda: consumer,
         dead_letters=lambda: store.dead_letters,
-        policy=RetryPolicy(
-            max_retries=settings.events_max_retries,
-            backoff_max=settings.events_retry_backoff_max,
-            handler_delay=settings.events_handler_delay,
-        ),
+        policy=settings.events.retry_policy(),
     )
     app.conf.catalog_store = store
     return app

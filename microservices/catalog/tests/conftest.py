@@ -11,29 +11,17 @@ from typing import Any
 
 import pytest
 import redis
-from cryptography.hazmat.primitives.asymmetric import rsa
 from flask.testing import FlaskClient
 
 from catalog.app import create_app
 from catalog.settings import Settings
 from catalog.store import Store
 from devstack.assertions import assert_error as check_error
-from devstack.stub_http import access_token, http_server, jwks_answer
+from devstack.brokers import flushed_redis
+from devstack.identity import KID
+from devstack.stub_http import access_token
 
-KID = "test-key-1"
 ISSUER = AUDIENCE = "microservicehub"
-
-
-@pytest.fixture(scope="session")
-def signing_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-@pytest.fixture(scope="session")
-def jwks_url(signing_key) -> Iterator[str]:
-    """mainapp's JWKS endpoint, played by a real HTTP server on a free port."""
-    with http_server(jwks_answer({KID: signing_key.public_key()})) as url:
-        yield f"{url}/api/auth/jwks"
 
 
 @pytest.fixture(scope="session")
@@ -91,11 +79,8 @@ def client(app) -> FlaskClient:
 
 @pytest.fixture
 def broker(settings) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(settings.redis_url)
-    client.flushdb()
-    yield client
-    client.flushdb()
-    client.close()
+    with flushed_redis(settings.redis_url) as client:
+        yield client
 
 
 @pytest.fixture

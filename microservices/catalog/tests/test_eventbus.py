@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -148,7 +149,9 @@ def test_a_lease_lets_one_holder_in_at_a_time(store):
 @pytest.fixture
 def worker(settings, store, broker):
     """The catalog's own worker app on a real Redis, with fast retries."""
-    fast = settings.model_copy(update={"events_max_retries": 2, "events_retry_backoff_max": 0.2})
+    fast = settings.model_copy(
+        update={"events": replace(settings.events, max_retries=2, retry_backoff_max=0.2)}
+    )
     app = create_worker_app(fast, store)
     app.conf.task_default_queue = "catalog"
     with start_worker(

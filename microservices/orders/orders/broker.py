@@ -16,8 +16,7 @@ def celery_app(settings: Settings) -> Celery:
     return make_celery_app(
         QUEUE,
         settings.broker_url,
-        visibility_timeout=settings.celery_visibility_timeout,
-        restore_interval=settings.celery_restore_interval,
+        settings.events,
     )
 
 

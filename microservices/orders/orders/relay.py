@@ -33,4 +33,6 @@ def run_forever(
         settings.orders_sweep_seconds,
         lambda: republish_stale_pending(db, settings),
     )
-    run_relay_process(make_relay(db, publisher), settings.outbox_sweep_seconds, [sweep], stop)
+    run_relay_process(
+        make_relay(db, publisher), settings.events.outbox_sweep_seconds, [sweep], stop
+    )

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from msh_common.forwarding import DEFAULT_TRUSTED_PROXIES
 from msh_common.secrets import refuse_dev_secrets
+from msh_events.config import EventsConfig
 
 SERVICE = "orders"
 
@@ -94,12 +95,8 @@ class Settings(BaseSettings):
     )
 
     # --- events (libs/msh_events) ---
-    celery_visibility_timeout: int = Field(300, ge=1)
-    celery_restore_interval: int = Field(5, ge=1)
-    events_max_retries: int = Field(5, ge=0)
-    events_retry_backoff_max: float = Field(60.0, gt=0)
-    events_handler_delay: float = Field(0.0, ge=0, description="Fault drills only.")
-    outbox_sweep_seconds: float = Field(2.0, gt=0)
+    # CELERY_*, EVENTS_*, OUTBOX_SWEEP_SECONDS: the event bus's own settings, read by msh_events.
+    events: EventsConfig = Field(default_factory=EventsConfig.from_env)
 
     @field_validator("log_format", mode="before")
     @classmethod

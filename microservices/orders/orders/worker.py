@@ -10,7 +10,7 @@ from functools import cache
 from msh_common.logging import configure_logging
 from msh_common.tracing import instrument
 from msh_events.relay import BackgroundRelay
-from msh_events.tasks import RetryPolicy, register_event_task
+from msh_events.tasks import register_event_task
 from msh_events.worker import serve_metrics_when_ready
 
 from .broker import celery_app, publisher
@@ -44,11 +44,7 @@ handle_event = register_event_task(
     app,
     consumer=lambda: make_consumer(database()),
     dead_letters=lambda: SqlDeadLetterStore(database()),
-    policy=RetryPolicy(
-        max_retries=settings.events_max_retries,
-        backoff_max=settings.events_retry_backoff_max,
-        handler_delay=settings.events_handler_delay,
-    ),
+    policy=settings.events.retry_policy(),
 )
 
 

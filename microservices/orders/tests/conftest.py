@@ -29,6 +29,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from devstack.assertions import assert_error as check_error
+from devstack.brokers import flushed_redis
+from devstack.identity import KID
 from devstack.processes import ServiceProcess
 from devstack.servers import free_port
 from devstack.services import catalog_processes, catalog_setup_commands
@@ -42,7 +44,6 @@ from orders.store.db import Database
 
 SERVICE_DIR = Path(__file__).resolve().parent.parent
 ISSUER = AUDIENCE = "microservicehub"
-KID = "test-key"
 TABLES = (
     "order_lines",
     "orders",
@@ -95,11 +96,8 @@ def database(settings: Settings, migrated: str) -> Iterator[Database]:
 
 @pytest.fixture
 def broker(settings: Settings) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(settings.redis_url)
-    client.flushdb()
-    yield client
-    client.flushdb()
-    client.close()
+    with flushed_redis(settings.redis_url) as client:
+        yield client
 
 
 @pytest.fixture
@@ -122,18 +120,6 @@ def serve() -> Iterator[Callable[[Callable[[Seen], Answer]], str]]:
 
 
 # --- identity: tokens signed by a key this session owns -------------------------------------
-
-
-@pytest.fixture(scope="session")
-def signing_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-@pytest.fixture(scope="session")
-def jwks_url(signing_key) -> Iterator[str]:
-    """The JWKS URL orders and the catalog both verify tokens with: the session key only."""
-    with http_server(jwks_answer({KID: signing_key.public_key()})) as url:
-        yield f"{url}/api/auth/jwks"
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ each committed change as PostgreSQL NOTIFYs it, heartbeats, and the end once set
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -92,6 +93,17 @@ def change(db, order_id: str, status: OrderStatus, **values) -> None:
         assert order_store.transition(session, uuid.UUID(order_id), status, **values)
 
 
+@contextlib.contextmanager
+def pending_stream(server: str, order_id: str, user) -> Iterator[Iterator]:
+    """The order's live stream, its first event (``pending``) already read."""
+    with httpx.stream(
+        "GET", f"{server}/api/orders/{order_id}/events", headers=user.headers, timeout=10
+    ) as response:
+        stream = events(response)
+        assert next(stream)["status"] == "pending"
+        yield stream
+
+
 def test_the_stream_sends_now_then_each_change_then_ends(server, place, user, db):
     order_id = place(user)
     with httpx.stream(
@@ -111,11 +123,7 @@ def test_the_stream_sends_now_then_each_change_then_ends(server, place, user, db
 def test_rejection_reasons_are_in_the_event(server, place, user, db, products):
     order_id = place(user)
     reasons = [{"product_id": products["mug"], "requested": 1, "available": 0}]
-    with httpx.stream(
-        "GET", f"{server}/api/orders/{order_id}/events", headers=user.headers, timeout=10
-    ) as response:
-        stream = events(response)
-        assert next(stream)["status"] == "pending"
+    with pending_stream(server, order_id, user) as stream:
         change(db, order_id, OrderStatus.REJECTED, reasons=reasons)
         last = [item for item in stream if item != "heartbeat"][-1]
     assert last["status"] == "rejected" and last["reasons"] == reasons
@@ -130,11 +138,7 @@ def test_a_settled_order_gets_its_status_and_the_end(server, place, user, db):
 
 def test_heartbeats_keep_an_idle_stream_open(server, place, user):
     order_id = place(user)
-    with httpx.stream(
-        "GET", f"{server}/api/orders/{order_id}/events", headers=user.headers, timeout=10
-    ) as response:
-        stream = events(response)
-        assert next(stream)["status"] == "pending"
+    with pending_stream(server, order_id, user) as stream:
         assert next(stream) == "heartbeat"
         assert next(stream) == "heartbeat"
 
@@ -179,11 +183,7 @@ def test_someone_elses_order_has_no_stream(server, place, user, new_user):
 
 def test_a_stream_survives_the_listener_losing_its_connection(server, place, user, db):
     order_id = place(user)
-    with httpx.stream(
-        "GET", f"{server}/api/orders/{order_id}/events", headers=user.headers, timeout=10
-    ) as response:
-        stream = events(response)
-        assert next(stream)["status"] == "pending"
+    with pending_stream(server, order_id, user) as stream:
         with db.transaction() as session:  # what a PostgreSQL restart does to it
             killed = session.execute(
                 text(

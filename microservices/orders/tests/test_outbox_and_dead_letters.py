@@ -30,14 +30,7 @@ from orders.sweeper import republish_stale_pending
 def place(db) -> uuid.UUID:
     priced = PricedOrder(lines=(PricedLine("p9", "Vase", Decimal("12"), 3),), currency="EUR")
     with db.transaction() as session:
-        order_id = order_store.insert_order(
-            session,
-            user_id=uuid.uuid4(),
-            customer_email=None,
-            priced=priced,
-            idempotency_key=None,
-            fingerprint=None,
-        ).id
+        order_id = order_store.insert_order(session, user_id=uuid.uuid4(), priced=priced).id
         publish(session, "order.placed", {"order_id": str(order_id)})
     return order_id
 

@@ -19,14 +19,7 @@ def sold(db, when: str, lines, status=OrderStatus.CONFIRMED, currency="EUR") -> 
         currency=currency,
     )
     with db.transaction() as session:
-        order_id = order_store.insert_order(
-            session,
-            user_id=uuid.uuid4(),
-            customer_email=None,
-            priced=priced,
-            idempotency_key=None,
-            fingerprint=None,
-        ).id
+        order_id = order_store.insert_order(session, user_id=uuid.uuid4(), priced=priced).id
         if status == OrderStatus.PENDING:
             return order_id
         extra = {"reasons": []} if status == OrderStatus.REJECTED else {}

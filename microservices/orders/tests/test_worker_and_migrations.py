@@ -23,14 +23,7 @@ def test_the_worker_confirms_an_order_once_and_relays_order_confirmed(db, queued
 
     priced = PricedOrder(lines=(PricedLine("p1", "Mug", Decimal("3"), 1),), currency="EUR")
     with worker.database().transaction() as session:
-        order_id = order_store.insert_order(
-            session,
-            user_id=uuid.uuid4(),
-            customer_email=None,
-            priced=priced,
-            idempotency_key=None,
-            fingerprint=None,
-        ).id
+        order_id = order_store.insert_order(session, user_id=uuid.uuid4(), priced=priced).id
     reserved = Event(
         type="stock.reserved", data={"order_id": str(order_id), "lines": []}, producer="catalog"
     )

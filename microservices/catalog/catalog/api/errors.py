@@ -17,7 +17,13 @@ from pydantic import ValidationError
 from pymongo.errors import ConnectionFailure
 from werkzeug.exceptions import HTTPException
 
-from msh_common.errors import ServiceError, code_for_status, error_body, use_error_schemas
+from msh_common.errors import (
+    ServiceError,
+    code_for_status,
+    database_unavailable,
+    error_body,
+    use_error_schemas,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -120,15 +126,9 @@ def install_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ConnectionFailure)
     def _database_unavailable(exc: ConnectionFailure) -> Response:
-        """MongoDB cannot be reached (restarting, electing a primary): nothing was done and a
-        retry shortly will do, which a 503 says and a 500 ("a bug") does not."""
+        """MongoDB cannot be reached (restarting, electing a primary)."""
         logger.warning("database unavailable: %s", type(exc).__name__)
-        return error_response(
-            503,
-            "service_unavailable",
-            "The service's database is unavailable; try again shortly.",
-            headers={"Retry-After": "2"},
-        )
+        return _api_error(database_unavailable())
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

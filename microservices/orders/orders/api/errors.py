@@ -28,6 +28,7 @@ from msh_common.error_models import ErrorResponse
 from msh_common.errors import (
     ServiceError,
     code_for_status,
+    database_unavailable,
     error_body,
 )
 
@@ -125,15 +126,9 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> Response:
-    """PostgreSQL cannot be reached (restarting, failing over): nothing was done and a retry
-    shortly will do, which a 503 says and a 500 ("a bug") does not."""
+    """PostgreSQL cannot be reached (restarting, failing over)."""
     logger.warning("database unavailable: %s", type(exc).__name__)
-    return error_response(
-        503,
-        "service_unavailable",
-        "The service's database is unavailable; try again shortly.",
-        headers={"Retry-After": "2"},
-    )
+    return await _api_error(request, database_unavailable())
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import psycopg
 
+from msh_common.aio import cancel_and_wait
+
 logger = logging.getLogger(__name__)
 
 CHANNEL = "order_status"
@@ -52,11 +54,8 @@ class StatusListener:
         self._task: asyncio.Task[None] | None = None
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     @contextlib.asynccontextmanager
     async def subscribe(

@@ -51,10 +51,10 @@ def insert_order(
     session: Session,
     *,
     user_id: uuid.UUID,
-    customer_email: str | None,
     priced: PricedOrder,
-    idempotency_key: str | None,
-    fingerprint: str | None,
+    customer_email: str | None = None,
+    idempotency_key: str | None = None,
+    fingerprint: str | None = None,
 ) -> NewOrder | None:
     """Insert a pending order and its price snapshot; None if the user's idempotency key is
     already taken (then the caller answers with that order: a concurrent twin committed first,

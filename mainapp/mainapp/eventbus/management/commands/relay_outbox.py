@@ -25,4 +25,4 @@ class Command(BaseCommand):
 
         if start_metrics_server() is not None:  # METRICS_PORT set (compose), else nothing
             register_store_gauges()
-        run_relay_process(relay(), settings.OUTBOX_SWEEP_SECONDS)
+        run_relay_process(relay(), settings.EVENTS.outbox_sweep_seconds)
