@@ -21,6 +21,7 @@ from fastapi import FastAPI
 
 from gateway.api import docs, health, metrics
 from gateway.auth import EdgeAuthenticator
+from gateway.balancer import Balancer, HealthWatch, Instance, Target, target_of
 from gateway.client import UpstreamClient
 from gateway.cors import CorsPolicy
 from gateway.edge import Gateway
@@ -33,7 +34,7 @@ from gateway.otel import RequestSpans
 from gateway.proxy import ReverseProxy
 from gateway.ratelimit import RateLimiter
 from gateway.response_headers import ResponseHeaders
-from gateway.routing import load_route_table
+from gateway.routing import RouteTable, load_route_table
 from gateway.settings import Settings
 from gateway.spa import from_setting as spa_from_setting
 from gateway.streams import StreamSlots
@@ -56,6 +57,36 @@ def revocation_list(settings: Settings) -> RevocationList | None:
     if not url:
         return None
     return RevocationList.from_url(url, max_staleness=settings.revocation_max_staleness_seconds)
+
+
+def upstream_balancers(
+    routes: RouteTable, pools: UpstreamPools, settings: Settings, registry: Metrics
+) -> dict[str, Balancer]:
+    """An instance balancer per upstream; each instance with its own breaker and counters."""
+    balancers: dict[str, Balancer] = {}
+    for name, upstream in routes.upstreams.items():
+        registry.register_upstream(name)
+
+        def make_instance(target: Target, name: str = name) -> Instance:
+            def changed(label: str, state: int) -> None:
+                registry.instance_changed(name, label, state)
+                registry.breaker_changed(name, balancers[name].state)
+
+            breaker = CircuitBreaker(
+                target.label,
+                threshold=settings.breaker_failure_threshold,
+                open_seconds=settings.breaker_open_seconds,
+                on_change=changed,
+            )
+            return Instance(target, pools, breaker, registry.instance_counters(name, target.label))
+
+        balancers[name] = Balancer(
+            name,
+            [target_of(base) for base in upstream.bases],
+            make_instance,
+            discover=upstream.discover,
+        )
+    return balancers
 
 
 def create_app(settings: Settings | None = None) -> Gateway:
@@ -95,17 +126,13 @@ def create_app(settings: Settings | None = None) -> Gateway:
         sync_seconds=settings.rate_limit_sync_seconds,
         on_redis_state=lambda up: registry.redis_up.set(1 if up else 0),
     )
-    breakers = {
-        name: CircuitBreaker(
-            name,
-            threshold=settings.breaker_failure_threshold,
-            open_seconds=settings.breaker_open_seconds,
-            on_change=registry.breaker_changed,
-        )
-        for name in routes.upstreams
-    }
-    for name in routes.upstreams:
-        registry.register_upstream(name)
+    balancers = upstream_balancers(routes, pools, settings, registry)
+    watch = HealthWatch(
+        ((balancers[name], upstream.health_path) for name, upstream in routes.upstreams.items()),
+        dns_refresh_seconds=settings.dns_refresh_seconds,
+        probe_seconds=settings.upstream_probe_seconds,
+        probe_timeout=settings.health_timeout_seconds,
+    )
     openapi = OpenAPICache(
         routes,
         client,
@@ -117,6 +144,7 @@ def create_app(settings: Settings | None = None) -> Gateway:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         limiter.start()
         access_log.start()
+        await watch.start()
         if auth.revocations is not None:
             auth.revocations.start()  # follows Redis in a thread; no request waits for the load
         # Keys are fetched in the background: mainapp may still be starting.
@@ -139,6 +167,7 @@ def create_app(settings: Settings | None = None) -> Gateway:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await jwks
             await limiter.close()
+            await watch.close()
             pools.close()
             client.close()
             await access_log.close()
@@ -155,7 +184,7 @@ def create_app(settings: Settings | None = None) -> Gateway:
     api.state.settings = settings
     api.state.routes = routes
     api.state.upstream_client = client
-    api.state.breakers = breakers
+    api.state.balancers = balancers
     api.state.metrics = registry
     api.state.openapi = openapi
     install_error_handlers(api)
@@ -169,10 +198,9 @@ def create_app(settings: Settings | None = None) -> Gateway:
     response_headers = ResponseHeaders(cors)
     proxy = ReverseProxy(
         routes,
-        pools,
+        balancers,
         auth,
         limiter,
-        breakers,
         registry,
         response_headers.decorate,
         retries=settings.upstream_retries,

@@ -7,10 +7,12 @@ on every call, which is measurable at thousands of requests per second.
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from msh_common.breaker import CLOSED
+from msh_common.breaker import CLOSED, OPEN
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
@@ -57,6 +59,30 @@ class Metrics:
             ("upstream",),
             registry=self.registry,
         )
+        self.instance_requests = Counter(
+            "gateway_upstream_instance_requests",
+            "Requests sent to each instance of an upstream.",
+            ("upstream", "instance"),
+            registry=self.registry,
+        )
+        self.instance_failures = Counter(
+            "gateway_upstream_instance_failures",
+            "Requests to an instance that failed in transport (connect, protocol, timeout).",
+            ("upstream", "instance"),
+            registry=self.registry,
+        )
+        self.instance_ejections = Counter(
+            "gateway_upstream_instance_ejections",
+            "Times an instance was taken out of rotation (refused, failing, failed probe).",
+            ("upstream", "instance"),
+            registry=self.registry,
+        )
+        self.instance_state = Gauge(
+            "gateway_upstream_instance_state",
+            "Each instance's breaker: 0 in rotation, 1 being probed, 2 ejected.",
+            ("upstream", "instance"),
+            registry=self.registry,
+        )
         self.rate_limited = Counter(
             "gateway_rate_limit_rejections",
             "Requests answered 429, by rate-limit class.",
@@ -98,6 +124,19 @@ class Metrics:
 
     def breaker_changed(self, upstream: str, state: int) -> None:
         self.breaker_state.labels(upstream).set(state)
+
+    def instance_counters(self, upstream: str, instance: str) -> tuple[Any, Any]:
+        """The (requests, failures) counters of one instance, looked up once."""
+        self.instance_state.labels(upstream, instance).set(CLOSED)
+        return (
+            self.instance_requests.labels(upstream, instance),
+            self.instance_failures.labels(upstream, instance),
+        )
+
+    def instance_changed(self, upstream: str, instance: str, state: int) -> None:
+        self.instance_state.labels(upstream, instance).set(state)
+        if state == OPEN:
+            self.instance_ejections.labels(upstream, instance).inc()
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -17,13 +17,15 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable
-from urllib.parse import unquote, urlsplit
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from urllib.parse import unquote
 
 import anyio
 from starlette.types import Receive, Scope, Send
 
 from gateway.auth import AuthError, EdgeAuthenticator, bearer_token
+from gateway.balancer import Balancer, Instance, Target
 from gateway.context import RequestContext
 from gateway.errors import GatewayError
 from gateway.headers import RequestHead, client_response_headers
@@ -32,16 +34,14 @@ from gateway.ratelimit import RateLimiter
 from gateway.routing import Route, RouteTable
 from gateway.streams import StreamSlots
 from gateway.upstream import (
-    ConnectionPool,
     UpstreamBusy,
     UpstreamConnectError,
     UpstreamError,
-    UpstreamPools,
     UpstreamResponse,
     UpstreamTimeout,
 )
 from msh_auth import Principal, challenge
-from msh_common.breaker import BreakerOpen, CircuitBreaker
+from msh_common.breaker import BreakerOpen
 
 logger = logging.getLogger("gateway.proxy")
 
@@ -73,10 +73,9 @@ class ReverseProxy:
     def __init__(
         self,
         routes: RouteTable,
-        pools: UpstreamPools,
+        balancers: Mapping[str, Balancer],
         auth: EdgeAuthenticator,
         limiter: RateLimiter,
-        breakers: dict[str, CircuitBreaker],
         metrics: Metrics,
         decorate: Decorate,
         *,
@@ -84,25 +83,13 @@ class ReverseProxy:
         stream_slots: StreamSlots | None = None,
     ) -> None:
         self.routes = routes
+        self.balancers = balancers
         self.auth = auth
         self.limiter = limiter
-        self.breakers = breakers
         self.metrics = metrics
         self.decorate = decorate
         self.retries = retries
         self.stream_slots = stream_slots or StreamSlots(5)
-        # Per upstream: its connection pools (request/response, streams) and the base path
-        # prepended to forwarded paths.
-        self._targets: dict[str, tuple[ConnectionPool, ConnectionPool, bytes]] = {}
-        for name, upstream in routes.upstreams.items():
-            url = urlsplit(upstream.base)
-            host = url.hostname or ""
-            port = url.port or (443 if url.scheme == "https" else 80)
-            self._targets[name] = (
-                pools.pool(url.scheme, host, port),
-                pools.pool(url.scheme, host, port, stream=True),
-                url.path.rstrip("/").encode("latin-1"),
-            )
 
     async def __call__(
         self, context: RequestContext, head: RequestHead, scope: Scope, receive: Receive, send: Send
@@ -161,14 +148,8 @@ class ReverseProxy:
     ) -> None:
         """Send the request upstream and relay the response as it arrives."""
         assert context.route is not None
-        route = context.route
-        pool, stream_pool, base_path = self._targets[route.upstream.name]
-        pool = stream_pool if stream else pool
-        request_head = _upstream_head(
-            context, head, scope, pool, base_path + raw_path.encode("latin-1")
-        )
-        method = scope["method"]
-        response = await self._request_upstream(route, method, pool, request_head, body)
+        outgoing = Outgoing(context, head, scope, raw_path, body, stream)
+        instance, response = await self._request_upstream(context.route, outgoing)
         completed = False
         try:
             response_headers = self.decorate(
@@ -177,6 +158,7 @@ class ReverseProxy:
             context.status = response.status
             completed = await _relay(response, response_headers, receive, send)
         finally:
+            instance.outstanding -= 1
             if completed:
                 response.release()  # Body fully read: the connection goes back to the pool.
             else:
@@ -231,43 +213,26 @@ class ReverseProxy:
             raise GatewayError(429, "Too many requests; slow down.", code="rate_limited")
 
     async def _request_upstream(
-        self, route: Route, method: str, pool: ConnectionPool, head: bytes, body: bytes
-    ) -> UpstreamResponse:
-        """Send the request; return once the upstream's status and headers have arrived."""
+        self, route: Route, outgoing: Outgoing
+    ) -> tuple[Instance, UpstreamResponse]:
+        """Send the request to an instance; return once its status and headers have arrived.
+        An idempotent request that failed before any response byte goes to another instance."""
         upstream = route.upstream.name
-        breaker = self.breakers[upstream]
-        attempts = 1 + self.retries if method in _IDEMPOTENT else 1
+        balancer = self.balancers[upstream]
+        attempts = 1 + self.retries if outgoing.method in _IDEMPOTENT else 1
+        failed: Instance | None = None
         try:
             for attempt in range(attempts):
-                breaker.allow()
-                started = time.perf_counter()
+                instance = balancer.choose(avoid=failed)
                 try:
-                    response = await pool.request(
-                        head,
-                        body,
-                        is_head=method == "HEAD",
-                        connect_timeout=route.timeout,
-                        read_timeout=route.timeout,
-                    )
+                    return instance, await self._send(route, balancer, instance, outgoing)
                 except UpstreamConnectError as exc:
-                    breaker.failure()
-                    self.metrics.upstream_failures.labels(upstream, "connect").inc()
-                    if attempt + 1 < attempts:
-                        logger.info("retrying %s %s after: %s", method, upstream, exc)
-                        self.metrics.upstream_retries.labels(upstream).inc()
-                        continue
-                    logger.warning("upstream %s failed: %s", upstream, exc)
-                    raise _bad_gateway() from None
-                except UpstreamTimeout:
-                    raise
-                except UpstreamError as exc:
-                    breaker.failure()
-                    self.metrics.upstream_failures.labels(upstream, "protocol").inc()
-                    logger.warning("upstream %s failed: %s", upstream, exc)
-                    raise _bad_gateway() from None
-                breaker.success()
-                self.metrics.observe_upstream(upstream, time.perf_counter() - started)
-                return response
+                    failed = instance
+                    if attempt + 1 == attempts:
+                        logger.warning("upstream %s failed: %s", upstream, exc)
+                        raise _bad_gateway() from None
+                    logger.info("retrying %s %s after: %s", outgoing.method, upstream, exc)
+                    self.metrics.upstream_retries.labels(upstream).inc()
         except UpstreamBusy:
             self.metrics.upstream_failures.labels(upstream, "busy").inc()
             raise GatewayError(
@@ -285,27 +250,98 @@ class ReverseProxy:
                 headers={"Retry-After": str(exc.retry_after)},
             ) from None
         except UpstreamTimeout as exc:
-            breaker.failure()
-            self.metrics.upstream_failures.labels(upstream, "timeout").inc()
             logger.warning("upstream %s timed out: %s", upstream, exc)
             raise GatewayError(
                 504, "The upstream service did not respond in time.", code="upstream_timeout"
             ) from None
+        except UpstreamError as exc:
+            logger.warning("upstream %s failed: %s", upstream, exc)
+            raise _bad_gateway() from None
         raise AssertionError("unreachable")  # pragma: no cover
 
+    async def _send(
+        self, route: Route, balancer: Balancer, instance: Instance, outgoing: Outgoing
+    ) -> UpstreamResponse:
+        """One try on one instance, with its accounting: requests in flight, breaker, metrics."""
+        upstream = route.upstream.name
+        pool = instance.stream_pool if outgoing.stream else instance.pool
+        request_head = _upstream_head(outgoing, instance.target)
+        instance.outstanding += 1
+        if instance.requests is not None:
+            instance.requests.inc()
+        started = time.perf_counter()
+        try:
+            response = await pool.request(
+                request_head,
+                outgoing.body,
+                is_head=outgoing.method == "HEAD",
+                connect_timeout=route.timeout,
+                read_timeout=route.timeout,
+            )
+        except UpstreamBusy:
+            instance.outstanding -= 1
+            raise
+        except UpstreamError as exc:
+            instance.outstanding -= 1
+            self._failed(upstream, balancer, instance, exc)
+            raise
+        except BaseException:
+            instance.outstanding -= 1
+            raise
+        instance.breaker.success()
+        self.metrics.observe_upstream(upstream, time.perf_counter() - started)
+        return response
 
-def _upstream_head(
-    context: RequestContext, head: RequestHead, scope: Scope, pool: ConnectionPool, path: bytes
-) -> bytes:
+    def _failed(
+        self, upstream: str, balancer: Balancer, instance: Instance, exc: UpstreamError
+    ) -> None:
+        """A transport failure: the breaker counts it; with several instances a refused
+        connection ejects its instance at once."""
+        kind = _failure_kind(exc)
+        self.metrics.upstream_failures.labels(upstream, kind).inc()
+        if instance.failures is not None:
+            instance.failures.inc()
+        if kind == "connect" and balancer.probed:
+            instance.eject()
+        else:
+            instance.breaker.failure()
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """What is sent upstream for one request, whichever instance it goes to."""
+
+    context: RequestContext
+    head: RequestHead
+    scope: Scope
+    raw_path: str
+    body: bytes
+    stream: bool
+
+    @property
+    def method(self) -> str:
+        method: str = self.scope["method"]
+        return method
+
+
+def _failure_kind(exc: UpstreamError) -> str:
+    if isinstance(exc, UpstreamTimeout):
+        return "timeout"
+    return "connect" if isinstance(exc, UpstreamConnectError) else "protocol"
+
+
+def _upstream_head(outgoing: Outgoing, target: Target) -> bytes:
     """The request line and headers sent upstream: the client's end-to-end headers, and the
     gateway's forwarding, tracing and identity headers (never the client's own)."""
-    query: bytes = scope["query_string"]
-    target = path + b"?" + query if query else path
-    if len(target) > MAX_TARGET_BYTES:
+    context, head = outgoing.context, outgoing.head
+    query: bytes = outgoing.scope["query_string"]
+    path = target.base_path + outgoing.raw_path.encode("latin-1")
+    request_target = path + b"?" + query if query else path
+    if len(request_target) > MAX_TARGET_BYTES:
         raise GatewayError(
             414, f"The request URI is longer than the {MAX_TARGET_BYTES} bytes allowed."
         )
-    headers = head.forward
+    headers = list(head.forward)
     if head.host is not None:
         headers.append((b"x-forwarded-host", head.host))
     headers.append((b"x-forwarded-proto", context.scheme.encode("latin-1")))
@@ -317,8 +353,13 @@ def _upstream_head(
     if trace.tracestate is not None:
         headers.append((b"tracestate", trace.tracestate))
     headers.extend(_identity_headers(context))
-    method: str = scope["method"]
-    parts = [method.encode("ascii"), b" ", target, b" HTTP/1.1\r\nhost: ", pool.host_header]
+    parts = [
+        outgoing.method.encode("ascii"),
+        b" ",
+        request_target,
+        b" HTTP/1.1\r\nhost: ",
+        target.host_header,
+    ]
     for name, value in headers:
         parts += (b"\r\n", name, b": ", value)
     return b"".join(parts)

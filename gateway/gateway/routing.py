@@ -41,12 +41,20 @@ class RouteConfigError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Upstream:
-    """A backend service. ``base`` is its origin plus optional base path, without trailing /."""
+    """A backend service. ``bases`` are its instances' origins plus optional base path, without
+    trailing / (one, or several from a comma-separated ``<NAME>_URL``); with ``discover`` their
+    host names are resolved again and again and every address is an instance (balancer.py)."""
 
     name: str
-    base: str
+    bases: tuple[str, ...]
     openapi_path: str | None = "/openapi.json"
     health_path: str = "/health"
+    discover: bool = False
+
+    @property
+    def base(self) -> str:
+        """The first instance: where the gateway's own GETs (documents, health) go."""
+        return self.bases[0]
 
     def url_for(self, raw_path: str, query_string: str) -> str:
         """Upstream URL for a request; path and query are already percent-encoded.
@@ -165,6 +173,9 @@ class _UpstreamSpec(BaseModel):
 
     openapi: str = Field("/openapi.json", pattern=r"^(/[^?#\s]*)?$")
     health: str = Field("/health", pattern=r"^/[^?#\s]*$")
+    # "dns": every address the URL's host resolves to is an instance (re-resolved every
+    # DNS_REFRESH_SECONDS): a headless Service, compose's --scale.
+    discover: Literal["static", "dns"] = "static"
 
 
 class _RouteFile(BaseModel):
@@ -236,8 +247,25 @@ def _resolve_upstream(
 ) -> Upstream:
     env_name = f"{name.replace('-', '_').upper()}_URL"
     value = settings.upstream_url(name, environ)
-    if not value:
+    if not value or not value.strip(" ,"):
         raise RouteConfigError(f"upstream {name!r} is used by a route but {env_name} is not set")
+    bases = tuple(
+        dict.fromkeys(
+            _base_url(env_name, item.strip()) for item in value.split(",") if item.strip()
+        )
+    )
+    options = options or _UpstreamSpec()
+    return Upstream(
+        name=name,
+        bases=bases,
+        openapi_path=options.openapi or None,
+        health_path=options.health,
+        discover=options.discover == "dns",
+    )
+
+
+def _base_url(env_name: str, value: str) -> str:
+    """One instance's base URL, normalised (default port dropped, no trailing /)."""
     try:
         url = urlsplit(value)
         port = url.port  # refuses a port that is not a number in range
@@ -250,8 +278,4 @@ def _resolve_upstream(
     host = f"[{url.hostname}]" if ":" in url.hostname else url.hostname
     default_port = 443 if url.scheme == "https" else 80
     origin = f"{url.scheme}://{host}" + (f":{port}" if port and port != default_port else "")
-    base = origin + url.path.rstrip("/")
-    options = options or _UpstreamSpec()
-    return Upstream(
-        name=name, base=base, openapi_path=options.openapi or None, health_path=options.health
-    )
+    return origin + url.path.rstrip("/")

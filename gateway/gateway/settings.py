@@ -174,6 +174,18 @@ class Settings(BaseSettings):
     health_timeout_seconds: float = Field(
         2.0, gt=0, description="Timeout of each upstream /health probe made by GET /health."
     )
+    dns_refresh_seconds: float = Field(
+        5.0,
+        gt=0,
+        description='How often an upstream with discover = "dns" has its host name resolved '
+        "again (every address is an instance).",
+    )
+    upstream_probe_seconds: float = Field(
+        2.0,
+        gt=0,
+        description="How often each instance of an upstream with several instances (or DNS "
+        "discovery) is probed on its health path; a failed probe ejects it.",
+    )
 
     # Edge authentication: RS256 access tokens from mainapp, verified with its JWKS.
     jwks_url: str | None = Field(

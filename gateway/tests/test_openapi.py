@@ -55,7 +55,7 @@ def test_swagger_ui_is_served_by_the_gateway(gateway):
 def _table(**upstreams: str) -> RouteTable:
     routes = []
     for name, prefix in upstreams.items():
-        upstream = Upstream(name, f"http://{name}:80")
+        upstream = Upstream(name, (f"http://{name}:80",))
         routes.append(Route(prefix, upstream, frozenset({"GET", "POST"}), 5))
     return RouteTable(routes)
 
@@ -146,7 +146,7 @@ def test_a_component_that_refers_to_a_renamed_one_is_renamed_too():
 
 
 def _edge_table() -> RouteTable:
-    upstream = Upstream("svc", "http://svc:80")
+    upstream = Upstream("svc", ("http://svc:80",))
     methods = frozenset({"GET", "HEAD", "POST", "DELETE"})
     return RouteTable(
         [

@@ -15,10 +15,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from gateway.balancer import Balancer
 from gateway.client import FetchError, UpstreamClient
 from gateway.context import request_id_var
 from gateway.routing import Upstream
-from msh_common.breaker import STATE_NAMES, CircuitBreaker
+from msh_common.breaker import STATE_NAMES
 
 router = APIRouter()
 logger = logging.getLogger("gateway.health")
@@ -30,19 +31,20 @@ _NO_STORE = {"Cache-Control": "no-store"}
 async def health(request: Request) -> JSONResponse:
     state = request.app.state
     upstreams = list(state.routes.upstreams.values())
+    balancers: dict[str, Balancer] = state.balancers
     results = await asyncio.gather(
         *(
-            probe(state.upstream_client, upstream, state.settings.health_timeout_seconds)
+            _probed_already()
+            if balancers[upstream.name].probed
+            else probe(state.upstream_client, upstream, state.settings.health_timeout_seconds)
             for upstream in upstreams
         )
     )
-    breakers: dict[str, CircuitBreaker] = state.breakers
     report: dict[str, dict[str, Any]] = {}
     for upstream, result in zip(upstreams, results, strict=True):
-        breaker = breakers[upstream.name]
-        if result["status"] == "ok":
-            breaker.upstream_seen_healthy()
-        report[upstream.name] = {**result, "breaker": STATE_NAMES[breaker.state]}
+        balancer = balancers[upstream.name]
+        report[upstream.name] = _with_instances(balancer, result)
+    results = list(report.values())
     up = sum(result["status"] == "ok" for result in results)
     status = "ok" if up == len(results) else "degraded" if up else "unavailable"
     return JSONResponse(
@@ -50,6 +52,25 @@ async def health(request: Request) -> JSONResponse:
         status_code=200 if status == "ok" else 503,
         headers=_NO_STORE,
     )
+
+
+async def _probed_already() -> dict[str, Any]:
+    return {}  # a balanced upstream's instances are probed in the background
+
+
+def _with_instances(balancer: Balancer, result: dict[str, Any]) -> dict[str, Any]:
+    """The probe's result and the breaker state. One instance: a passing probe lets its open
+    breaker probe again at once. Several (each probed in the background): the upstream is up
+    while any instance is in rotation, and each instance's state is listed."""
+    if not balancer.probed:
+        breaker = balancer.instances[0].breaker
+        if result["status"] == "ok":
+            breaker.upstream_seen_healthy()
+        return {**result, "breaker": STATE_NAMES[breaker.state]}
+    states = {i.label: STATE_NAMES[i.breaker.state] for i in balancer.instances}
+    in_rotation = "closed" in states.values()
+    status = "ok" if in_rotation else "unavailable"
+    return {"status": status, "breaker": STATE_NAMES[balancer.state], "instances": states}
 
 
 @router.get("/health/live", include_in_schema=False)

@@ -1,0 +1,207 @@
+"""Several instances behind one upstream (balancer.py), each a real process: requests spread over
+them, a SIGKILLed one is ejected without failing an idempotent request and comes back after a
+restart, and DNS discovery finds the instances of a name."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from devstack.waiting import eventually
+
+INSTANCE = r"""
+import json, sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+NAME = sys.argv[2]
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as the real services
+
+    def do_GET(self):
+        body = json.dumps({"instance": NAME, "path": self.path}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+ThreadingHTTPServer.daemon_threads = True
+ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+"""
+
+ROUTES = """
+[[routes]]
+prefix = "/api/catalog"
+upstream = "catalog"
+"""
+
+DNS_ROUTES = ROUTES + """
+[upstreams.catalog]
+discover = "dns"
+"""
+
+
+@dataclass
+class InstanceProcess:
+    name: str
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", INSTANCE, str(self.port), self.name]
+        )
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@pytest.fixture
+def instances(unused_port: Callable[[], int]) -> Iterator[list[InstanceProcess]]:
+    started = [InstanceProcess(f"catalog-{n}", unused_port()) for n in range(3)]
+    for instance in started:
+        instance.start()
+    yield started
+    for instance in started:
+        if instance.process is not None and instance.process.poll() is None:
+            instance.kill()
+
+
+def balanced_gateway(start_gateway, make_routes, new_redis_url, catalog_url, routes=ROUTES):
+    gateway = start_gateway(
+        {
+            "GATEWAY_ROUTES_FILE": make_routes(routes),
+            "CATALOG_URL": catalog_url,
+            "REDIS_URL": new_redis_url(),
+            "UPSTREAM_PROBE_SECONDS": "0.2",
+            "HEALTH_TIMEOUT_SECONDS": "0.5",
+            "BREAKER_OPEN_SECONDS": "0.5",
+            "RATE_LIMIT_ANONYMOUS": "1000000/minute",
+        }
+    )
+    eventually(lambda: gateway.request("GET", "/health").status == 200, timeout=10)
+    return gateway
+
+
+def instance_requests(gateway) -> dict[str, float]:
+    """gateway_upstream_instance_requests_total per instance, from /metrics."""
+    text = gateway.request("GET", "/metrics").body.decode()
+    pattern = re.compile(
+        r'^gateway_upstream_instance_requests_total\{instance="([^"]+)",upstream="catalog"\} (\S+)$',
+        re.MULTILINE,
+    )
+    return {instance: float(count) for instance, count in pattern.findall(text)}
+
+
+def who(gateway) -> str:
+    reply = gateway.request("GET", "/api/catalog/who")
+    assert reply.status == 200, reply.body
+    return reply.json()["instance"]
+
+
+def test_requests_spread_over_every_instance(
+    start_gateway, make_routes, new_redis_url, instances
+):
+    url = ",".join(instance.url for instance in instances)
+    gateway = balanced_gateway(start_gateway, make_routes, new_redis_url, url)
+
+    answered = Counter(who(gateway) for _ in range(300))
+
+    assert set(answered) == {"catalog-0", "catalog-1", "catalog-2"}
+    assert min(answered.values()) >= 50  # 100 each on average; random choices wobble
+    counted = instance_requests(gateway)
+    assert sum(counted.values()) >= 300
+    assert set(counted) == {f"127.0.0.1:{instance.port}" for instance in instances}
+
+
+def test_a_killed_instance_is_ejected_no_get_fails_and_it_returns(
+    start_gateway, make_routes, new_redis_url, instances
+):
+    url = ",".join(instance.url for instance in instances)
+    gateway = balanced_gateway(start_gateway, make_routes, new_redis_url, url)
+    victim = instances[1]
+    victim_label = f"127.0.0.1:{victim.port}"
+    statuses: Counter[int] = Counter()
+    stop = threading.Event()
+
+    def load() -> None:
+        while not stop.is_set():
+            statuses[gateway.request("GET", "/api/catalog/who").status] += 1
+
+    clients = [threading.Thread(target=load) for _ in range(4)]
+    for client in clients:
+        client.start()
+    try:
+        eventually(lambda: instance_requests(gateway).get(victim_label, 0) >= 20, timeout=10)
+        victim.kill()
+        health = lambda: gateway.request("GET", "/health").json()  # noqa: E731
+        eventually(
+            lambda: health()["upstreams"]["catalog"]["instances"][victim_label] != "closed",
+            timeout=5,
+        )
+        # Ejected: from now on no request reaches it (a probe may only knock on its port).
+        sent_to_victim = instance_requests(gateway)[victim_label]
+        before = sum(statuses.values())
+        eventually(lambda: sum(statuses.values()) >= before + 200, timeout=20)
+        assert instance_requests(gateway)[victim_label] <= sent_to_victim + 1
+
+        victim.start()  # same port: back after its probe passes
+        eventually(
+            lambda: health()["upstreams"]["catalog"]["instances"][victim_label] == "closed",
+            timeout=10,
+        )
+        back = instance_requests(gateway)[victim_label]
+        eventually(lambda: instance_requests(gateway)[victim_label] > back + 10, timeout=10)
+    finally:
+        stop.set()
+        for client in clients:
+            client.join()
+    assert set(statuses) == {200}, statuses  # no GET failed, before, during or after
+
+
+def test_dns_discovery_balances_over_every_address_of_a_name(
+    start_gateway, make_routes, new_redis_url, instances
+):
+    # "localhost" names 127.0.0.1 (and maybe ::1, where nothing listens: ejected at once).
+    port = instances[0].port
+    gateway = balanced_gateway(
+        start_gateway, make_routes, new_redis_url, f"http://localhost:{port}", DNS_ROUTES
+    )
+
+    assert {who(gateway) for _ in range(20)} == {"catalog-0"}
+    states = gateway.request("GET", "/health").json()["upstreams"]["catalog"]["instances"]
+    assert states[f"127.0.0.1:{port}"] == "closed"
+
+
+def test_an_upstream_with_every_instance_gone_answers_503(
+    start_gateway, make_routes, new_redis_url, instances
+):
+    url = ",".join(instance.url for instance in instances[:2])
+    gateway = balanced_gateway(start_gateway, make_routes, new_redis_url, url)
+    for instance in instances[:2]:
+        instance.kill()
+
+    eventually(lambda: gateway.request("GET", "/api/catalog/who").status == 503, timeout=5)
+    reply = gateway.request("GET", "/api/catalog/who")
+    assert reply.json()["error"]["code"] == "service_unavailable"
+    assert reply.header("retry-after") is not None
+    assert gateway.request("GET", "/health").status == 503
