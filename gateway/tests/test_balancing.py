@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -48,10 +47,13 @@ prefix = "/api/catalog"
 upstream = "catalog"
 """
 
-DNS_ROUTES = ROUTES + """
+DNS_ROUTES = (
+    ROUTES
+    + """
 [upstreams.catalog]
 discover = "dns"
 """
+)
 
 
 @dataclass
@@ -61,9 +63,7 @@ class InstanceProcess:
     process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", INSTANCE, str(self.port), self.name]
-        )
+        self.process = subprocess.Popen([sys.executable, "-c", INSTANCE, str(self.port), self.name])
 
     def kill(self) -> None:
         assert self.process is not None
@@ -106,7 +106,8 @@ def instance_requests(gateway) -> dict[str, float]:
     """gateway_upstream_instance_requests_total per instance, from /metrics."""
     text = gateway.request("GET", "/metrics").body.decode()
     pattern = re.compile(
-        r'^gateway_upstream_instance_requests_total\{instance="([^"]+)",upstream="catalog"\} (\S+)$',
+        r"^gateway_upstream_instance_requests_total"
+        r'\{instance="([^"]+)",upstream="catalog"\} (\S+)$',
         re.MULTILINE,
     )
     return {instance: float(count) for instance, count in pattern.findall(text)}
@@ -118,9 +119,7 @@ def who(gateway) -> str:
     return reply.json()["instance"]
 
 
-def test_requests_spread_over_every_instance(
-    start_gateway, make_routes, new_redis_url, instances
-):
+def test_requests_spread_over_every_instance(start_gateway, make_routes, new_redis_url, instances):
     url = ",".join(instance.url for instance in instances)
     gateway = balanced_gateway(start_gateway, make_routes, new_redis_url, url)
 
