@@ -99,6 +99,10 @@ class ReverseProxy:
         principal = await self._authenticate(route, scope["method"], head)
         if principal is not None:
             context.principal = principal
+        if route.split is not None:
+            canary = next((value for name, value in head.forward if name == b"x-canary"), None)
+            subject = principal.user_id if principal is not None else None
+            context.upstream = route.split.choose(canary, subject).name
         if route.rate_limit != "none":
             await self._rate_limit(context, route, principal)
         try:
@@ -217,7 +221,7 @@ class ReverseProxy:
     ) -> tuple[Instance, UpstreamResponse]:
         """Send the request to an instance; return once its status and headers have arrived.
         An idempotent request that failed before any response byte goes to another instance."""
-        upstream = route.upstream.name
+        upstream = outgoing.context.upstream or route.upstream.name
         balancer = self.balancers[upstream]
         attempts = 1 + self.retries if outgoing.method in _IDEMPOTENT else 1
         failed: Instance | None = None
@@ -263,7 +267,7 @@ class ReverseProxy:
         self, route: Route, balancer: Balancer, instance: Instance, outgoing: Outgoing
     ) -> UpstreamResponse:
         """One try on one instance, with its accounting: requests in flight, breaker, metrics."""
-        upstream = route.upstream.name
+        upstream = balancer.name
         pool = instance.stream_pool if outgoing.stream else instance.pool
         request_head = _upstream_head(outgoing, instance.target)
         instance.outstanding += 1

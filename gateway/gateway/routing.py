@@ -7,7 +7,9 @@ starting instead of failing requests later.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import random
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -16,7 +18,14 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from gateway.settings import Settings
 
@@ -33,6 +42,9 @@ Auth = Literal["none", "jwt", "staff"]
 # "default": per user with a valid token, else per client address; "strict": the small
 # budget of login, register and password reset; "none": not limited.
 RateLimitClass = Literal["default", "strict", "none"]
+
+
+UPSTREAM_NAME = r"^[a-z][a-z0-9_-]*$"
 
 
 class RouteConfigError(Exception):
@@ -69,6 +81,33 @@ class Upstream:
 
 
 @dataclass(frozen=True, slots=True)
+class Split:
+    """Traffic of one route divided by weight between upstreams: the first side is the stable
+    one, the others canaries. A caller with a token stays on one side (its ``sub`` hashed);
+    ``X-Canary: always`` forces the first canary, ``never`` the stable side."""
+
+    sides: tuple[Upstream, ...]
+    weights: tuple[int, ...]
+
+    def choose(self, canary: bytes | None, subject: str | None) -> Upstream:
+        if canary == b"always":
+            return self.sides[1]
+        if canary == b"never":
+            return self.sides[0]
+        total = sum(self.weights)
+        if subject is not None:
+            digest = hashlib.blake2b(subject.encode(), digest_size=8).digest()
+            point = int.from_bytes(digest, "big") % total
+        else:
+            point = random.randrange(total)  # noqa: S311 - traffic split, not a secret
+        for side, weight in zip(self.sides, self.weights, strict=True):
+            if point < weight:
+                return side
+            point -= weight
+        return self.sides[0]  # pragma: no cover - the weights sum to total
+
+
+@dataclass(frozen=True, slots=True)
 class Route:
     """One entry of the table. ``prefix`` is normalised: no trailing "/", "" for the root."""
 
@@ -82,6 +121,8 @@ class Route:
     max_body_bytes: int = 1024 * 1024
     # Paths answered with a stream (SSE): their own connection budget, a per-user cap.
     streams: tuple[re.Pattern[str], ...] = ()
+    # Set when the route's traffic is divided between upstreams (``upstream`` is its first).
+    split: Split | None = None
 
     def is_stream(self, path: str) -> bool:
         return any(pattern.fullmatch(path) for pattern in self.streams)
@@ -116,7 +157,11 @@ class RouteTable:
 
     @property
     def upstreams(self) -> dict[str, Upstream]:
-        return {route.upstream.name: route.upstream for route in self._by_prefix.values()}
+        found: dict[str, Upstream] = {}
+        for route in self._by_prefix.values():
+            for upstream in route.split.sides if route.split else (route.upstream,):
+                found[upstream.name] = upstream
+        return found
 
     def match(self, path: str) -> Route | None:
         """Route for ``path`` (decoded, starting with "/"), or None.
@@ -139,7 +184,10 @@ class _RouteSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     prefix: str
-    upstream: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    upstream: str | None = Field(None, pattern=UPSTREAM_NAME)
+    # {"orders": 90, "orders_v2": 10}: weights (the first is the stable side), instead of
+    # ``upstream``.
+    split: dict[str, int] | None = None
     methods: list[Method] | None = Field(None, min_length=1)
     timeout: float | None = Field(None, gt=0)
     auth: Auth = "none"
@@ -154,6 +202,23 @@ class _RouteSpec(BaseModel):
         if isinstance(value, list):
             return [item.upper() if isinstance(item, str) else item for item in value]
         return value
+
+    @model_validator(mode="after")
+    def _one_destination(self) -> _RouteSpec:
+        if (self.upstream is None) == (self.split is None):
+            raise ValueError("give either upstream or split")
+        if self.split is not None:
+            if len(self.split) < 2 or any(w < 0 for w in self.split.values()):
+                raise ValueError("split needs two or more upstreams with weights >= 0")
+            if sum(self.split.values()) <= 0 or any(
+                not re.fullmatch(UPSTREAM_NAME, name) for name in self.split
+            ):
+                raise ValueError("split needs upstream names and a positive total weight")
+        return self
+
+    @property
+    def destinations(self) -> list[str]:
+        return list(self.split) if self.split else [self.upstream or ""]
 
     @field_validator("prefix")
     @classmethod
@@ -211,35 +276,39 @@ def load_route_table(
     upstreams: dict[str, Upstream] = {}
     routes = []
     for entry in spec.routes:
-        upstream = upstreams.get(entry.upstream)
-        if upstream is None:
-            upstream = upstreams[entry.upstream] = _resolve_upstream(
-                entry.upstream, spec.upstreams.get(entry.upstream), settings, environ
-            )
-        methods = frozenset(entry.methods) if entry.methods else DEFAULT_METHODS
-        if "GET" in methods:
-            methods |= {"HEAD"}
-        routes.append(
-            Route(
-                prefix=entry.prefix.rstrip("/"),
-                upstream=upstream,
-                methods=methods,
-                timeout=entry.timeout or settings.upstream_timeout_seconds,
-                auth=entry.auth,
-                write_auth=entry.write_auth or entry.auth,
-                rate_limit=entry.rate_limit,
-                max_body_bytes=(
-                    entry.max_body_bytes
-                    if entry.max_body_bytes is not None
-                    else settings.gateway_max_body_bytes
-                ),
-                streams=tuple(stream_pattern(glob) for glob in entry.streams),
-            )
-        )
+        for name in entry.destinations:
+            if name not in upstreams:
+                upstreams[name] = _resolve_upstream(
+                    name, spec.upstreams.get(name), settings, environ
+                )
+        routes.append(_route(entry, [upstreams[name] for name in entry.destinations], settings))
     try:
         return RouteTable(routes)
     except RouteConfigError as exc:
         raise RouteConfigError(f"invalid route table {path}: {exc}") from exc
+
+
+def _route(entry: _RouteSpec, sides: list[Upstream], settings: Settings) -> Route:
+    """A validated entry of the file, with its upstreams and the settings' defaults."""
+    methods = frozenset(entry.methods) if entry.methods else DEFAULT_METHODS
+    if "GET" in methods:
+        methods |= {"HEAD"}
+    return Route(
+        prefix=entry.prefix.rstrip("/"),
+        upstream=sides[0],
+        methods=methods,
+        timeout=entry.timeout or settings.upstream_timeout_seconds,
+        auth=entry.auth,
+        write_auth=entry.write_auth or entry.auth,
+        rate_limit=entry.rate_limit,
+        max_body_bytes=(
+            entry.max_body_bytes
+            if entry.max_body_bytes is not None
+            else settings.gateway_max_body_bytes
+        ),
+        streams=tuple(stream_pattern(glob) for glob in entry.streams),
+        split=Split(tuple(sides), tuple(entry.split.values())) if entry.split else None,
+    )
 
 
 def _resolve_upstream(
