@@ -190,7 +190,10 @@ def make_token(workdir: Path) -> tuple[str, dict[str, Any]]:
     return token, {"keys": [{**jwk, "kid": kid, "use": "sig", "alg": "RS256"}]}
 
 
-def start_gateway(workdir: Path, port: int, upstream_url: str, redis_url: str) -> subprocess.Popen:
+def start_gateway(
+    workdir: Path, port: int, upstream_url: str, redis_url: str, name: str = "gateway"
+) -> subprocess.Popen:
+    """A gateway as the launcher starts it; ``upstream_url`` may list several instances."""
     routes = workdir / "routes.toml"
     routes.write_text(
         f"""
@@ -214,7 +217,7 @@ rate_limit = "default"
         {
             "GATEWAY_ROUTES_FILE": str(routes),
             "BENCH_URL": upstream_url,
-            "JWKS_URL": upstream_url + "/jwks.json",
+            "JWKS_URL": upstream_url.split(",")[0] + "/jwks.json",
             "REDIS_URL": redis_url,
             # Counted, synchronised through Redis, never reached.
             "RATE_LIMIT_USER": "1000000000/minute",
@@ -225,7 +228,7 @@ rate_limit = "default"
             "PYTHONUNBUFFERED": "1",
         }
     )
-    log = open(workdir / "gateway.log", "wb")  # noqa: SIM115 - owned by the child
+    log = open(workdir / f"{name}.log", "wb")  # noqa: SIM115 - owned by the child
     # The launcher's command line (devstack/services.py).
     process = subprocess.Popen(
         [
@@ -251,7 +254,7 @@ rate_limit = "default"
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    wait_port(port, process, "gateway")
+    wait_port(port, process, name)
     return process
 
 
@@ -349,12 +352,16 @@ def main() -> None:
             path.chmod(0o755 if path.is_dir() else 0o644)
 
         upstream_port, proxy_port, gateway_port = free_port(), free_port(), free_port()
+        # The same nginx on two more ports: three instances to the balancing gateway.
+        more_ports, gateway_3_port = (free_port(), free_port()), free_port()
         upstream = Nginx(
             nginx_bin,
             workdir,
             "upstream",
             f"""server {{
         listen 127.0.0.1:{upstream_port};
+        listen 127.0.0.1:{more_ports[0]};
+        listen 127.0.0.1:{more_ports[1]};
         root {docroot};
         default_type application/json;
         location / {{ try_files $uri =404; }}
@@ -385,11 +392,14 @@ def main() -> None:
         upstream_url = f"http://127.0.0.1:{upstream_port}"
         gateway = start_gateway(workdir, gateway_port, upstream_url, redis.url)
         processes.append(gateway)
+        three = ",".join([upstream_url, *(f"http://127.0.0.1:{port}" for port in more_ports)])
+        processes.append(start_gateway(workdir, gateway_3_port, three, redis.url, "gateway_3"))
 
         targets = {
             "direct": f"{upstream_url}{PATH}",
             "nginx": f"http://127.0.0.1:{proxy_port}{PATH}",
             "gateway": f"http://127.0.0.1:{gateway_port}{PATH}",
+            "gateway_3": f"http://127.0.0.1:{gateway_3_port}{PATH}",
         }
         for url in targets.values():
             check(url, token)
@@ -401,7 +411,7 @@ def main() -> None:
                 result = run_wrk(wrk, url, connections, args.seconds, token)
                 results[name][str(connections)] = result
                 print(
-                    f"{name:8} c={connections:<3} {result.rps:10.0f} req/s  "
+                    f"{name:9} c={connections:<3} {result.rps:10.0f} req/s  "
                     f"p50 {result.p50_ms:7.3f} ms  p99 {result.p99_ms:7.3f} ms"
                     + (f"  errors {result.errors}" if result.errors else ""),
                     flush=True,

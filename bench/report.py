@@ -138,7 +138,12 @@ def gateway_section(result: dict[str, Any]) -> list[str]:
     return lines
 
 
-_TARGET_NAMES = {"direct": "direct (nginx static)", "nginx": "nginx proxy", "gateway": "gateway"}
+_TARGET_NAMES = {
+    "direct": "direct (nginx static)",
+    "nginx": "nginx proxy",
+    "gateway": "gateway",
+    "gateway_3": "gateway, 3 instances",
+}
 
 
 def _run_rows(runs: dict[str, Any]) -> list[str]:
@@ -146,7 +151,7 @@ def _run_rows(runs: dict[str, Any]) -> list[str]:
     rows = []
     connections = sorted({c for by_c in runs.values() for c in by_c}, key=int)
     for c in connections:
-        for name in ("direct", "nginx", "gateway"):
+        for name in _TARGET_NAMES:
             r = runs.get(name, {}).get(c)
             if r is None:
                 continue
