@@ -460,17 +460,24 @@ def test_web_services_get_their_upstreams_by_service_name() -> None:
 
 def test_the_gateway_proxies_the_browser_app_to_the_frontend_container(tmp_path: Path) -> None:
     dockerfile = (ROOT / "gateway/Dockerfile").read_text()
-    assert "cat gateway/routes.toml /tmp/frontend-routes.toml > /app/routes.compose.toml" in (
-        dockerfile
+    # The image's step: the services discovered by DNS, then the frontend route appended.
+    step = re.search(
+        r"RUN sed '([^']+)' gateway/routes.toml \\\n\s+> (\S+) \\\n\s+&& cat (\S+) >> \2",
+        dockerfile,
     )
+    assert step is not None
+    assert step.group(2, 3) == ("/app/routes.compose.toml", "/tmp/frontend-routes.toml")
     environment = services()["gateway"]["environment"]
     assert environment["GATEWAY_ROUTES_FILE"] == "/app/routes.compose.toml"
     assert environment["FRONTEND_DIST"] == ""
+    discovered = subprocess.run(
+        ["sed", step[1], str(ROOT / "gateway/gateway/routes.toml")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     combined = tmp_path / "routes.compose.toml"
-    combined.write_text(
-        (ROOT / "gateway/gateway/routes.toml").read_text()
-        + (ROOT / "deploy/gateway/frontend-routes.toml").read_text()
-    )
+    combined.write_text(discovered + (ROOT / "deploy/gateway/frontend-routes.toml").read_text())
     # the gateway's own loader, in its own folder (as it runs), against the compose URLs
     check = (
         "import json, sys; from pathlib import Path;"
@@ -478,7 +485,8 @@ def test_the_gateway_proxies_the_browser_app_to_the_frontend_container(tmp_path:
         "env = json.loads(sys.argv[2]);"
         "t = load_route_table(Path(sys.argv[1]), Settings(), environ=env);"
         "print(json.dumps([t.match(p).upstream.name for p in sys.argv[3:]]"
-        " + [t.upstreams['frontend'].base]))"
+        " + [t.upstreams['frontend'].base]"
+        " + [sorted(n for n, u in t.upstreams.items() if u.discover)]))"
     )
     paths = ["/products/42", "/", "/api/users/me", "/api/catalog/products"]
     result = subprocess.run(
@@ -489,9 +497,10 @@ def test_the_gateway_proxies_the_browser_app_to_the_frontend_container(tmp_path:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    *upstreams, frontend = json.loads(result.stdout)
+    *upstreams, frontend, discovered_upstreams = json.loads(result.stdout)
     assert upstreams == ["frontend", "frontend", "mainapp", "catalog"]
     assert frontend.startswith("http://frontend:8080")
+    assert discovered_upstreams == ["catalog", "mainapp", "orders"]  # --scale works
 
 
 # --- observability -----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -61,16 +62,17 @@ async def _probed_already() -> dict[str, Any]:
 def _with_instances(balancer: Balancer, result: dict[str, Any]) -> dict[str, Any]:
     """The probe's result and the breaker state. One instance: a passing probe lets its open
     breaker probe again at once. Several (each probed in the background): the upstream is up
-    while any instance is in rotation, and each instance's state is listed."""
+    while any instance is in rotation, and the instances are counted by state."""
     if not balancer.probed:
         breaker = balancer.instances[0].breaker
         if result["status"] == "ok":
             breaker.upstream_seen_healthy()
         return {**result, "breaker": STATE_NAMES[breaker.state]}
-    states = {i.label: STATE_NAMES[i.breaker.state] for i in balancer.instances}
-    in_rotation = "closed" in states.values()
-    status = "ok" if in_rotation else "unavailable"
-    return {"status": status, "breaker": STATE_NAMES[balancer.state], "instances": states}
+    # Counts, not addresses: this endpoint is public (/metrics has each instance's state).
+    states = Counter(STATE_NAMES[i.breaker.state] for i in balancer.instances)
+    status = "ok" if states["closed"] else "unavailable"
+    counts = {name: states[name] for name in STATE_NAMES.values()}
+    return {"status": status, "breaker": STATE_NAMES[balancer.state], "instances": counts}
 
 
 @router.get("/health/live", include_in_schema=False)
