@@ -5,14 +5,18 @@ PYTHON_SYSTEM ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# The Kubernetes checks' tools (kubectl, kubernetes-validate, checkov), apart: checkov pins its own.
+DEPLOY_VENV := .venv-deploy
+DEPLOY_STAMP := $(DEPLOY_VENV)/.installed-stamp
 UV := $(VENV)/bin/uv
 # Locks (`make lock`): every Python environment the project ships, every package pinned with its
 # hashes. Inputs, edited by hand: requirements-dev.txt, each service's requirements.txt,
 # bench/requirements.txt, libs/pyproject.toml and libs/build-requirements.txt (libs/'s build
 # backend). Outputs: requirements-dev.lock (.venv), <service>/requirements.lock (its image) and
-# bench/requirements.lock (added to .venv by bench-load and chaos), resolved for the images' Python
+# bench/requirements.lock (added to .venv by bench-load and chaos), deploy/requirements.lock (the
+# Kubernetes checks' tools, in .venv-deploy), resolved for the images' Python
 # (python:3.11.14-slim-bookworm: glibc 2.36, x86_64), and for every 3.11 patch release: Debian 12's
-# python3 is 3.11.2, whose redis needs async-timeout (below 3.11.3). The other locks take the dev
+# python3 is 3.11.2, whose redis needs async-timeout (below 3.11.3). The service and bench locks take the dev
 # lock as a constraint, so that the tests run the versions the images run.
 SERVICES := gateway mainapp microservices/catalog microservices/orders
 LOCK_PYTHON := 3.11
@@ -35,6 +39,12 @@ $(STAMP): requirements-dev.lock libs/pyproject.toml
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e ./libs
 	touch $(STAMP)
 
+$(DEPLOY_STAMP): deploy/requirements.lock
+	test -x $(DEPLOY_VENV)/bin/python || $(PYTHON_SYSTEM) -m venv $(DEPLOY_VENV)
+	$(DEPLOY_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(DEPLOY_VENV)/bin/python -m pip install --quiet --require-hashes -r deploy/requirements.lock
+	touch $(DEPLOY_STAMP)
+
 install: $(STAMP)  ## system packages + .venv with every service's requirements and the dev tools, from requirements-dev.lock
 
 lock: install  ## after editing a requirements*.txt or libs/pyproject.toml: refresh every lock (LOCK_FLAGS=--upgrade: newest allowed versions)
@@ -45,6 +55,7 @@ lock: install  ## after editing a requirements*.txt or libs/pyproject.toml: refr
 			$$service/requirements.txt libs/pyproject.toml libs/build-requirements.txt || exit 1; \
 	done
 	$(COMPILE) -c requirements-dev.lock -o bench/requirements.lock bench/requirements.txt
+	$(COMPILE) -o deploy/requirements.lock deploy/requirements.txt
 
 # The browser app the gateway serves at /: npm ci when needed, then npm run build.
 frontend/dist/index.html: $(FRONTEND_SOURCES)
@@ -56,7 +67,7 @@ frontend-test: frontend/dist/index.html  ## the frontend's type check and compon
 dev: install  ## start the platform natively on http://127.0.0.1:$${GATEWAY_PORT:-8000}
 	$(PY) -m devstack dev
 
-test: install frontend/dist/index.html  ## every test of every part, each against real servers
+test: install $(DEPLOY_STAMP) frontend/dist/index.html  ## every test of every part, each against real servers
 	$(PY) -m devstack.system
 	cd frontend && npm test
 	$(PY) -m pytest libs/tests
