@@ -27,7 +27,7 @@ COMPILE := $(UV) pip compile --quiet --generate-hashes --python-version $(LOCK_P
 
 FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) frontend/index.html frontend/package.json frontend/package-lock.json frontend/vite.config.ts frontend/tsconfig.json
 
-.PHONY: install lock dev test lint format clean bench bench-gateway bench-orders bench-load frontend-test fuzz chaos openapi
+.PHONY: install lock dev test lint format clean bench bench-gateway bench-orders bench-load frontend-test fuzz chaos openapi images push-images
 
 # The lock, hashes required; then libs/ itself (editable, no dependencies: they are in the lock),
 # built with the locked setuptools.
@@ -109,6 +109,29 @@ bench-load: install  ## Locust at 10, 50, 100 users through the gateway: latency
 chaos: install  ## fault drills while orders flow: workers SIGKILLed, Redis and PostgreSQL restarted, catalog stopped; invariants checked
 	$(PY) -m pip install --quiet --require-hashes -r bench/requirements.lock
 	$(PY) bench/chaos.py
+
+# The five images, tagged IMAGE_TAG (default: the commit), as the compose files build them; with
+# REGISTRY set, pushed there as $(REGISTRY)/microservicehub/<name>:$(IMAGE_TAG), the tag the
+# Kubernetes overlays take (kustomize edit set image). CONTAINER=podman works too.
+CONTAINER ?= docker
+IMAGE_TAG ?= $(shell git rev-parse --short=12 HEAD)
+IMAGES := gateway:gateway/Dockerfile:. mainapp:mainapp/Dockerfile:. \
+	catalog:microservices/catalog/Dockerfile:. orders:microservices/orders/Dockerfile:. \
+	frontend:frontend/Dockerfile:frontend
+
+images:  ## build the five images, tagged microservicehub/<name>:$$(IMAGE_TAG) (default: the commit)
+	for spec in $(IMAGES); do \
+		name=$${spec%%:*}; rest=$${spec#*:}; file=$${rest%%:*}; context=$${rest#*:}; \
+		$(CONTAINER) build -f $$file -t microservicehub/$$name:$(IMAGE_TAG) $$context || exit 1; \
+	done
+
+push-images: images  ## push them to $$(REGISTRY)/microservicehub/<name>:$$(IMAGE_TAG)
+	test -n "$(REGISTRY)" || { echo "set REGISTRY (e.g. registry.example.com)"; exit 1; }
+	for spec in $(IMAGES); do \
+		name=$${spec%%:*}; \
+		$(CONTAINER) tag microservicehub/$$name:$(IMAGE_TAG) $(REGISTRY)/microservicehub/$$name:$(IMAGE_TAG) && \
+		$(CONTAINER) push $(REGISTRY)/microservicehub/$$name:$(IMAGE_TAG) || exit 1; \
+	done
 
 clean:  ## remove the native run's data (databases, keys, mail)
 	if [ -f .run/data/postgres.location ]; then rm -rf "$$(cat .run/data/postgres.location)"; fi
