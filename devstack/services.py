@@ -7,8 +7,8 @@ a test can kill and restart a worker).
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .config import ROOT
@@ -221,3 +221,32 @@ def catalog_processes(env: Mapping[str, str]) -> list[ProcessSpec]:
 def catalog_setup_commands() -> list[ProcessSpec]:
     """The catalog's indexes, then the demo catalog if it is empty."""
     return [ProcessSpec("catalog-setup", (PYTHON, "-m", "catalog", "setup"), CATALOG_DIR)]
+
+
+def with_replicas(
+    specs: list[ProcessSpec],
+    env: Mapping[str, str],
+    replicas: Mapping[str, int],
+    new_port: Callable[[], int],
+) -> list[ProcessSpec]:
+    """``specs`` with ``replicas[service]`` copies of catalog and orders in all (web, worker and
+    relay each, the copies on ports of their own), and the gateway balancing over every web copy
+    (its ``<NAME>_URL`` lists them; the services keep calling the first)."""
+    makers = {"catalog": catalog_processes, "orders": orders_processes}
+    copies: list[ProcessSpec] = []
+    gateway_env: dict[str, str] = {}
+    for service, count in replicas.items():
+        port_key = f"{service.upper()}_PORT"
+        ports = [env[port_key], *(str(new_port()) for _ in range(count - 1))]
+        gateway_env[f"{service.upper()}_URL"] = ",".join(f"http://127.0.0.1:{p}" for p in ports)
+        for number, port in enumerate(ports[1:], start=2):
+            for spec in makers[service]({**env, port_key: port}):
+                argv = tuple(
+                    a.replace(f"{service}@%h", f"{service}-{number}@%h") for a in spec.argv
+                )
+                copies.append(
+                    replace(spec, name=f"{spec.name}-{number}", argv=argv, env={port_key: port})
+                )
+    *services, gateway = specs
+    assert gateway.name == "gateway", "the gateway starts last"
+    return [*services, *copies, replace(gateway, env={**gateway.env, **gateway_env})]

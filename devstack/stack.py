@@ -13,7 +13,7 @@ from types import TracebackType
 from .infra import Infra
 from .processes import ServiceProcess
 from .servers import free_port, throwaway_dir
-from .services import ProcessSpec, service_processes, setup_commands
+from .services import ProcessSpec, service_processes, setup_commands, with_replicas
 
 
 class Platform:
@@ -30,9 +30,11 @@ class Platform:
         *,
         durable: bool = True,
         free_ports: bool = False,
+        replicas: Mapping[str, int] | None = None,
     ) -> None:
         self.run_dir = run_dir
         self.settings = dict(settings)
+        self.replicas = dict(replicas or {})
         if free_ports:
             for key in ("GATEWAY_PORT", "MAINAPP_PORT", "ORDERS_PORT", "CATALOG_PORT"):
                 self.settings[key] = str(free_port())
@@ -63,7 +65,12 @@ class Platform:
         run_jobs(setup_commands(), self.env())
 
     def processes(self) -> list[ProcessSpec]:
-        return service_processes(self.env())
+        """Every long-running process; with ``replicas`` (``{"catalog": 2}``), copies of those
+        services behind the gateway's balancing."""
+        specs = service_processes(self.env())
+        if self.replicas:
+            specs = with_replicas(specs, self.env(), self.replicas, free_port)
+        return specs
 
     def stop_infra(self) -> None:
         self.infra.stop()
@@ -83,11 +90,18 @@ class PlatformRun:
     RUN_PATHS = ("JWT_PRIVATE_KEYS_DIR", "EMAIL_FILE_PATH", "MAINAPP_STATIC_ROOT")
 
     def __init__(
-        self, settings: Mapping[str, str], *, prefix: str = "msh-run-", durable: bool = False
+        self,
+        settings: Mapping[str, str],
+        *,
+        prefix: str = "msh-run-",
+        durable: bool = False,
+        replicas: Mapping[str, int] | None = None,
     ) -> None:
         self.run_dir = throwaway_dir(prefix)
         settings = {k: v for k, v in settings.items() if k not in self.RUN_PATHS}
-        self.platform = Platform(self.run_dir, settings, durable=durable, free_ports=True)
+        self.platform = Platform(
+            self.run_dir, settings, durable=durable, free_ports=True, replicas=replicas
+        )
         self.env = self.platform.env()
         self.processes: dict[str, ServiceProcess] = {}
 

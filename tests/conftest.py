@@ -73,6 +73,16 @@ def stack() -> Iterator[Stack]:
         yield stack
 
 
+@pytest.fixture(scope="session")
+def replicated_stack() -> Iterator[Stack]:
+    """A second platform with two replicas of catalog and of orders (web, worker, relay each),
+    the gateway balancing over them (tests/test_replicas.py)."""
+    settings = {**load_env(), **STACK_SETTINGS}
+    replicas = {"catalog": 2, "orders": 2}
+    with Stack(settings, prefix="msh-replicas-", replicas=replicas) as stack:
+        yield stack
+
+
 @pytest.fixture
 def client(stack: Stack) -> Iterator[httpx.Client]:
     with stack.client() as client:
