@@ -59,6 +59,36 @@ def worker_and_relay(
     ]
 
 
+def mainapp_ws(env: Mapping[str, str], mainapp_dir: Path) -> ProcessSpec:
+    """mainapp's ASGI process: the notifications sockets (Django Channels) under uvicorn,
+    beside gunicorn's WSGI processes, which keep serving the REST API and the admin."""
+    port = env.get("MAINAPP_WS_PORT", "8004")
+    return ProcessSpec(
+        "mainapp-ws",
+        (
+            PYTHON,
+            "-m",
+            "uvicorn",
+            "mainapp.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            port,
+            "--no-access-log",
+            "--no-proxy-headers",  # forwarding headers: mainapp.edge (TRUSTED_PROXIES)
+            "--no-server-header",
+            "--lifespan",
+            "off",
+            "--ws-max-size",
+            "65536",
+            "--timeout-graceful-shutdown",
+            "5",
+        ),
+        mainapp_dir,
+        health_url=f"http://127.0.0.1:{port}/health",
+    )
+
+
 def mainapp_command(*args: str) -> tuple[str, ...]:
     return (PYTHON, "manage.py", *args)
 
@@ -94,6 +124,7 @@ def service_processes(env: Mapping[str, str]) -> list[ProcessSpec]:
             mainapp_dir,
             health_url=f"http://127.0.0.1:{mainapp_port}/health",
         ),
+        mainapp_ws(env, mainapp_dir),
         *worker_and_relay("mainapp", env, mainapp_dir, mainapp_command("relay_outbox")),
         *catalog_processes(env),
         *orders_processes(env),

@@ -36,7 +36,13 @@ class Platform:
         self.settings = dict(settings)
         self.replicas = dict(replicas or {})
         if free_ports:
-            for key in ("GATEWAY_PORT", "MAINAPP_PORT", "ORDERS_PORT", "CATALOG_PORT"):
+            for key in (
+                "GATEWAY_PORT",
+                "MAINAPP_PORT",
+                "MAINAPP_WS_PORT",
+                "ORDERS_PORT",
+                "CATALOG_PORT",
+            ):
                 self.settings[key] = str(free_port())
             self.settings["PUBLIC_URL"] = f"http://127.0.0.1:{self.settings['GATEWAY_PORT']}"
         self.infra = Infra(run_dir / "data", self.settings, durable=durable)
@@ -49,6 +55,7 @@ class Platform:
         """The environment of every process: configuration, server URLs, upstream URLs."""
         env = {**self.settings, **self.infra.env()}
         env["MAINAPP_URL"] = f"http://127.0.0.1:{env['MAINAPP_PORT']}"
+        env["MAINAPP_WS_URL"] = f"http://127.0.0.1:{env.get('MAINAPP_WS_PORT', '8004')}"
         env["ORDERS_URL"] = f"http://127.0.0.1:{env.get('ORDERS_PORT', '8003')}"
         env["CATALOG_URL"] = f"http://127.0.0.1:{env.get('CATALOG_PORT', '8002')}"
         env.setdefault("MAINAPP_STATIC_ROOT", str(self.run_dir / "static"))

@@ -500,7 +500,7 @@ def test_the_gateway_proxies_the_browser_app_to_the_frontend_container(tmp_path:
     *upstreams, frontend, discovered_upstreams = json.loads(result.stdout)
     assert upstreams == ["frontend", "frontend", "mainapp", "catalog"]
     assert frontend.startswith("http://frontend:8080")
-    assert discovered_upstreams == ["catalog", "mainapp", "orders"]  # --scale works
+    assert discovered_upstreams == ["catalog", "mainapp", "mainapp-ws", "orders"]  # --scale works
 
 
 # --- observability -----------------------------------------------------------------------------

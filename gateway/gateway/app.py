@@ -39,6 +39,7 @@ from gateway.settings import Settings
 from gateway.spa import from_setting as spa_from_setting
 from gateway.streams import StreamSlots
 from gateway.upstream import UpstreamPools
+from gateway.websocket import WebSocketLimits, WebSocketProxy
 from msh_auth import RevocationList
 from msh_common.breaker import CircuitBreaker
 from msh_common.tracing import configure_tracing
@@ -219,4 +220,17 @@ def create_app(settings: Settings | None = None) -> Gateway:
         local_prefixes=[docs.ASSETS_PATH + "/"],
         spa=spa_from_setting(settings.effective_frontend_dist),
         spans=RequestSpans() if configure_tracing("gateway") else None,
+        websockets=WebSocketProxy(
+            routes,
+            balancers,
+            auth,
+            limiter,
+            registry,
+            WebSocketLimits(
+                per_user=settings.ws_max_sockets_per_user,
+                total=settings.ws_max_sockets,
+                idle_seconds=settings.ws_idle_seconds,
+                max_message_bytes=settings.ws_max_message_bytes,
+            ),
+        ),
     )

@@ -35,6 +35,7 @@ from gateway.response_headers import ResponseHeaders
 from gateway.routing import DEFAULT_METHODS, RouteTable
 from gateway.spa import SpaFiles
 from gateway.tracing import start_trace
+from gateway.websocket import WebSocketProxy
 
 logger = logging.getLogger("gateway")
 
@@ -65,6 +66,7 @@ class Gateway:
         local_prefixes: Iterable[str] = (),
         spa: SpaFiles | None = None,
         spans: RequestSpans | None = None,
+        websockets: WebSocketProxy | None = None,
     ) -> None:
         self.api = api
         self.routes = routes
@@ -81,6 +83,8 @@ class Gateway:
         self.spa = spa
         # OpenTelemetry request spans, only when tracing is configured (see otel.py).
         self.spans = spans
+        # Upgrades on routes marked websocket = true (see websocket.py).
+        self.websockets = websockets
 
     def _is_local(self, path: str) -> bool:
         return path in self.local_paths or path.startswith(self.local_prefixes)
@@ -107,9 +111,10 @@ class Gateway:
     async def _not_http(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self.api(scope, receive, send)
+        elif scope["type"] == "websocket" and self.websockets is not None:
+            await self.websockets(scope, receive, send)
         else:
-            # WebSockets are not proxied yet; closing before accepting sends 403.
-            await send({"type": "websocket.close", "code": 1008})
+            await send({"type": "websocket.close", "code": 1008})  # before accepting: 403
 
     def _context(self, scope: Scope, head: RequestHead) -> RequestContext:
         """Who the client is (believing forwarding headers only from trusted proxies), the

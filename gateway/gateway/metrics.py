@@ -83,6 +83,29 @@ class Metrics:
             ("upstream", "instance"),
             registry=self.registry,
         )
+        self.websockets_open = Gauge(
+            "gateway_websockets_open",
+            "WebSockets open through this process.",
+            registry=self.registry,
+        )
+        self.websocket_messages = Counter(
+            "gateway_websocket_messages",
+            "WebSocket messages relayed, by direction (to_upstream, to_client).",
+            ("direction",),
+            registry=self.registry,
+        )
+        self.websocket_closes = Counter(
+            "gateway_websocket_closes",
+            "WebSockets closed after they opened, by close code.",
+            ("code",),
+            registry=self.registry,
+        )
+        self.websocket_refusals = Counter(
+            "gateway_websocket_refusals",
+            "WebSocket handshakes refused, by error code.",
+            ("code",),
+            registry=self.registry,
+        )
         self.rate_limited = Counter(
             "gateway_rate_limit_rejections",
             "Requests answered 429, by rate-limit class.",

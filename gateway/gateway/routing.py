@@ -123,6 +123,8 @@ class Route:
     streams: tuple[re.Pattern[str], ...] = ()
     # Set when the route's traffic is divided between upstreams (``upstream`` is its first).
     split: Split | None = None
+    # WebSocket upgrades on this route are proxied (websocket.py); plain requests are not.
+    websocket: bool = False
 
     def is_stream(self, path: str) -> bool:
         return any(pattern.fullmatch(path) for pattern in self.streams)
@@ -195,6 +197,7 @@ class _RouteSpec(BaseModel):
     rate_limit: RateLimitClass = "default"
     max_body_bytes: int | None = Field(None, ge=0)
     streams: list[str] = Field(default_factory=list)
+    websocket: bool = False
 
     @field_validator("methods", mode="before")
     @classmethod
@@ -308,6 +311,7 @@ def _route(entry: _RouteSpec, sides: list[Upstream], settings: Settings) -> Rout
         ),
         streams=tuple(stream_pattern(glob) for glob in entry.streams),
         split=Split(tuple(sides), tuple(entry.split.values())) if entry.split else None,
+        websocket=entry.websocket,
     )
 
 

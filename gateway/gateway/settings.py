@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     mainapp_url: str = Field(
         "http://127.0.0.1:8001", description="Base URL of the mainapp upstream (Django)."
     )
+    mainapp_ws_url: str = Field(
+        "http://127.0.0.1:8004",
+        description="Base URL of mainapp's ASGI process (Channels): the /ws routes' upstream.",
+    )
     gateway_routes_file: Path = Field(
         DEFAULT_ROUTES_FILE, description="TOML route table; defaults to gateway/routes.toml."
     )
@@ -134,6 +138,18 @@ class Settings(BaseSettings):
         ge=1,
         description="Open streams (SSE) one user (or, without a token, one client address) may "
         "hold through this gateway process; more get 429 with Retry-After.",
+    )
+    ws_max_sockets_per_user: int = Field(
+        5, ge=1, description="Open WebSockets one user may hold through this gateway process."
+    )
+    ws_max_sockets: int = Field(
+        10_000, ge=1, description="Open WebSockets this gateway process holds in all."
+    )
+    ws_idle_seconds: float = Field(
+        300.0, gt=0, description="A WebSocket with no message either way this long is closed."
+    )
+    ws_max_message_bytes: int = Field(
+        64 * 1024, ge=1024, description="Largest WebSocket message either way; larger: 1009."
     )
 
     # Client connections (see server.py): header caps, slow and idle clients, lingering close.

@@ -761,6 +761,7 @@ def mainapp_gateway(
     return start_gateway(
         {
             "MAINAPP_URL": echo_server[1].url,
+            "MAINAPP_WS_URL": echo_server[1].url,
             "CATALOG_URL": echo_server[1].url,
             "ORDERS_URL": echo_server[1].url,
             "JWKS_URL": keyring_server[1].url + "/jwks",

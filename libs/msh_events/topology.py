@@ -14,7 +14,9 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "stock.reserved": ("orders",),
     "stock.rejected": ("orders",),
     "order.confirmed": ("mainapp",),
-    "order.cancelled": ("catalog",),
+    # mainapp tells the customer's open sockets (mainapp.realtime)
+    "order.rejected": ("mainapp",),
+    "order.cancelled": ("catalog", "mainapp"),
 }
 
 

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "mainapp.accounts",
     "mainapp.eventbus",
+    "mainapp.realtime",
 ]
 
 MIDDLEWARE = [
@@ -87,6 +88,14 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL")
+# Django Channels (mainapp.realtime, served by mainapp.asgi): group messages through Redis
+# pub/sub, so every ASGI process delivers to its own sockets.
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": "msh:ws:"},
+    }
+}
 # Token revocations (msh_auth.revocation) are followed from Redis; with no successful sync for
 # this long, authenticated requests are refused with 503 auth_unavailable (fail closed).
 REVOCATION_MAX_STALENESS_SECONDS = env.float("REVOCATION_MAX_STALENESS_SECONDS", default=30.0)

@@ -67,8 +67,25 @@ def order_confirmed(order: Order) -> dict[str, Any]:
     }
 
 
-def order_cancelled(order_id: uuid.UUID, reason: str) -> dict[str, Any]:
-    return {"order_id": str(order_id), "reason": reason}
+def order_cancelled(
+    order_id: uuid.UUID, reason: str, user_id: uuid.UUID | None = None
+) -> dict[str, Any]:
+    """For the catalog (release the stock) and mainapp (tell the customer: ``user_id``, absent
+    when only stock held too late is released and the customer saw nothing change)."""
+    data: dict[str, Any] = {"order_id": str(order_id), "reason": reason}
+    if user_id is not None:
+        data["user_id"] = str(user_id)
+    return data
+
+
+def order_rejected(order: Order) -> dict[str, Any]:
+    """For mainapp: tell the customer, with the catalog's reasons."""
+    return {
+        "order_id": str(order.id),
+        "user_id": str(order.user_id) if order.user_id else None,
+        "reason": "not enough stock",
+        "reasons": list(order.reasons or []),
+    }
 
 
 def _uuid(data: Mapping[str, Any], key: str) -> uuid.UUID:
@@ -111,7 +128,8 @@ def on_stock_reserved(event: Event) -> None:
 
 
 def on_stock_rejected(event: Event) -> None:
-    """pending -> rejected, with the catalog's reasons; otherwise (late, duplicate) nothing."""
+    """pending -> rejected, with the catalog's reasons, and order.rejected out; otherwise (late,
+    duplicate) nothing."""
     session = handler_session()
     order_id = _uuid(event.data, "order_id")
     reasons = event.data.get("reasons") or []
@@ -120,8 +138,9 @@ def on_stock_rejected(event: Event) -> None:
     order = order_store.transition(session, order_id, OrderStatus.REJECTED, reasons=reasons)
     if order is None:
         logger.info("stock.rejected ignored: order not pending", extra={"order_id": str(order_id)})
-    else:
-        logger.info("order rejected", extra={"order_id": str(order_id)})
+        return
+    publish(session, "order.rejected", order_rejected(order), event.traceparent)
+    logger.info("order rejected", extra={"order_id": str(order_id)})
 
 
 def on_user_deleted(event: Event) -> None:

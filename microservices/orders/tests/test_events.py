@@ -111,12 +111,15 @@ def test_stock_rejected_rejects_with_the_reasons_and_a_late_reservation_is_relea
     rejected = order(db, order_id)
     assert rejected.status == "rejected" and rejected.reasons == reasons
     assert outbox("order.confirmed") == []
+    [told] = outbox("order.rejected")  # for mainapp: the customer's open sockets
+    assert told["data"]["order_id"] == str(order_id) and told["data"]["reasons"] == reasons
 
     # a reservation arriving after the rejection never confirms; the stock goes back
     consumer.handle(event("stock.reserved", order_id=order_id, lines=[]))
     assert order(db, order_id).status == "rejected"
     [release] = outbox("order.cancelled")
     assert release["data"]["order_id"] == str(order_id)
+    assert "user_id" not in release["data"]  # stock released: nothing the customer sees changed
 
 
 def test_a_reservation_for_an_order_cancelled_meanwhile_is_released(db, consumer, outbox):

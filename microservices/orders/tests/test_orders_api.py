@@ -85,7 +85,11 @@ def test_cancel_a_pending_order_publishes_order_cancelled(client, place, user, o
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "cancelled" and response.json()["cancelled_at"]
     [cancelled] = outbox("order.cancelled")
-    assert cancelled["data"] == {"order_id": order["id"], "reason": "cancelled by the customer"}
+    assert cancelled["data"] == {
+        "order_id": order["id"],
+        "reason": "cancelled by the customer",
+        "user_id": str(user.id),  # mainapp tells the customer's open sockets
+    }
     # twice is fine, and publishes nothing more
     again = client.post(f"/api/orders/{order['id']}/cancel", headers=user.headers)
     assert again.status_code == 200 and again.json()["version"] == 2

@@ -254,7 +254,6 @@ def cancel_order(
                 code="invalid_transition",
             )
         who = "staff" if caller.is_staff and order.user_id != caller.user_id else "customer"
-        publish(
-            session, "order.cancelled", order_cancelled(oid, f"cancelled by the {who}"), traceparent
-        )
+        cancelled_event = order_cancelled(oid, f"cancelled by the {who}", order.user_id)
+        publish(session, "order.cancelled", cancelled_event, traceparent)
         return OrderOut.of(cancelled)
