@@ -97,12 +97,15 @@ class WebSocketProxy:
         self.per_user[user] += 1
         self.metrics.websockets_open.inc()
         try:
-            await self._proxy(scope, receive, send, route, token)
+            code = await self._proxy(scope, receive, send, route, token)
         finally:
             self.metrics.websockets_open.dec()
             self.per_user[user] -= 1
             if not self.per_user[user]:
                 del self.per_user[user]
+        if code is not None:  # the slot is free before the client learns the socket closed
+            with contextlib.suppress(Exception):
+                await send({"type": "websocket.close", "code": _sendable(code)})
 
     async def _admit(self, scope: Scope) -> tuple[Route, str, Principal]:
         """The route, the token and its principal, or the reason to refuse."""
@@ -128,17 +131,19 @@ class WebSocketProxy:
 
     async def _proxy(
         self, scope: Scope, receive: Receive, send: Send, route: Route, token: str
-    ) -> None:
+    ) -> int | None:
+        """Relay until either side closes; the code to close the client with (None: refused)."""
         try:
             upstream = await self._connect(scope, route, token)
         except Refusal as refusal:
             self.metrics.websocket_refusals.labels(refusal.code).inc()
             await _refuse(scope, send, refusal)
-            return
+            return None
         await send({"type": "websocket.accept", "subprotocol": SUBPROTOCOL})
         async with upstream:
             code = await self._pump(receive, send, upstream)
         self.metrics.websocket_closes.labels(str(code)).inc()
+        return code
 
     async def _connect(self, scope: Scope, route: Route, token: str) -> ClientConnection:
         balancer = self.balancers[route.upstream.name]
@@ -191,8 +196,6 @@ class WebSocketProxy:
         code = first.result() if not first.cancelled() and first.exception() is None else INTERNAL
         with contextlib.suppress(Exception):
             await upstream.close(code=_sendable(code))
-        with contextlib.suppress(Exception):
-            await send({"type": "websocket.close", "code": _sendable(code)})
         return int(code)
 
     async def _client_to_upstream(
