@@ -1,6 +1,7 @@
 import { useState, type ReactNode } from "react";
 import { Link, NavLink, Navigate, Route, Routes, useLocation } from "react-router";
 import { useAuth } from "./auth";
+import { Bell, Toasts } from "./notifications";
 import { Loading } from "./components/ui";
 import { CatalogPage } from "./pages/CatalogPage";
 import { ProductPage } from "./pages/ProductPage";
@@ -74,6 +75,7 @@ function Header() {
           )}
           {user ? (
             <>
+              <Bell />
               <NavLink to="/account" className={navClass}>
                 {user.name || user.email}
               </NavLink>
@@ -104,6 +106,7 @@ export function App() {
         Skip to content
       </a>
       <Header />
+      <Toasts />
       <main id="main" className="mx-auto max-w-6xl px-4 py-6">
         <Routes>
           <Route path="/" element={<CatalogPage />} />

@@ -1,8 +1,6 @@
-import { useEffect } from "react";
 import { Link, useParams, useSearchParams } from "react-router";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, call, formatMoney, type Order } from "../api/client";
-import { watchOrder } from "../api/live";
 import { Badge, Button, Card, Empty, ErrorMessage, FormError, Loading, PageTitle } from "../components/ui";
 
 export function OrdersPage() {
@@ -61,24 +59,14 @@ function reasonText(reason: Record<string, unknown>, order: Order): string {
 export function OrderPage() {
   const { id = "" } = useParams();
   const queryClient = useQueryClient();
+  // Live status arrives on the notifications socket (notifications.tsx), which refreshes this
+  // order's query; the SSE stream (/api/orders/{id}/events) stays for API clients. A slow poll
+  // while pending covers a message sent before the socket was open (delivery is at most once).
   const order = useQuery({
     queryKey: ["order", id],
     queryFn: () => call(api.GET("/api/orders/{order_id}", { params: { path: { order_id: id } } })),
+    refetchInterval: (query) => (query.state.data?.status === "pending" ? 5000 : false),
   });
-  const status = order.data?.status;
-  // Live status: follow the SSE stream while the order is pending.
-  useEffect(() => {
-    if (status !== "pending") return;
-    return watchOrder(id, (event) => {
-      queryClient.setQueryData<Order>(["order", id], (old) =>
-        old ? { ...old, status: event.status as Order["status"], reasons: event.reasons ?? old.reasons } : old,
-      );
-      if (event.status !== "pending") {
-        void queryClient.invalidateQueries({ queryKey: ["order", id] });
-        void queryClient.invalidateQueries({ queryKey: ["orders"] });
-      }
-    });
-  }, [id, status, queryClient]);
   const cancel = useMutation({
     mutationFn: () => call(api.POST("/api/orders/{order_id}/cancel", { params: { path: { order_id: id } } })),
     onSuccess: (data) => {
