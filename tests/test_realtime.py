@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -163,3 +164,50 @@ def test_mainapp_itself_closes_a_socket_with_a_bad_token(stack, client):
     accepted, code = asyncio.run(scenario())
     assert accepted == "msh.bearer"
     assert code == 4401
+
+
+def test_mainapp_refuses_a_handshake_without_the_token_subprotocol(stack):
+    async def scenario() -> int:
+        with pytest.raises(InvalidStatus) as refusal:
+            async with connect(socket_url(stack.env["MAINAPP_WS_URL"])):
+                pass
+        return refusal.value.response.status_code
+
+    assert asyncio.run(scenario()) == 403
+
+
+def token_for(stack, user_id: str, ttl_seconds: int) -> str:
+    """An access token of ``user_id`` signed with the platform's key, as mainapp issues them."""
+    from devstack.stub_http import access_token
+
+    key = sorted(Path(stack.env["JWT_PRIVATE_KEYS_DIR"]).glob("*.pem"))[-1]
+    claims = {"iss": stack.env["JWT_ISSUER"], "aud": stack.env["JWT_AUDIENCE"]}
+    return access_token(key.read_bytes(), key.stem, sub=user_id, ttl_seconds=ttl_seconds, **claims)
+
+
+def test_an_expired_token_closes_the_socket_and_a_renewed_one_keeps_it(stack):
+    user_id = register(httpx.Client(base_url=stack.url, timeout=15))["id"]
+    direct = stack.env["MAINAPP_WS_URL"]
+
+    async def expires() -> int | None:
+        async with open_socket(direct, token_for(stack, user_id, ttl_seconds=2)) as socket:
+            return await close_code(socket)
+
+    async def renewed() -> bool:
+        async with open_socket(direct, token_for(stack, user_id, ttl_seconds=2)) as socket:
+            fresh = token_for(stack, user_id, ttl_seconds=300)
+            await socket.send(json.dumps({"type": "auth", "token": fresh}))
+            await asyncio.sleep(4)  # past the first token's expiry, and a check of it
+            async with asyncio.timeout(WAIT_SECONDS):
+                await (await socket.ping())  # still open
+            return True
+
+    async def another_users_token() -> int | None:
+        async with open_socket(direct, token_for(stack, user_id, ttl_seconds=300)) as socket:
+            other = register(httpx.Client(base_url=stack.url, timeout=15))["id"]
+            await socket.send(json.dumps({"type": "auth", "token": token_for(stack, other, 300)}))
+            return await close_code(socket)
+
+    assert asyncio.run(expires()) == 4401
+    assert asyncio.run(renewed())
+    assert asyncio.run(another_users_token()) == 4403
