@@ -22,14 +22,21 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 REPORT = ROOT / "bench" / "REPORT.md"
-SECTIONS = ("gateway", "orders", "load", "chaos")
+SECTIONS = ("gateway", "orders", "load", "ws", "chaos")
 COMMANDS = {
     "gateway": "make bench-gateway",
     "orders": "make bench-orders",
     "load": "make bench-load",
+    "ws": "make bench-ws",
     "chaos": "make chaos",
 }
-TITLES = {"gateway": "Gateway", "orders": "Orders", "load": "Load", "chaos": "Faults"}
+TITLES = {
+    "gateway": "Gateway",
+    "orders": "Orders",
+    "load": "Load",
+    "ws": "WebSockets",
+    "chaos": "Faults",
+}
 
 # The load benchmark's request groups (bench/load/locustfile.py), in the order they are shown.
 GROUPS = ("browse+search", "product page", "cart", "checkout", "order status", "auth: login",
@@ -185,12 +192,16 @@ def _ratio_table(ratios: dict[str, Any]) -> list[str]:
 
 
 def _gateway_targets(targets: dict[str, Any]) -> list[str]:
+    return _targets(targets, _GATEWAY_TARGETS)
+
+
+def _targets(targets: dict[str, Any], known: dict[str, tuple[str, str, str]]) -> list[str]:
     """Each measured figure against its target, PASS or FAIL by the target's direction."""
     if not targets:
         return []
     lines = ["", "Against the targets:", ""]
     for key, figures in targets.items():
-        direction, label, fmt = _GATEWAY_TARGETS.get(key, ("", key, "{}"))
+        direction, label, fmt = known.get(key, ("", key, "{}"))
         target, measured = figures["target"], figures["measured"]
         shown = f"{label}: {fmt.format(measured)} (target {direction} {fmt.format(target)})"
         if direction == ">=":
@@ -436,10 +447,57 @@ def chaos_section(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+# --------------------------------------------------------------------------- websockets
+
+_WS_TARGETS = {
+    "fanout_p99_ms": ("<=", "fan-out p99 to every socket, ms", "{:,.1f}"),
+    "kib_per_socket_gateway": ("<=", "memory per open socket in the gateway, KiB", "{:,.1f}"),
+    "kib_per_socket_mainapp": ("<=", "memory per open socket in mainapp, KiB", "{:,.1f}"),
+    "rest_p95_ratio": ("<=", "REST p95 with the sockets open / without", "{:.2f}"),
+}
+
+
+def ws_section(result: dict[str, Any]) -> list[str]:
+    """Sockets held through the gateway, one announcement fanned out to all, REST beside it."""
+    without, with_sockets, fanout = (
+        result["rest_without_sockets"],
+        result["rest_with_sockets"],
+        result["fanout"],
+    )
+    lines = [
+        f"## {TITLES['ws']} (`{COMMANDS['ws']}`)",
+        "",
+        f"{result['sockets']:,} notification sockets held through the gateway to mainapp's ASGI "
+        f"process; {result['announcements']} staff announcements fanned out to all of them "
+        f"(from before the admin's POST to each socket's receipt); a catalog page read through "
+        f"the gateway without and with the sockets open. Run {result.get('when', '?')}.",
+        "",
+        "| measure | requests / receipts | p50 ms | p95 ms | p99 ms |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for label, row in (
+        ("REST without sockets", without),
+        ("REST with the sockets open", with_sockets),
+        ("announcement fan-out", fanout),
+    ):
+        lines.append(
+            f"| {label} | {row['requests']:,} | {_ms(row['p50_ms'])} | {_ms(row['p95_ms'])} | "
+            f"{_ms(row['p99_ms'])} |"
+        )
+    per = result["kib_per_socket"]
+    lines += [
+        "",
+        f"Memory per open socket: gateway {per['gateway']:,.1f} KiB, mainapp {per['mainapp']:,.1f}"
+        " KiB (RSS before and after opening them, divided by their number).",
+    ]
+    return lines + _targets(result.get("targets", {}), _WS_TARGETS)
+
+
 RENDER = {
     "gateway": gateway_section,
     "orders": orders_section,
     "load": load_section,
+    "ws": ws_section,
     "chaos": chaos_section,
 }
 

@@ -9,8 +9,8 @@ the client, never echoing the token.
 
 Open, messages flow both ways unchanged; either side's close code is passed to the other. The
 socket is closed when nothing moved for ``WS_IDLE_SECONDS`` (1001), or when a message is larger
-than ``WS_MAX_MESSAGE_BYTES`` (1009). uvicorn pings the client (``--ws-ping-interval``), the
-upstream client pings mainapp. A user may hold ``WS_MAX_SOCKETS_PER_USER`` sockets in this
+than ``WS_MAX_MESSAGE_BYTES`` (1009). uvicorn pings the client (``--ws-ping-interval``), and
+mainapp's uvicorn pings the gateway. A user may hold ``WS_MAX_SOCKETS_PER_USER`` sockets in this
 process, and the process ``WS_MAX_SOCKETS``; handshakes count against the user's rate limit.
 
 The upstream client is ``websockets`` (already here as uvicorn's WebSocket implementation, and the
@@ -79,6 +79,8 @@ class WebSocketProxy:
         self.metrics = metrics
         self.limits = limits
         self.per_user: Counter[str] = Counter()
+        self._to_upstream = metrics.websocket_messages.labels("to_upstream")
+        self._to_client = metrics.websocket_messages.labels("to_client")
 
     @property
     def open(self) -> int:
@@ -166,7 +168,7 @@ class WebSocketProxy:
                 additional_headers=headers,
                 max_size=self.limits.max_message_bytes,
                 open_timeout=route.timeout,
-                ping_interval=20,
+                ping_interval=None,  # mainapp's server pings; we answer (no task per socket)
                 compression=None,
             )
         except InvalidStatus as exc:
@@ -180,13 +182,13 @@ class WebSocketProxy:
 
     async def _pump(self, receive: Receive, send: Send, upstream: ClientConnection) -> int:
         """Both directions until either side closes or the socket idles; the close code."""
-        activity = asyncio.Event()
-        to_upstream = asyncio.ensure_future(self._client_to_upstream(receive, upstream, activity))
-        to_client = asyncio.ensure_future(self._upstream_to_client(upstream, send, activity))
-        idle = asyncio.ensure_future(self._idle(activity))
+        idle = IdleTimer(self.limits.idle_seconds)
+        to_upstream = asyncio.ensure_future(self._client_to_upstream(receive, upstream, idle))
+        to_client = asyncio.ensure_future(self._upstream_to_client(upstream, send, idle))
         done, pending = await asyncio.wait(
-            {to_upstream, to_client, idle}, return_when=asyncio.FIRST_COMPLETED
+            {to_upstream, to_client, idle.expired}, return_when=asyncio.FIRST_COMPLETED
         )
+        idle.stop()
         for task in pending:
             task.cancel()
         for task in pending:
@@ -199,7 +201,7 @@ class WebSocketProxy:
         return int(code)
 
     async def _client_to_upstream(
-        self, receive: Receive, upstream: ClientConnection, activity: asyncio.Event
+        self, receive: Receive, upstream: ClientConnection, idle: IdleTimer
     ) -> int:
         while True:
             message = await receive()
@@ -210,33 +212,53 @@ class WebSocketProxy:
                 data = message.get("bytes") or b""
             if len(data) > self.limits.max_message_bytes:
                 return TOO_BIG
-            activity.set()
-            self.metrics.websocket_messages.labels("to_upstream").inc()
+            idle.touch()
+            self._to_upstream.inc()
             try:
                 await upstream.send(data)
             except ConnectionClosed as closed:
                 return _close_code(closed)
 
     async def _upstream_to_client(
-        self, upstream: ClientConnection, send: Send, activity: asyncio.Event
+        self, upstream: ClientConnection, send: Send, idle: IdleTimer
     ) -> int:
         try:
             async for data in upstream:
-                activity.set()
-                self.metrics.websocket_messages.labels("to_client").inc()
+                idle.touch()
+                self._to_client.inc()
                 key = "text" if isinstance(data, str) else "bytes"
                 await send({"type": "websocket.send", key: data})
         except ConnectionClosed as closed:
             return _close_code(closed)
         return _close_code(None, upstream)
 
-    async def _idle(self, activity: asyncio.Event) -> int:
-        while True:
-            activity.clear()
-            try:
-                await asyncio.wait_for(activity.wait(), self.limits.idle_seconds)
-            except TimeoutError:
-                return GOING_AWAY
+
+class IdleTimer:
+    """``expired`` gets GOING_AWAY once nothing moved for ``seconds``: one timer handle per
+    socket, re-armed only when it fires (a message only records the time)."""
+
+    def __init__(self, seconds: float) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._seconds = seconds
+        self._last = self._loop.time()
+        self.expired: asyncio.Future[int] = self._loop.create_future()
+        self._handle = self._loop.call_later(seconds, self._check)
+
+    def touch(self) -> None:
+        self._last = self._loop.time()
+
+    def _check(self) -> None:
+        quiet_until = self._last + self._seconds
+        if self._loop.time() >= quiet_until:
+            if not self.expired.done():
+                self.expired.set_result(GOING_AWAY)
+            return
+        self._handle = self._loop.call_at(quiet_until, self._check)
+
+    def stop(self) -> None:
+        self._handle.cancel()
+        if not self.expired.done():
+            self.expired.cancel()
 
 
 def _close_code(closed: ConnectionClosed | None, upstream: ClientConnection | None = None) -> int:
