@@ -490,7 +490,7 @@ def ws_section(result: dict[str, Any]) -> list[str]:
         f"Memory per open socket: gateway {per['gateway']:,.1f} KiB, mainapp {per['mainapp']:,.1f}"
         " KiB (RSS before and after opening them, divided by their number).",
     ]
-    return lines + _targets(result.get("targets", {}), _WS_TARGETS)
+    return [*lines, *_targets(result.get("targets", {}), _WS_TARGETS), ""]
 
 
 RENDER = {

@@ -27,6 +27,7 @@ import resource
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ from orders_bench import Stack, percentile  # noqa: E402
 from report import machine, write_report  # noqa: E402
 from websockets.asyncio.client import ClientConnection, connect  # noqa: E402
 
+from devstack.services import ProcessSpec  # noqa: E402
 from devstack.shoppers import mint_shoppers  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "ws.json"
@@ -52,6 +54,25 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
+
+
+def serve_sockets_with_daphne(stack: Stack) -> None:
+    """mainapp-ws under daphne instead of uvicorn, the rest unchanged (the comparison the
+    choice of uvicorn rests on)."""
+    processes = stack.platform.processes
+
+    def with_daphne() -> list[ProcessSpec]:
+        specs = processes()
+        port = stack.env["MAINAPP_WS_PORT"]
+        argv = (sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", port)
+        return [
+            replace(spec, argv=(*argv, "mainapp.asgi:application"))
+            if spec.name == "mainapp-ws"
+            else spec
+            for spec in specs
+        ]
+
+    stack.platform.processes = with_daphne  # type: ignore[method-assign]
 
 
 def rest_latencies(base: str, clients: int, seconds: float) -> list[float]:
@@ -156,11 +177,21 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8, help="REST client threads")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--announcements", type=int, default=5)
+    parser.add_argument(
+        "--asgi-server",
+        choices=("uvicorn", "daphne"),
+        default="uvicorn",
+        help="what serves mainapp's sockets (daphne: pip install daphne first; for comparison)",
+    )
+    parser.add_argument("--results", type=Path, default=RESULTS, help="where the JSON goes")
     args = parser.parse_args()
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the children inherit it
 
-    with Stack({"WS_MAX_SOCKETS": str(args.sockets * 2)}) as stack:
+    stack = Stack({"WS_MAX_SOCKETS": str(args.sockets * 2)})
+    if args.asgi_server == "daphne":
+        serve_sockets_with_daphne(stack)
+    with stack:
         gateway, mainapp_ws = stack.processes["gateway"], stack.processes["mainapp-ws"]
         assert gateway.process is not None and mainapp_ws.process is not None
         shoppers = mint_shoppers(stack.env, args.sockets, ttl_seconds=3600)
@@ -217,10 +248,12 @@ def main() -> None:
             },
         },
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
-    write_report()
-    print(f"written to {RESULTS.relative_to(ROOT)}")
+    figures["asgi_server"] = args.asgi_server
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    args.results.write_text(json.dumps(figures, indent=2) + "\n")
+    if args.results == RESULTS:
+        write_report()
+    print(f"written to {args.results}")
 
 
 if __name__ == "__main__":

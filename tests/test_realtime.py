@@ -17,7 +17,9 @@ import pytest
 from helpers import login, new_product, place_order, register, shopper, staff_token
 from test_admin import admin_login
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import InvalidStatus
+
+from devstack.sockets import close_code
 
 SUBPROTOCOLS = ["msh.bearer"]
 WAIT_SECONDS = 20
@@ -35,16 +37,6 @@ def open_socket(base: str, token: str | None) -> Any:
 async def next_message(socket: ClientConnection) -> dict[str, Any]:
     async with asyncio.timeout(WAIT_SECONDS):
         return json.loads(await socket.recv())
-
-
-async def close_code(socket: ClientConnection) -> int | None:
-    """Read until the server closes; the code it closed with."""
-    try:
-        async with asyncio.timeout(WAIT_SECONDS):
-            while True:
-                await socket.recv()
-    except ConnectionClosed as closed:
-        return closed.rcvd.code if closed.rcvd else None
 
 
 async def refused(base: str, token: str | None) -> tuple[int, dict[str, Any]]:

@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import orjson
 from starlette.types import Receive, Scope, Send
@@ -60,27 +60,21 @@ class WebSocketLimits:
     max_message_bytes: int = 64 * 1024
 
 
+@dataclass(eq=False)
 class WebSocketProxy:
     """The gateway's WebSocket side: handshake checks, the upstream socket, the pumps."""
 
-    def __init__(
-        self,
-        routes: RouteTable,
-        balancers: dict[str, Balancer],
-        auth: EdgeAuthenticator,
-        limiter: RateLimiter,
-        metrics: Metrics,
-        limits: WebSocketLimits,
-    ) -> None:
-        self.routes = routes
-        self.balancers = balancers
-        self.auth = auth
-        self.limiter = limiter
-        self.metrics = metrics
-        self.limits = limits
-        self.per_user: Counter[str] = Counter()
-        self._to_upstream = metrics.websocket_messages.labels("to_upstream")
-        self._to_client = metrics.websocket_messages.labels("to_client")
+    routes: RouteTable
+    balancers: dict[str, Balancer]
+    auth: EdgeAuthenticator
+    limiter: RateLimiter
+    metrics: Metrics
+    limits: WebSocketLimits
+    per_user: Counter[str] = field(default_factory=Counter, init=False)
+
+    def __post_init__(self) -> None:
+        self._to_upstream = self.metrics.websocket_messages.labels("to_upstream")
+        self._to_client = self.metrics.websocket_messages.labels("to_client")
 
     @property
     def open(self) -> int:

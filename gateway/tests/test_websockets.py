@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from devstack.sockets import close_code
 from devstack.waiting import eventually
 
 ROUTES = """
@@ -117,15 +118,6 @@ def socket_to(gateway, token: str | None) -> Any:
     return connect(url(gateway), subprotocols=offered, open_timeout=WAIT_SECONDS)  # type: ignore[arg-type]
 
 
-async def closed_code(socket: ClientConnection) -> int | None:
-    try:
-        async with asyncio.timeout(WAIT_SECONDS):
-            while True:
-                await socket.recv()
-    except ConnectionClosed as closed:
-        return closed.rcvd.code if closed.rcvd else None
-
-
 async def refusal(gateway, token: str | None, path: str | None = None) -> tuple[int, Any]:
     target = url(gateway) if path is None else f"ws://127.0.0.1:{gateway.port}{path}"
     offered = ["msh.bearer", token] if token is not None else None
@@ -200,7 +192,7 @@ def test_a_user_may_hold_only_so_many_sockets_and_gets_them_back(ws_gateway, key
 def test_an_idle_socket_is_closed_with_1001(ws_gateway, keyring):
     async def scenario() -> int | None:
         async with socket_to(ws_gateway, keyring.token(sub="ws-4")) as socket:
-            return await closed_code(socket)  # nothing sent: WS_IDLE_SECONDS=1
+            return await close_code(socket)  # nothing sent: WS_IDLE_SECONDS=1
 
     assert asyncio.run(scenario()) == 1001
 
@@ -209,7 +201,7 @@ def test_a_message_over_the_size_limit_closes_with_1009(ws_gateway, keyring):
     async def scenario() -> int | None:
         async with socket_to(ws_gateway, keyring.token(sub="ws-5")) as socket:
             await socket.send("x" * 2000)
-            return await closed_code(socket)
+            return await close_code(socket)
 
     assert asyncio.run(scenario()) == 1009
 
@@ -218,7 +210,7 @@ def test_close_codes_pass_through_both_ways(ws_gateway, keyring, upstream):
     async def scenario() -> int | None:
         async with socket_to(ws_gateway, keyring.token(sub="ws-6")) as socket:
             await socket.send("close 4401")  # the upstream closes: the client sees its code
-            return await closed_code(socket)
+            return await close_code(socket)
 
     assert asyncio.run(scenario()) == 4401
 
