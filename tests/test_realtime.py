@@ -9,8 +9,10 @@ import asyncio
 import contextlib
 import json
 import re
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -22,6 +24,16 @@ from websockets.exceptions import InvalidStatus
 from devstack.sockets import close_code
 
 SUBPROTOCOLS = ["msh.bearer"]
+T = TypeVar("T")
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` in a thread of its own: the browser tests' Playwright (sync API) keeps an
+    event loop running in this one for the whole session."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
+
+
 WAIT_SECONDS = 20
 
 
@@ -87,7 +99,7 @@ def test_a_customer_hears_their_order_confirmed_and_another_customer_nothing(sta
             # The bystander's first message is the announcement: the order went to no one else.
             return order["id"], heard, await next_message(other)
 
-    order_id, heard, first_for_other = asyncio.run(scenario())
+    order_id, heard, first_for_other = run(scenario())
     assert heard == {
         "type": "order.status",
         "version": 1,
@@ -111,7 +123,7 @@ def test_a_staff_announcement_reaches_staff_and_not_customers(stack, client):
                 await asyncio.to_thread(announce, stack, admin, "Sale starts now", "everyone")
             return heard, await next_message(shop)
 
-    for_staff, for_customer = asyncio.run(scenario())
+    for_staff, for_customer = run(scenario())
     assert (for_staff["type"], for_staff["audience"]) == ("announcement", "staff")
     assert for_customer["text"] == "Sale starts now"  # the staff-only one never came
 
@@ -126,7 +138,7 @@ def test_a_revoked_session_is_told_and_closed(stack, client):
             assert logout.status_code == 204, logout.text
             return await next_message(socket), await close_code(socket)
 
-    message, code = asyncio.run(scenario())
+    message, code = run(scenario())
     assert message == {"type": "session.revoked", "version": 1}
     assert code == 4401
 
@@ -138,7 +150,7 @@ def test_bad_tokens_are_refused_at_the_edge_with_json(stack, client):
     async def scenario() -> list[tuple[int, dict[str, Any]]]:
         return [await refused(stack.url, None), await refused(stack.url, forged)]
 
-    (absent_status, absent), (forged_status, forged_body) = asyncio.run(scenario())
+    (absent_status, absent), (forged_status, forged_body) = run(scenario())
     assert (absent_status, absent["error"]["code"]) == (401, "not_authenticated")
     assert (forged_status, forged_body["error"]["code"]) == (401, "invalid_token")
 
@@ -153,7 +165,7 @@ def test_mainapp_itself_closes_a_socket_with_a_bad_token(stack, client):
         async with open_socket(direct, "not.a.token") as bad:
             return accepted, await close_code(bad)
 
-    accepted, code = asyncio.run(scenario())
+    accepted, code = run(scenario())
     assert accepted == "msh.bearer"
     assert code == 4401
 
@@ -165,7 +177,7 @@ def test_mainapp_refuses_a_handshake_without_the_token_subprotocol(stack):
                 pass
         return refusal.value.response.status_code
 
-    assert asyncio.run(scenario()) == 403
+    assert run(scenario()) == 403
 
 
 def token_for(stack, user_id: str, ttl_seconds: int) -> str:
@@ -200,6 +212,6 @@ def test_an_expired_token_closes_the_socket_and_a_renewed_one_keeps_it(stack):
             await socket.send(json.dumps({"type": "auth", "token": token_for(stack, other, 300)}))
             return await close_code(socket)
 
-    assert asyncio.run(expires()) == 4401
-    assert asyncio.run(renewed())
-    assert asyncio.run(another_users_token()) == 4403
+    assert run(expires()) == 4401
+    assert run(renewed())
+    assert run(another_users_token()) == 4403
