@@ -96,8 +96,15 @@ def run(
     if not args.ids and not args.all:
         print("name dead-letter ids to replay, or pass --all", file=sys.stderr)
         return 2
-    with store.replaying(None if args.all else args.ids) as chosen:
+    count = replay(store, sender, queue, None if args.all else args.ids)
+    out.write(f"replayed {count} message(s)\n")
+    return 0
+
+
+def replay(store: DeadLetters, sender: Sender, queue: str, ids: Sequence[str] | None) -> int:
+    """Send the named dead letters (every one not replayed when None) back to ``queue``,
+    marked replayed; how many."""
+    with store.replaying(ids) as chosen:
         for dead in chosen:
             sender.send(dead.message, queue)
-    out.write(f"replayed {len(chosen)} message(s)\n")
-    return 0
+    return len(chosen)

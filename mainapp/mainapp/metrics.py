@@ -10,10 +10,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from django.db import connection
 from django.http import HttpRequest, HttpResponse
 
-from msh_common.metrics import observe_request, register_gauges, render
+from msh_common.metrics import observe_request, render
+from msh_events.contrib.django.service import service_events
 
 SERVICE = "mainapp"
 
@@ -40,29 +40,7 @@ class MetricsMiddleware:
         return response
 
 
-def _closing(query: Callable[[], int]) -> Callable[[], int]:
-    """Scrapes of a worker or relay run in short-lived threads: give back their connection."""
-
-    def run() -> int:
-        try:
-            return query()
-        finally:
-            connection.close()
-
-    return run
-
-
-def register_store_gauges() -> None:
-    from mainapp.eventbus.models import DeadLetter, OutboxEvent
-
-    register_gauges(
-        SERVICE,
-        outbox_backlog=_closing(OutboxEvent.objects.filter(sent_at__isnull=True).count),
-        dead_letters=_closing(DeadLetter.objects.filter(replayed_at__isnull=True).count),
-    )
-
-
 def metrics_view(request: HttpRequest) -> HttpResponse:
-    register_store_gauges()
+    service_events().store_gauges()
     body, content_type = render()
     return HttpResponse(body, content_type=content_type)

@@ -44,7 +44,7 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
     "mainapp.accounts",
-    "mainapp.eventbus",
+    "msh_events.contrib.django",
     "mainapp.realtime",
 ]
 
@@ -201,6 +201,8 @@ SIMPLE_JWT = {
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 # CELERY_*, EVENTS_*, OUTBOX_SWEEP_SECONDS: the event bus's own settings, read by msh_events.
 EVENTS = EventsConfig.from_env()
+EVENTS_SERVICE = "mainapp"  # its queue, and the producer of what it publishes
+EVENTS_HANDLERS = "mainapp.event_handlers.HANDLERS"
 
 # --- E-mail: SMTP in production; the file backend writes one .log file per message in dev. ---
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")

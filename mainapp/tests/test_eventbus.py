@@ -13,11 +13,12 @@ from django.db import transaction
 
 from devstack.waiting import eventually, queued
 from devstack.workers import failing_worker as worker_failing_always
-from mainapp.eventbus.models import DeadLetter, OutboxEvent, ProcessedEvent
-from mainapp.eventbus.outbox import publish, relay
-from mainapp.eventbus.stores import DjangoDeadLetterStore, DjangoProcessedEventStore
 from msh_events import Event
 from msh_events.consumer import IdempotentConsumer, Outcome
+from msh_events.contrib.django.models import DeadLetter, OutboxEvent, ProcessedEvent
+from msh_events.contrib.django.outbox import publish
+from msh_events.contrib.django.service import service_events
+from msh_events.contrib.django.stores import DjangoDeadLetterStore, DjangoProcessedEventStore
 
 
 @pytest.fixture
@@ -57,9 +58,9 @@ def test_the_sweep_relays_what_a_broker_outage_left_behind(broker):
     # Written without the after-commit relay, as if the broker had been down at commit time.
     event = Event(type="user.deleted", data={"user_id": "8"}, producer="mainapp")
     OutboxEvent.objects.create(id=event.id, type=event.type, envelope=event.to_dict())
-    assert relay().relay_pending() == 1
+    assert service_events().relay().relay_pending() == 1
     assert OutboxEvent.objects.get(pk=event.id).sent_at is not None
-    assert relay().relay_pending() == 0
+    assert service_events().relay().relay_pending() == 0
     assert [e["id"] for e in queued(broker, "orders")] == [event.id]
 
 

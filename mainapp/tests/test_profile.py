@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from mainapp.accounts import tasks
 from mainapp.accounts.models import User
-from mainapp.eventbus.models import OutboxEvent
+from msh_events.contrib.django.models import OutboxEvent
 
 pytestmark = pytest.mark.django_db
 

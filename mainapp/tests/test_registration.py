@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mainapp.accounts.models import User
-from mainapp.eventbus.models import OutboxEvent
+from msh_events.contrib.django.models import OutboxEvent
 
 pytestmark = pytest.mark.django_db
 

@@ -6,9 +6,9 @@ import pytest
 from django.core import mail
 
 from mainapp.accounts.events import send_welcome_email
-from mainapp.eventbus.handlers import HANDLERS
-from mainapp.eventbus.models import OutboxEvent
+from mainapp.event_handlers import HANDLERS
 from msh_events import Event
+from msh_events.contrib.django.models import OutboxEvent
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""Handlers for the events accounts consumes (wired in ``mainapp.eventbus.handlers``)."""
+"""Handlers for the events accounts consumes (wired in ``mainapp.event_handlers``)."""
 
 from __future__ import annotations
 

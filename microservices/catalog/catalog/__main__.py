@@ -12,10 +12,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from catalog.bus import service_events
 from catalog.settings import SERVICE, Settings, load_settings
 from catalog.store import Store
 from msh_common.logging import configure_logging
-from msh_events import deadletters
 
 
 def setup(settings: Settings, store: Store, args: argparse.Namespace) -> int:
@@ -27,31 +27,7 @@ def setup(settings: Settings, store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
-def relay(settings: Settings, store: Store, args: argparse.Namespace) -> int:
-    from catalog.relay import make_relay, publisher_app, run_sweep
-
-    outbox_relay = make_relay(store, publisher_app(settings))
-    if args.once:
-        print(f"published {outbox_relay.relay_pending()} event(s)")
-        return 0
-    from catalog.metrics import register_store_gauges
-    from msh_common.metrics import start_metrics_server
-
-    if start_metrics_server() is not None:  # METRICS_PORT set (compose), else nothing
-        register_store_gauges(store)
-    run_sweep(outbox_relay, settings.events.outbox_sweep_seconds)
-    return 0
-
-
-def dead_letters(settings: Settings, store: Store, args: argparse.Namespace) -> int:
-    from catalog.relay import publisher_app
-    from msh_events.publisher import CeleryPublisher
-
-    sender = CeleryPublisher(publisher_app(settings))
-    return deadletters.run(args, store.dead_letters, sender, SERVICE)
-
-
-def check_stock(settings: Settings, store: Store, args: argparse.Namespace) -> int:
+def check_stock(store: Store) -> int:
     broken = store.stock.inconsistencies()
     for doc in broken:
         print(
@@ -62,30 +38,25 @@ def check_stock(settings: Settings, store: Store, args: argparse.Namespace) -> i
     return 1 if broken else 0
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(settings: Settings, store: Store) -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m catalog")
     commands = root.add_subparsers(dest="command", required=True)
     setup_cmd = commands.add_parser("setup", help="indexes, then the demo seed if empty")
     setup_cmd.add_argument("--no-seed", action="store_true")
-    setup_cmd.set_defaults(run=setup)
-    relay_cmd = commands.add_parser("relay", help="the outbox sweep")
-    relay_cmd.add_argument("--once", action="store_true", help="relay what is pending and exit")
-    relay_cmd.set_defaults(run=relay)
-    dead = commands.add_parser("deadletters", help="list or replay dead letters")
-    deadletters.add_arguments(dead)
-    dead.set_defaults(run=dead_letters)
+    setup_cmd.set_defaults(run=lambda args: setup(settings, store, args))
+    service_events(settings, lambda: store).add_commands(commands)
     check = commands.add_parser("check-stock", help="verify the stock invariant")
-    check.set_defaults(run=check_stock)
+    check.set_defaults(run=lambda args: check_stock(store))
     return root
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
     settings = load_settings()
     configure_logging(SERVICE, settings.log_level, settings.log_format)
     store = Store.connect(settings)
     try:
-        return args.run(settings, store, args)
+        args = parser(settings, store).parse_args(argv)
+        return int(args.run(args))
     finally:
         store.close()
 

@@ -14,7 +14,7 @@ from celery.contrib.testing.worker import start_worker
 from prometheus_client import REGISTRY
 
 from catalog.__main__ import main
-from catalog.relay import make_relay, publisher_app
+from catalog.bus import service_events
 from catalog.worker import create_worker_app
 from devstack.waiting import eventually, queued
 from msh_events import Event
@@ -37,7 +37,7 @@ def test_the_relay_publishes_to_the_consumer_queues_and_marks_sent(store, settin
     events = [an_event(n) for n in range(3)]
     for event in events:
         store.outbox.add(event)
-    relay = make_relay(store, publisher_app(settings))
+    relay = service_events(settings, lambda: store).relay()
     assert relay.relay_pending() == 3
     assert relay.relay_pending() == 0
     assert store.outbox.backlog() == 0

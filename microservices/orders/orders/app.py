@@ -18,17 +18,15 @@ from msh_common.breaker import ThreadSafeCircuitBreaker
 from msh_common.forwarding import TrustedProxies
 from msh_common.logging import configure_logging
 from msh_common.tracing import instrument
-from msh_events.relay import BackgroundRelay
 
 from .api import cart, health, live, orders, reports
 from .api.body_limit import BodyLimitMiddleware
 from .api.edge import EdgeMiddleware
 from .api.error_docs import install_error_docs
 from .api.errors import install_error_handlers
-from .broker import publisher
+from .bus import service_events
 from .catalog import CatalogClient
 from .metrics import install_metrics
-from .relay import make_relay
 from .settings import SERVICE, Settings, get_settings
 from .store.db import Database
 from .store.live import StatusListener
@@ -46,8 +44,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pool_size=settings.orders_db_pool_size,
         max_overflow=settings.orders_db_max_overflow,
     )
-    background_relay = BackgroundRelay(make_relay(db, publisher(settings)))
-    db.on_outbox_commit = background_relay.kick
+    events = service_events(settings, lambda: db)
+    db.on_outbox_commit = events.after_commit
     catalog_client = CatalogClient(
         settings.catalog_url,
         timeout=settings.orders_catalog_timeout_seconds,
@@ -69,7 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await listener.close()
             app.state.jwks.revocations.stop()
-            background_relay.stop()
+            events.stop()
             catalog_client.close()
             db.dispose()
 

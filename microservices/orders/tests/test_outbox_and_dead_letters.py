@@ -15,11 +15,10 @@ from msh_events import Event
 from msh_events.publisher import CeleryPublisher
 from msh_events.relay import BackgroundRelay
 from orders.__main__ import main as cli
-from orders.broker import publisher
+from orders.bus import service_events
 from orders.domain.pricing import PricedLine, PricedOrder
 from orders.domain.status import OrderStatus
 from orders.events import publish
-from orders.relay import make_relay
 from orders.settings import Settings
 from orders.store import orders as order_store
 from orders.store.events import SqlDeadLetterStore, SqlOutboxStore, SqlProcessedEventStore
@@ -52,7 +51,7 @@ def test_the_relay_sends_each_event_to_its_consumers_once_and_marks_it_sent(
     with db.transaction() as session:
         confirmed = publish(session, "order.confirmed", {"order_id": "1"})
         cancelled = publish(session, "order.cancelled", {"order_id": "2"})
-    relay = make_relay(db, publisher(settings))
+    relay = service_events(settings, lambda: db).relay()
     assert SqlOutboxStore(db).backlog() == 2
     assert relay.relay_pending() == 2
     assert relay.relay_pending() == 0
@@ -65,7 +64,7 @@ def test_concurrent_relays_never_send_an_event_twice(db, settings, queued):
     with db.transaction() as session:
         for n in range(200):
             publish(session, "order.cancelled", {"order_id": str(n)})
-    relays = [make_relay(db, publisher(settings)) for _ in range(4)]
+    relays = [service_events(settings, lambda: db).relay() for _ in range(4)]
     for relay in relays:
         relay.batch_size = 10
     threads = [threading.Thread(target=relay.relay_pending) for relay in relays]
@@ -78,7 +77,7 @@ def test_concurrent_relays_never_send_an_event_twice(db, settings, queued):
 
 
 def test_a_commit_that_wrote_events_kicks_the_background_relay(db, settings, queued, wait_until):
-    background = BackgroundRelay(make_relay(db, publisher(settings)))
+    background = BackgroundRelay(service_events(settings, lambda: db).relay())
     db.on_outbox_commit = background.kick
     try:
         place(db)

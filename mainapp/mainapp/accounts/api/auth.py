@@ -19,7 +19,7 @@ from rest_framework.exceptions import APIException, PermissionDenied, Validation
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from mainapp.eventbus.outbox import publish
+from msh_events.contrib.django.outbox import publish
 
 from .. import sessions
 from ..exceptions import InvalidCredentials

@@ -9,8 +9,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from mainapp.eventbus.outbox import publish
 from mainapp.openapi import DeleteWithBodySchema
+from msh_events.contrib.django.outbox import publish
 
 from .. import sessions
 from ..serializers import (

@@ -1,13 +1,10 @@
-"""The events mainapp consumes, mapped to their handlers."""
+"""The events mainapp consumes, mapped to their handlers (settings.EVENTS_HANDLERS)."""
 
 from __future__ import annotations
 
 from mainapp.accounts.events import send_order_confirmation_email, send_welcome_email
 from mainapp.realtime.notify import notify_order_status
 from msh_events import Event
-from msh_events.consumer import IdempotentConsumer
-
-from .stores import DjangoProcessedEventStore
 
 
 def order_confirmed(event: Event) -> None:
@@ -22,7 +19,3 @@ HANDLERS = {
     "order.rejected": lambda event: notify_order_status(event, "rejected"),
     "order.cancelled": lambda event: notify_order_status(event, "cancelled"),
 }
-
-
-def consumer() -> IdempotentConsumer:
-    return IdempotentConsumer(DjangoProcessedEventStore(), HANDLERS)

@@ -8,9 +8,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from mainapp.eventbus.replay import QUEUE, sender
-from mainapp.eventbus.stores import DjangoDeadLetterStore
 from msh_events import deadletters
+from msh_events.contrib.django.service import service_events
 
 
 class Command(BaseCommand):
@@ -23,4 +22,4 @@ class Command(BaseCommand):
         namespace = argparse.Namespace(**options)
         if namespace.action == "replay" and not namespace.ids and not namespace.all:
             raise CommandError("name dead-letter ids to replay, or pass --all")
-        deadletters.run(namespace, DjangoDeadLetterStore(), sender(), QUEUE, self.stdout)
+        service_events().run_dead_letters(namespace, self.stdout)

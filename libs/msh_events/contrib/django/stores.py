@@ -33,7 +33,7 @@ class DjangoOutboxStore:
                 )
 
     def backlog(self) -> int:
-        return OutboxEvent.objects.filter(sent_at__isnull=True).count()
+        return int(OutboxEvent.objects.filter(sent_at__isnull=True).count())
 
 
 class DjangoProcessedEventStore:

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from msh_events import deadletters
 
 from .models import DeadLetter, OutboxEvent, ProcessedEvent
-from .replay import replay_dead_letters
+from .service import service_events
+from .stores import DjangoDeadLetterStore
 
 
 @admin.register(DeadLetter)
@@ -24,12 +29,15 @@ class DeadLetterAdmin(admin.ModelAdmin):
     )
     actions = ["replay"]
 
-    @admin.action(description="Replay selected dead letters")
-    def replay(self, request, queryset) -> None:
-        count = replay_dead_letters(queryset)
+    @admin.action(description="Replay selected dead letters")  # type: ignore[untyped-decorator]
+    def replay(self, request: HttpRequest, queryset: QuerySet[DeadLetter]) -> None:
+        """Each selected one goes back onto this service's own queue, marked replayed."""
+        events = service_events()
+        ids = [str(pk) for pk in queryset.values_list("pk", flat=True)]
+        count = deadletters.replay(DjangoDeadLetterStore(), events.publisher(), events.name, ids)
         self.message_user(request, f"Replayed {count} message(s).", messages.SUCCESS)
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
 
@@ -40,7 +48,7 @@ class OutboxEventAdmin(admin.ModelAdmin):
     search_fields = ("id", "type")
     readonly_fields = ("id", "type", "envelope", "created_at", "sent_at")
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
 
@@ -50,5 +58,5 @@ class ProcessedEventAdmin(admin.ModelAdmin):
     list_filter = ("type",)
     search_fields = ("event_id",)
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False

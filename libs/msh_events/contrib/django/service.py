@@ -1,0 +1,57 @@
+"""This Django service's :class:`~msh_events.service.ServiceEvents`, built from its settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+
+from django.conf import settings
+from django.db import connection
+from django.utils.module_loading import import_string
+
+from msh_common.metrics import register_gauges
+from msh_events.consumer import IdempotentConsumer
+from msh_events.service import ServiceEvents
+
+from .stores import DjangoDeadLetterStore, DjangoOutboxStore, DjangoProcessedEventStore
+
+
+@cache
+def service_events() -> ServiceEvents:
+    def consumer() -> IdempotentConsumer:
+        return IdempotentConsumer(
+            DjangoProcessedEventStore(), import_string(settings.EVENTS_HANDLERS)
+        )
+
+    return ServiceEvents(
+        name=settings.EVENTS_SERVICE,
+        broker_url=settings.CELERY_BROKER_URL,
+        config=settings.EVENTS,
+        outbox=DjangoOutboxStore,
+        dead_letters=DjangoDeadLetterStore,
+        consumer=consumer,
+        store_gauges=register_store_gauges,
+    )
+
+
+def _closing(query: Callable[[], int]) -> Callable[[], int]:
+    """Scrapes of a worker or relay run in short-lived threads: give back their connection."""
+
+    def run() -> int:
+        try:
+            return query()
+        finally:
+            connection.close()
+
+    return run
+
+
+def register_store_gauges() -> None:
+    """The outbox backlog and the dead letters not replayed, read at each scrape."""
+    from .models import DeadLetter, OutboxEvent
+
+    register_gauges(
+        settings.EVENTS_SERVICE,
+        outbox_backlog=_closing(OutboxEvent.objects.filter(sent_at__isnull=True).count),
+        dead_letters=_closing(DeadLetter.objects.filter(replayed_at__isnull=True).count),
+    )

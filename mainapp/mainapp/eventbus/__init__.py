@@ -1,1 +1,0 @@
-"""The Django side of libs/msh_events: outbox, processed-event and dead-letter tables."""

@@ -1,7 +1,0 @@
-from django.apps import AppConfig
-
-
-class EventbusConfig(AppConfig):
-    name = "mainapp.eventbus"
-    label = "eventbus"
-    verbose_name = "Events"
