@@ -97,21 +97,21 @@ format: install
 bench: bench-gateway bench-orders bench-load bench-ws  ## every benchmark; figures printed, written to bench/results/ and bench/REPORT.md
 
 bench-gateway: install  ## gateway vs nginx vs direct, with wrk (installs nginx and wrk if missing)
-	$(PY) bench/gateway_bench.py
+	$(PY) -m bench.gateway_bench
 
 bench-orders: install  ## orders placed at a steady rate, then at saturation: placed->confirmed latency
-	$(PY) bench/orders_bench.py
+	$(PY) -m bench.orders_bench
 
 bench-ws: install  ## 1,000 notification sockets through the gateway: fan-out latency, memory per socket, REST beside them
-	$(PY) bench/ws_bench.py
+	$(PY) -m bench.ws_bench
 
 bench-load: install  ## Locust at 10, 50, 100 users through the gateway: latency, failures, RSS
 	$(PY) -m pip install --quiet --require-hashes -r bench/requirements.lock
-	$(PY) bench/load/run.py
+	$(PY) -m bench.load.run
 
 chaos: install  ## fault drills while orders flow: workers SIGKILLed, Redis and PostgreSQL restarted, catalog stopped; invariants checked
 	$(PY) -m pip install --quiet --require-hashes -r bench/requirements.lock
-	$(PY) bench/chaos.py
+	$(PY) -m bench.chaos
 
 # The five images, tagged IMAGE_TAG (default: the commit), as the compose files build them; with
 # REGISTRY set, pushed there as $(REGISTRY)/microservicehub/<name>:$(IMAGE_TAG), the tag the

@@ -40,21 +40,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+import psycopg
+import redis
+from pymongo import MongoClient
+
+from bench.orders_bench import make_product, percentile, staff_token
+from bench.report import machine, write_report
+from devstack.config import load_env
+from devstack.shoppers import mint_shoppers
+from devstack.stack import PlatformRun
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-import httpx  # noqa: E402
-import psycopg  # noqa: E402
-import redis  # noqa: E402
-from orders_bench import make_product, percentile, staff_token  # noqa: E402
-from pymongo import MongoClient  # noqa: E402
-from report import machine, write_report  # noqa: E402
-
-from devstack.config import load_env  # noqa: E402
-from devstack.shoppers import mint_shoppers  # noqa: E402
-from devstack.stack import PlatformRun  # noqa: E402
-
 RESULTS = ROOT / "bench" / "results" / "chaos.json"
 LOGS = ROOT / ".run" / "chaos-logs"  # every process's log of the last run, kept for a look
 

@@ -36,14 +36,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.report import REPORT, machine, write_report
+from devstack.servers import RedisServer, free_port
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from report import REPORT, machine, write_report  # noqa: E402
-
-from devstack.servers import RedisServer, free_port  # noqa: E402
-
 RESULTS = ROOT / "bench" / "results" / "gateway.json"
 PATH = "/api/bench/item"
 PAYLOAD = {"id": 1, "name": "Espresso cup", "price": "7.50", "tags": ["kitchen", "coffee"]}

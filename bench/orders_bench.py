@@ -32,18 +32,15 @@ import time
 import uuid
 from pathlib import Path
 
+import httpx
+import psycopg
+
+from bench.report import REPORT, machine, write_report
+from devstack.config import load_env
+from devstack.shoppers import mint_shoppers
+from devstack.stack import PlatformRun
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-import httpx  # noqa: E402
-import psycopg  # noqa: E402
-from report import REPORT, machine, write_report  # noqa: E402
-
-from devstack.config import load_env  # noqa: E402
-from devstack.shoppers import mint_shoppers  # noqa: E402
-from devstack.stack import PlatformRun  # noqa: E402
-
 RESULTS = ROOT / "bench" / "results" / "orders.json"
 STOCK = 1_000_000
 

@@ -4,7 +4,7 @@
 ``results/orders.json`` (``make bench-orders``), ``results/load.json`` (``make bench-load``) and
 ``results/chaos.json`` (``make chaos``) exist and writes ``bench/REPORT.md``: the machine first
 (from the newest result), then one section per result, each saying when it ran. Every bench
-script calls it at its end, so the report is always complete; ``python bench/report.py``
+script calls it at its end, so the report is always complete; ``python -m bench.report``
 re-renders it by hand (``--chaos FILE`` and the like read another file for one section).
 Only the standard library: it runs without the benchmarks' requirements.
 """
@@ -520,7 +520,7 @@ def render(results: dict[str, dict[str, Any]]) -> str:
         "# Benchmarks",
         "",
         "Rendered by `bench/report.py` from `bench/results/*.json`: every `make bench-*` and "
-        "`make chaos` rewrites it at its end; `python bench/report.py` re-renders it. Figures "
+        "`make chaos` rewrites it at its end; `python -m bench.report` re-renders it. Figures "
         "are reported, never asserted.",
         "",
     ]

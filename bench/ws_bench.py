@@ -31,18 +31,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import httpx
+from websockets.asyncio.client import ClientConnection, connect
+
+from bench.orders_bench import Stack, percentile
+from bench.report import machine, write_report
+from devstack.services import ProcessSpec
+from devstack.shoppers import mint_shoppers
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-import httpx  # noqa: E402
-from orders_bench import Stack, percentile  # noqa: E402
-from report import machine, write_report  # noqa: E402
-from websockets.asyncio.client import ClientConnection, connect  # noqa: E402
-
-from devstack.services import ProcessSpec  # noqa: E402
-from devstack.shoppers import mint_shoppers  # noqa: E402
-
 RESULTS = ROOT / "bench" / "results" / "ws.json"
 TARGET_FANOUT_P99_MS = 250
 TARGET_KIB_PER_SOCKET = 50

@@ -63,28 +63,24 @@ def mainapp_ws(env: Mapping[str, str], mainapp_dir: Path) -> ProcessSpec:
     """mainapp's ASGI process: the notifications sockets (Django Channels) under uvicorn,
     beside gunicorn's WSGI processes, which keep serving the REST API and the admin."""
     port = env.get("MAINAPP_WS_PORT", "8004")
-    return ProcessSpec(
+    # --no-proxy-headers: forwarding headers are mainapp.edge's (TRUSTED_PROXIES)
+    return web_process(
         "mainapp-ws",
-        (
-            PYTHON,
-            "-m",
-            "uvicorn",
-            "mainapp.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            port,
-            "--no-access-log",
-            "--no-proxy-headers",  # forwarding headers: mainapp.edge (TRUSTED_PROXIES)
-            "--no-server-header",
-            "--lifespan",
-            "off",
-            "--ws-max-size",
-            "65536",
-            "--timeout-graceful-shutdown",
-            "5",
-        ),
+        f"""uvicorn mainapp.asgi:application --host 127.0.0.1 --port {port} --no-access-log
+        --no-proxy-headers --no-server-header --lifespan off --ws-max-size 65536
+        --timeout-graceful-shutdown 5""",
         mainapp_dir,
+        port,
+    )
+
+
+def web_process(name: str, command: str, cwd: Path, port: str) -> ProcessSpec:
+    """``python -m <command>`` (its arguments split on whitespace), ready when ``/health`` on
+    ``port`` answers."""
+    return ProcessSpec(
+        name,
+        (PYTHON, "-m", *command.split()),
+        cwd,
         health_url=f"http://127.0.0.1:{port}/health",
     )
 
@@ -100,56 +96,29 @@ def service_processes(env: Mapping[str, str]) -> list[ProcessSpec]:
     mainapp_port = env["MAINAPP_PORT"]
     gateway_port = env["GATEWAY_PORT"]
     return [
-        ProcessSpec(
+        # --no-control-socket: its default path is one for every gunicorn on the host
+        web_process(
             "mainapp",
-            (
-                PYTHON,
-                "-m",
-                "gunicorn",
-                "mainapp.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{mainapp_port}",
-                "--workers",
-                env.get("MAINAPP_WEB_WORKERS", "2"),
-                "--worker-class",
-                "gthread",
-                "--threads",
-                "4",
-                "--graceful-timeout",
-                "5",
-                "--timeout",
-                "30",
-                "--no-control-socket",  # one shared default path for every gunicorn on the host
-            ),
+            f"""gunicorn mainapp.wsgi:application --bind 127.0.0.1:{mainapp_port}
+            --workers {env.get("MAINAPP_WEB_WORKERS", "2")} --worker-class gthread --threads 4
+            --graceful-timeout 5 --timeout 30 --no-control-socket""",
             mainapp_dir,
-            health_url=f"http://127.0.0.1:{mainapp_port}/health",
+            mainapp_port,
         ),
         mainapp_ws(env, mainapp_dir),
         *worker_and_relay("mainapp", env, mainapp_dir, mainapp_command("relay_outbox")),
         *catalog_processes(env),
         *orders_processes(env),
-        ProcessSpec(
+        # --no-proxy-headers: X-Forwarded-* from a client is never trusted; the HTTP protocol
+        # is httptools with the gateway's client-connection limits
+        web_process(
             "gateway",
-            (
-                PYTHON,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "gateway.app:create_app",
-                "--host",
-                env.get("GATEWAY_HOST", "127.0.0.1"),
-                "--port",
-                gateway_port,
-                "--no-access-log",
-                "--no-proxy-headers",  # X-Forwarded-* from a client is never trusted
-                "--no-server-header",
-                "--loop",
-                "uvloop",
-                "--http",
-                "gateway.server:GatewayHttpProtocol",  # httptools + client-connection limits
-            ),
+            f"""uvicorn --factory gateway.app:create_app
+            --host {env.get("GATEWAY_HOST", "127.0.0.1")} --port {gateway_port} --no-access-log
+            --no-proxy-headers --no-server-header --loop uvloop
+            --http gateway.server:GatewayHttpProtocol""",
             gateway_dir,
-            health_url=f"http://127.0.0.1:{gateway_port}/health",
+            gateway_port,
         ),
     ]
 
@@ -178,32 +147,14 @@ def orders_processes(env: Mapping[str, str]) -> list[ProcessSpec]:
     """orders: the FastAPI app, its worker (queue ``orders``), its relay and pending sweeper."""
     port = env.get("ORDERS_PORT", "8003")
     return [
-        ProcessSpec(
+        # --no-proxy-headers: forwarding headers are orders.api.edge's (TRUSTED_PROXIES)
+        web_process(
             "orders",
-            (
-                PYTHON,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "orders.app:create_app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                port,
-                "--workers",
-                env.get("ORDERS_WEB_WORKERS", "1"),
-                "--no-access-log",
-                "--no-proxy-headers",  # forwarding headers: orders.api.edge (TRUSTED_PROXIES)
-                "--no-server-header",
-                "--loop",
-                "uvloop",
-                "--http",
-                "httptools",
-                "--timeout-graceful-shutdown",
-                "5",
-            ),
+            f"""uvicorn --factory orders.app:create_app --host 127.0.0.1 --port {port}
+            --workers {env.get("ORDERS_WEB_WORKERS", "1")} --no-access-log --no-proxy-headers
+            --no-server-header --loop uvloop --http httptools --timeout-graceful-shutdown 5""",
             ORDERS_DIR,
-            health_url=f"http://127.0.0.1:{port}/health",
+            port,
         ),
         *worker_and_relay("orders", env, ORDERS_DIR, (PYTHON, "-m", "orders", "relay")),
     ]
@@ -221,29 +172,14 @@ def catalog_processes(env: Mapping[str, str]) -> list[ProcessSpec]:
     """catalog: the Flask app (gunicorn), its worker (queue ``catalog``) and its outbox relay."""
     port = env.get("CATALOG_PORT", "8002")
     return [
-        ProcessSpec(
+        # --no-control-socket: its default path is one for every gunicorn on the host
+        web_process(
             "catalog",
-            (
-                PYTHON,
-                "-m",
-                "gunicorn",
-                "catalog.app:create_app()",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--no-control-socket",  # one shared default path for every gunicorn on the host
-                "--workers",
-                env.get("CATALOG_WEB_WORKERS", "2"),
-                "--worker-class",
-                "gthread",
-                "--threads",
-                "4",
-                "--graceful-timeout",
-                "5",
-                "--timeout",
-                "30",
-            ),
+            f"""gunicorn catalog.app:create_app() --bind 127.0.0.1:{port} --no-control-socket
+            --workers {env.get("CATALOG_WEB_WORKERS", "2")} --worker-class gthread --threads 4
+            --graceful-timeout 5 --timeout 30""",
             CATALOG_DIR,
-            health_url=f"http://127.0.0.1:{port}/health",
+            port,
         ),
         *worker_and_relay("catalog", env, CATALOG_DIR, (PYTHON, "-m", "catalog", "relay")),
     ]

@@ -27,16 +27,14 @@ import time
 import uuid
 from pathlib import Path
 
+import httpx
+import psutil
+import psycopg
+
+from bench.orders_bench import FAMILIES, Stack, staff_token, summary_ms
+from bench.report import GROUPS, REPORT, machine, write_report
+
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-import httpx  # noqa: E402
-import psutil  # noqa: E402
-import psycopg  # noqa: E402
-from orders_bench import FAMILIES, Stack, staff_token, summary_ms  # noqa: E402
-from report import GROUPS, REPORT, machine, write_report  # noqa: E402
-
 RESULTS = ROOT / "bench" / "results" / "load.json"
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 PASSWORD = "correct-Horse-battery-9"  # noqa: S105 (throwaway shoppers)

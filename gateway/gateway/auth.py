@@ -24,6 +24,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from gateway.client import FetchError, UpstreamClient
@@ -74,32 +75,23 @@ def bearer_token(authorization: bytes | None) -> str | None:
         raise AuthError(401, "invalid_token", "Malformed token.", "invalid_token") from None
 
 
+@dataclass(eq=False)
 class EdgeAuthenticator:
     """Verifies access tokens; owns the public keys and the memory of verified tokens."""
 
-    def __init__(
-        self,
-        client: UpstreamClient,
-        jwks_url: str,
-        *,
-        issuer: str,
-        audience: str,
-        cache_seconds: float = 300.0,
-        min_refetch_seconds: float = 5.0,
-        revocations: RevocationList | None = None,
-    ) -> None:
-        self._client = client
-        self.revocations = revocations
-        self.jwks_url = jwks_url
-        self.issuer = issuer
-        self.audience = audience
-        self.cache_seconds = cache_seconds
-        self.min_refetch_seconds = min_refetch_seconds
-        self._keys: Mapping[str, Any] = {}
-        self._fetched_at = float("-inf")
-        self._attempted_at = float("-inf")
-        self._fetching: asyncio.Future[None] | None = None
-        self._verified: dict[str, tuple[Principal, float]] = {}
+    client: UpstreamClient
+    jwks_url: str
+    _: KW_ONLY
+    issuer: str
+    audience: str
+    cache_seconds: float = 300.0
+    min_refetch_seconds: float = 5.0
+    revocations: RevocationList | None = None
+    _keys: Mapping[str, Any] = field(init=False, default_factory=dict)
+    _fetched_at: float = field(init=False, default=float("-inf"))
+    _attempted_at: float = field(init=False, default=float("-inf"))
+    _fetching: asyncio.Future[None] | None = field(init=False, default=None)
+    _verified: dict[str, tuple[Principal, float]] = field(init=False, default_factory=dict)
 
     async def verify(self, token: str) -> Principal:
         """The principal of a valid, unrevoked access token; raises :class:`AuthError`
@@ -182,7 +174,7 @@ class EdgeAuthenticator:
 
     async def _fetch(self) -> None:
         try:
-            fetched = await self._client.get(self.jwks_url, _FETCH_TIMEOUT_SECONDS)
+            fetched = await self.client.get(self.jwks_url, _FETCH_TIMEOUT_SECONDS)
             if fetched.status != 200:
                 raise FetchError(f"HTTP {fetched.status}")
             keys = parse_jwks(fetched.json())

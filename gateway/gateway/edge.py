@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Iterable
+from dataclasses import KW_ONLY, dataclass
 
 from fastapi import FastAPI
 from opentelemetry.trace import Span
@@ -48,43 +48,28 @@ _JSON = (b"content-type", b"application/json")
 _SPA = "spa"
 
 
+@dataclass(eq=False)
 class Gateway:
     """ASGI app: ``uvicorn --factory gateway.app:create_app`` serves one of these."""
 
-    def __init__(
-        self,
-        api: FastAPI,
-        routes: RouteTable,
-        proxy: ReverseProxy,
-        *,
-        resolver: ClientAddressResolver,
-        cors: CorsPolicy,
-        headers: ResponseHeaders,
-        metrics: Metrics,
-        access_log: AccessLog,
-        local_paths: Iterable[str],
-        local_prefixes: Iterable[str] = (),
-        spa: SpaFiles | None = None,
-        spans: RequestSpans | None = None,
-        websockets: WebSocketProxy | None = None,
-    ) -> None:
-        self.api = api
-        self.routes = routes
-        self.proxy = proxy
-        self.resolver = resolver
-        self.cors = cors
-        self.headers = headers
-        self.metrics = metrics
-        self.access_log = access_log
-        # What the gateway's own API answers; everything else is proxied.
-        self.local_paths = frozenset(local_paths)
-        self.local_prefixes = tuple(local_prefixes)
-        # The browser app: GET/HEAD of paths no route takes (see spa.py).
-        self.spa = spa
-        # OpenTelemetry request spans, only when tracing is configured (see otel.py).
-        self.spans = spans
-        # Upgrades on routes marked websocket = true (see websocket.py).
-        self.websockets = websockets
+    api: FastAPI
+    routes: RouteTable
+    proxy: ReverseProxy
+    _: KW_ONLY
+    resolver: ClientAddressResolver
+    cors: CorsPolicy
+    headers: ResponseHeaders
+    metrics: Metrics
+    access_log: AccessLog
+    # What the gateway's own API answers; everything else is proxied.
+    local_paths: frozenset[str]
+    local_prefixes: tuple[str, ...] = ()
+    # The browser app: GET/HEAD of paths no route takes (see spa.py).
+    spa: SpaFiles | None = None
+    # OpenTelemetry request spans, only when tracing is configured (see otel.py).
+    spans: RequestSpans | None = None
+    # Upgrades on routes marked websocket = true (see websocket.py).
+    websockets: WebSocketProxy | None = None
 
     def _is_local(self, path: str) -> bool:
         return path in self.local_paths or path.startswith(self.local_prefixes)

@@ -18,7 +18,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from urllib.parse import unquote
 
 import anyio
@@ -67,29 +67,19 @@ class ClientDisconnected(Exception):
     """The client went away while its request body was being read."""
 
 
+@dataclass(eq=False)
 class ReverseProxy:
     """Forwards requests to the upstream chosen by the route table, with the edge checks."""
 
-    def __init__(
-        self,
-        routes: RouteTable,
-        balancers: Mapping[str, Balancer],
-        auth: EdgeAuthenticator,
-        limiter: RateLimiter,
-        metrics: Metrics,
-        decorate: Decorate,
-        *,
-        retries: int = 1,
-        stream_slots: StreamSlots | None = None,
-    ) -> None:
-        self.routes = routes
-        self.balancers = balancers
-        self.auth = auth
-        self.limiter = limiter
-        self.metrics = metrics
-        self.decorate = decorate
-        self.retries = retries
-        self.stream_slots = stream_slots or StreamSlots(5)
+    routes: RouteTable
+    balancers: Mapping[str, Balancer]
+    auth: EdgeAuthenticator
+    limiter: RateLimiter
+    metrics: Metrics
+    decorate: Decorate
+    _: KW_ONLY
+    retries: int = 1
+    stream_slots: StreamSlots = field(default_factory=lambda: StreamSlots(5))
 
     async def __call__(
         self, context: RequestContext, head: RequestHead, scope: Scope, receive: Receive, send: Send

@@ -35,6 +35,7 @@ import asyncio
 import collections
 import ssl
 import time
+from dataclasses import KW_ONLY, dataclass, field
 
 import httptools
 
@@ -331,34 +332,31 @@ def _wake(waiter: asyncio.Future[None] | None) -> None:
         waiter.set_result(None)
 
 
+@dataclass(eq=False)
 class ConnectionPool:
     """Keep-alive connections to one upstream origin, at most ``limit`` open (0: no limit)."""
 
-    def __init__(
-        self,
-        scheme: str,
-        host: str,
-        port: int,
-        *,
-        limit: int = 100,
-        idle_seconds: float = 1.5,
-        wait_seconds: float = 0.5,
-    ) -> None:
-        self.scheme = scheme
-        self.host = host
-        self.port = port
-        self.limit = limit
-        self.idle_seconds = idle_seconds
-        self.wait_seconds = wait_seconds
-        default_port = 443 if scheme == "https" else 80
+    scheme: str
+    host: str
+    port: int
+    _: KW_ONLY
+    limit: int = 100
+    idle_seconds: float = 1.5
+    wait_seconds: float = 0.5
+    host_header: bytes = field(init=False)
+    _ssl: ssl.SSLContext | None = field(init=False)
+    _idle: list[_Connection] = field(init=False, default_factory=list)
+    _open: int = field(init=False, default=0)
+    _waiters: collections.deque[asyncio.Future[None]] = field(
+        init=False, default_factory=collections.deque
+    )
+    _loop: asyncio.AbstractEventLoop | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        default_port = 443 if self.scheme == "https" else 80
+        host, port = self.host, self.port
         self.host_header = (host if port == default_port else f"{host}:{port}").encode("idna")
-        self._ssl: ssl.SSLContext | None = (
-            ssl.create_default_context() if scheme == "https" else None
-        )
-        self._idle: list[_Connection] = []
-        self._open = 0
-        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ssl = ssl.create_default_context() if self.scheme == "https" else None
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -499,23 +497,19 @@ def _sends_length(head: bytes) -> bool:
     return head.startswith((b"POST ", b"PUT ", b"PATCH "))
 
 
+@dataclass(eq=False)
 class UpstreamPools:
     """Connection pools per upstream origin: one for request/response traffic and one for
     streams (SSE), so long-lived streams can never take the connections other requests need."""
 
-    def __init__(
-        self,
-        limit: int,
-        idle_seconds: float = 1.5,
-        *,
-        wait_seconds: float = 0.5,
-        stream_limit: int = 500,
-    ) -> None:
-        self.limit = limit
-        self.stream_limit = stream_limit
-        self.idle_seconds = idle_seconds
-        self.wait_seconds = wait_seconds
-        self._pools: dict[tuple[str, str, int, bool], ConnectionPool] = {}
+    limit: int
+    idle_seconds: float = 1.5
+    _: KW_ONLY
+    wait_seconds: float = 0.5
+    stream_limit: int = 500
+    _pools: dict[tuple[str, str, int, bool], ConnectionPool] = field(
+        init=False, default_factory=dict
+    )
 
     def pool(self, scheme: str, host: str, port: int, *, stream: bool = False) -> ConnectionPool:
         key = (scheme, host, port, stream)

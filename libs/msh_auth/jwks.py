@@ -7,6 +7,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Mapping
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 import jwt
@@ -35,33 +36,24 @@ def fetch_jwks(url: str, timeout: float = 3.0) -> dict[str, Any]:
         return parse_jwks(json.load(response))
 
 
+@dataclass(eq=False)
 class JWKSCache:
     """Keys kept for ``ttl`` seconds, fetched again at once on an unknown kid, but never more
     often than every ``min_refetch_interval`` seconds (a flood of made-up kids cannot turn into a
     flood of requests to mainapp). Thread-safe; the fetch function is injected so that async
     services can refresh it their own way."""
 
-    def __init__(
-        self,
-        fetch: Callable[[], Mapping[str, Any]],
-        *,
-        issuer: str,
-        audience: str,
-        ttl: float = 300.0,
-        min_refetch_interval: float = 5.0,
-        leeway: float = 0,
-        revocations: RevocationList | None = None,
-    ) -> None:
-        self._fetch = fetch
-        self.revocations = revocations
-        self.issuer = issuer
-        self.audience = audience
-        self.ttl = ttl
-        self.min_refetch_interval = min_refetch_interval
-        self.leeway = leeway
-        self._keys: Mapping[str, Any] = {}
-        self._fetched_at = float("-inf")
-        self._lock = threading.Lock()
+    fetch: Callable[[], Mapping[str, Any]]
+    _: KW_ONLY
+    issuer: str
+    audience: str
+    ttl: float = 300.0
+    min_refetch_interval: float = 5.0
+    leeway: float = 0
+    revocations: RevocationList | None = None
+    _keys: Mapping[str, Any] = field(init=False, default_factory=dict)
+    _fetched_at: float = field(init=False, default=float("-inf"))
+    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> JWKSCache:
@@ -79,7 +71,7 @@ class JWKSCache:
 
     def _fetch_or_keep(self) -> Mapping[str, Any]:
         try:
-            return self._fetch()
+            return self.fetch()
         except Exception:
             if self._keys:
                 return self._keys  # mainapp briefly unreachable: keep verifying with what we have

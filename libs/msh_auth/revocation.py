@@ -23,6 +23,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 import redis
@@ -59,7 +60,7 @@ class RevocationWriter:
     ) -> None:
         self._client = client
         self._lifetime = max_token_lifetime
-        self._key = key
+        self.key = key
 
     @classmethod
     def from_url(
@@ -90,12 +91,13 @@ class RevocationWriter:
         oldest_ms = int((time.time() - self._lifetime) * 1000)
         pipe = self._client.pipeline(transaction=False)
         pipe.xadd(
-            self._key, {k: str(v) for k, v in fields.items()}, minid=oldest_ms, approximate=False
+            self.key, {k: str(v) for k, v in fields.items()}, minid=oldest_ms, approximate=False
         )
-        pipe.expire(self._key, math.ceil(self._lifetime) + 60)
+        pipe.expire(self.key, math.ceil(self._lifetime) + 60)
         pipe.execute()
 
 
+@dataclass(eq=False)
 class RevocationList:
     """A process-local copy of the live revocations, kept current by a daemon thread.
 
@@ -104,28 +106,21 @@ class RevocationList:
     initial load. Works from sync and async code alike: :meth:`check` never touches the network.
     """
 
-    def __init__(
-        self,
-        client_factory: Callable[[], redis.Redis],
-        *,
-        max_staleness: float = DEFAULT_MAX_STALENESS_SECONDS,
-        block_ms: int = 1000,
-        initial_wait: float = 2.0,
-        key: str = STREAM_KEY,
-    ) -> None:
-        self._client_factory = client_factory
-        self.max_staleness = max_staleness
-        self._block_ms = block_ms
-        self._initial_wait = initial_wait
-        self._key = key
-        self._sessions: dict[str, float] = {}  # sid -> when the entry may be forgotten
-        self._users: dict[str, tuple[float, float]] = {}  # user id -> (not_before, expires)
-        self._synced_at: float | None = None  # monotonic time of the last successful read
-        self._first_sync = threading.Event()
-        self._pid: int | None = None
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._outage_reported = False
+    client_factory: Callable[[], redis.Redis]
+    _: KW_ONLY
+    max_staleness: float = DEFAULT_MAX_STALENESS_SECONDS
+    block_ms: int = 1000
+    initial_wait: float = 2.0
+    key: str = STREAM_KEY
+    _sessions: dict[str, float] = field(init=False, default_factory=dict)  # sid -> forget at
+    # user id -> (not_before, expires)
+    _users: dict[str, tuple[float, float]] = field(init=False, default_factory=dict)
+    _synced_at: float | None = field(init=False, default=None)  # monotonic, last good read
+    _first_sync: threading.Event = field(init=False, default_factory=threading.Event)
+    _pid: int | None = field(init=False, default=None)
+    _stop: threading.Event = field(init=False, default_factory=threading.Event)
+    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+    _outage_reported: bool = field(init=False, default=False)
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> RevocationList:
@@ -157,7 +152,7 @@ class RevocationList:
         :class:`RevocationUnavailable` when the local copy is too old to be trusted."""
         self._ensure_running()
         if self._synced_at is None:
-            self._first_sync.wait(self._initial_wait)
+            self._first_sync.wait(self.initial_wait)
         synced_at = self._synced_at
         if synced_at is None or time.monotonic() - synced_at > self.max_staleness:
             raise RevocationUnavailable("revocation list unavailable")
@@ -197,7 +192,7 @@ class RevocationList:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self._follow(self._client_factory())
+                self._follow(self.client_factory())
             except redis.RedisError as exc:
                 if not self._outage_reported:  # once per outage, not at every retry
                     log.warning("revocation list: redis unreachable (%s)", type(exc).__name__)
@@ -210,7 +205,7 @@ class RevocationList:
             pruned_at = time.monotonic()
             while not self._stop.is_set():
                 reply: StreamReply = client.xread(  # type: ignore[assignment]
-                    {self._key: last_id}, block=self._block_ms, count=1000
+                    {self.key: last_id}, block=self.block_ms, count=1000
                 )
                 for _stream, entries in reply or []:
                     for entry_id, fields in entries:
@@ -229,7 +224,7 @@ class RevocationList:
         while True:
             start = "-" if last_id == "0-0" else f"({last_id}"
             entries: StreamEntries = client.xrange(  # type: ignore[assignment]
-                self._key, min=start, count=1000
+                self.key, min=start, count=1000
             )
             for entry_id, fields in entries:
                 self._apply(fields)

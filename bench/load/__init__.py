@@ -1,0 +1,1 @@
+"""The load run (``python -m bench.load.run``): locust against the whole stack."""
