@@ -120,11 +120,11 @@ class ReverseProxy:
             )
         query: bytes = scope["query_string"]
         if query and (b"access_token=" in query or b"eyJ" in query) and _QUERY_TOKEN.search(query):
-            raise GatewayError(
+            raise _refused(
                 400,
+                "token_in_query",
                 "Tokens are not accepted in the query string; send an Authorization header.",
-                code="token_in_query",
-                headers={"WWW-Authenticate": challenge("invalid_request")},
+                "invalid_request",
             )
         return route
 
@@ -183,11 +183,8 @@ class ReverseProxy:
             raise GatewayError(exc.status, exc.message, code=exc.code, headers=headers) from None
         if required == "staff" and not principal.is_staff:
             self.metrics.auth_refusals.labels("permission_denied").inc()
-            raise GatewayError(
-                403,
-                "This needs a staff account.",
-                code="permission_denied",
-                headers={"WWW-Authenticate": challenge("insufficient_scope")},
+            raise _refused(
+                403, "permission_denied", "This needs a staff account.", "insufficient_scope"
             )
         return principal
 
@@ -488,3 +485,10 @@ async def _pump(response: UpstreamResponse, send: Send) -> bool:
 
 def _too_large(limit: int) -> str:
     return f"Request body is larger than the {limit} bytes allowed."
+
+
+def _refused(status: int, code: str, message: str, bearer_error: str) -> GatewayError:
+    """A refusal with the bearer challenge (RFC 6750) that says why."""
+    return GatewayError(
+        status, message, code=code, headers={"WWW-Authenticate": challenge(bearer_error)}
+    )

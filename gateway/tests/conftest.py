@@ -228,25 +228,11 @@ class EchoUpstream:
             await asyncio.sleep(float(path.rsplit("/sleep/", 1)[1].split("/")[0]))
             await _send(send, 200, json.dumps(echo).encode(), "application/json")
         elif path.endswith("/stream"):
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 200,
-                    "headers": [(b"content-type", b"text/event-stream")],
-                }
-            )
-            await send({"type": "http.response.body", "body": b"data: one\n\n", "more_body": True})
+            await _start_stream(send)
             await asyncio.sleep(1.0)
             await send({"type": "http.response.body", "body": b"data: two\n\n"})
         elif path.endswith("/endless"):
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 200,
-                    "headers": [(b"content-type", b"text/event-stream")],
-                }
-            )
-            await send({"type": "http.response.body", "body": b"data: one\n\n", "more_body": True})
+            await _start_stream(send)
             while (await receive())["type"] != "http.disconnect":
                 pass
             self.disconnected.append(path)
@@ -302,6 +288,13 @@ ECHO_OPENAPI: dict[str, Any] = {
     },
     "components": {"schemas": {"Thing": {"type": "object", "properties": {"id": {}}}}},
 }
+
+
+async def _start_stream(send) -> None:
+    """An event stream's head and its first event."""
+    headers = [(b"content-type", b"text/event-stream")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": b"data: one\n\n", "more_body": True})
 
 
 async def _send(

@@ -157,22 +157,20 @@ def test_invalid_upstream_url_is_refused(tmp_path, clean_env):
 
 
 def test_request_header_rules():
-    head = scan_request(
-        [
-            (b"host", b"public.example"),
-            (b"connection", b"X-Hop"),
-            (b"x-hop", b"1"),
-            (b"x-forwarded-for", b"6.6.6.6"),
-            (b"x-user-id", b"1"),
-            (b"x-internal-trust", b"yes"),
-            (b"x-gateway-verified", b"yes"),
-            (b"x-request-id", b"rid-1"),
-            (b"traceparent", b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
-            (b"content-length", b"2"),
-            (b"authorization", b"Bearer abc"),
-            (b"accept", b"*/*"),
-        ]
-    )
+    raw = """host: public.example
+        connection: X-Hop
+        x-hop: 1
+        x-forwarded-for: 6.6.6.6
+        x-user-id: 1
+        x-internal-trust: yes
+        x-gateway-verified: yes
+        x-request-id: rid-1
+        traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01
+        content-length: 2
+        authorization: Bearer abc
+        accept: */*"""
+    lines = [line.strip().encode().split(b": ", 1) for line in raw.splitlines()]
+    head = scan_request([(name, value) for name, value in lines])
     assert head.forward == [(b"authorization", b"Bearer abc"), (b"accept", b"*/*")]
     assert head.host == b"public.example"
     assert head.forwarded_for == [b"6.6.6.6"]

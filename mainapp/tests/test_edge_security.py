@@ -113,35 +113,31 @@ def test_the_admin_and_the_api_share_one_login_window(user, password, login_rate
 
 def test_a_direct_client_rotating_x_forwarded_for_is_one_client(password, login_rate):
     login_rate("2/min")
-    statuses = [
+    statuses = [register_from(password, f"rot{n}", STRANGER, f"203.0.113.{n}") for n in range(3)]
+    assert statuses == [201, 201, 429]
+
+
+def register_from(password: str, who: str, peer: str, forwarded_for: str) -> int:
+    """The status of a registration sent by ``peer`` with that X-Forwarded-For."""
+    return (
         APIClient()
         .post(
             "/api/auth/register",
-            {"email": f"rot{n}@example.com", "password": password},
+            {"email": f"{who}@example.com", "password": password},
             format="json",
-            REMOTE_ADDR=STRANGER,
-            HTTP_X_FORWARDED_FOR=f"203.0.113.{n}",
+            REMOTE_ADDR=peer,
+            HTTP_X_FORWARDED_FOR=forwarded_for,
         )
         .status_code
-        for n in range(3)
-    ]
-    assert statuses == [201, 201, 429]
+    )
 
 
 def test_clients_behind_a_trusted_proxy_are_told_apart(password, login_rate, settings):
     login_rate("1/min")
     settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
+    # The client's own claim, the client as an outer proxy saw it, then that proxy.
     statuses = [
-        APIClient()
-        .post(
-            "/api/auth/register",
-            {"email": f"fwd{n}@example.com", "password": password},
-            format="json",
-            REMOTE_ADDR="10.1.2.3",
-            # The client's own claim, the client as an outer proxy saw it, then that proxy.
-            HTTP_X_FORWARDED_FOR=f"6.6.6.6, 203.0.113.{n}, 10.9.9.9",
-        )
-        .status_code
+        register_from(password, f"fwd{n}", "10.1.2.3", f"6.6.6.6, 203.0.113.{n}, 10.9.9.9")
         for n in range(3)
     ]
     assert statuses == [201, 201, 201]

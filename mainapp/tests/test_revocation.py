@@ -26,6 +26,14 @@ def sid_of(token: str) -> str:
     return jwt.decode(token, options={"verify_signature": False})["sid"]
 
 
+def superuser_client(make_user, password: str) -> Client:
+    """A browser signed in to the Django admin as a new superuser."""
+    make_user("root@example.com", is_staff=True, is_superuser=True)
+    admin = Client()
+    admin.post("/admin/login/", {"username": "root@example.com", "password": password})
+    return admin
+
+
 @pytest.fixture
 def unreachable_redis(settings):
     """Point mainapp's revocation writer and list at a port nobody listens on."""
@@ -61,9 +69,7 @@ def test_deactivation_in_the_admin_records_a_user_revocation(
     make_user, user, login, password, bearer, api, assert_error
 ):
     tokens = login(user.email)
-    make_user("root@example.com", is_staff=True, is_superuser=True)
-    admin = Client()
-    admin.post("/admin/login/", {"username": "root@example.com", "password": password})
+    admin = superuser_client(make_user, password)
     data = {
         "email": user.email,
         "name": user.name,
@@ -110,9 +116,7 @@ def test_a_password_set_in_the_admin_ends_every_session(
     make_user, user, login, password, bearer, api, assert_error
 ):
     tokens = login(user.email)
-    make_user("root@example.com", is_staff=True, is_superuser=True)
-    admin = Client()
-    admin.post("/admin/login/", {"username": "root@example.com", "password": password})
+    admin = superuser_client(make_user, password)
     new = "admin-Chosen-phrase-31"
     response = admin.post(
         f"/admin/accounts/user/{user.pk}/password/",

@@ -13,17 +13,18 @@ from msh_events.contrib.django.models import OutboxEvent
 pytestmark = pytest.mark.django_db
 
 
+def registered(user, name: str) -> Event:
+    """The user.registered event mainapp writes for ``user``."""
+    data = {"user_id": str(user.pk), "email": user.email, "name": name}
+    return Event(type="user.registered", data=data, producer="mainapp")
+
+
 def test_user_registered_is_wired_to_the_welcome_email():
     assert HANDLERS["user.registered"] is send_welcome_email
 
 
 def test_the_welcome_email_goes_to_the_registered_address(user):
-    event = Event(
-        type="user.registered",
-        data={"user_id": str(user.pk), "email": user.email, "name": "Ann"},
-        producer="mainapp",
-    )
-    send_welcome_email(event)
+    send_welcome_email(registered(user, "Ann"))
 
     [message] = mail.outbox
     assert message.to == ["ann@example.com"]
@@ -44,11 +45,7 @@ def test_the_event_from_a_real_registration_produces_the_email(api, password):
 
 
 def test_no_welcome_for_an_account_deleted_before_the_worker_ran(user):
-    event = Event(
-        type="user.registered",
-        data={"user_id": str(user.pk), "email": user.email, "name": ""},
-        producer="mainapp",
-    )
+    event = registered(user, "")
     user.delete()
     send_welcome_email(event)
     assert mail.outbox == []
@@ -56,12 +53,7 @@ def test_no_welcome_for_an_account_deleted_before_the_worker_ran(user):
 
 def test_a_name_is_not_html_injected(make_user):
     person = make_user("h@example.com")
-    event = Event(
-        type="user.registered",
-        data={"user_id": str(person.pk), "email": person.email, "name": "<b>x</b>"},
-        producer="mainapp",
-    )
-    send_welcome_email(event)
+    send_welcome_email(registered(person, "<b>x</b>"))
     [message] = mail.outbox
     assert "<b>x</b>" in message.body  # plain text keeps it as typed
     assert "<b>x</b>" not in message.alternatives[0][0]

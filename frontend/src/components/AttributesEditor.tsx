@@ -24,6 +24,11 @@ export function fromRows(rows: AttributeRow[]): Record<string, unknown> {
   return attributes;
 }
 
+const COLUMNS = [
+  { part: "key", word: "name", width: "w-1/3" },
+  { part: "value", word: "value", width: "flex-1" },
+] as const;
+
 export function AttributesEditor({
   rows,
   onChange,
@@ -40,20 +45,16 @@ export function AttributesEditor({
       <legend className="text-sm font-medium text-slate-700">Attributes</legend>
       {rows.map((row, index) => (
         <div key={index} className="flex gap-2">
-          <input
-            aria-label={`Attribute ${index + 1} name`}
-            className="w-1/3 rounded-md border border-slate-300 px-2 py-1 text-sm"
-            value={row.key}
-            placeholder="name"
-            onChange={(event) => set(index, { key: event.target.value })}
-          />
-          <input
-            aria-label={`Attribute ${index + 1} value`}
-            className="flex-1 rounded-md border border-slate-300 px-2 py-1 text-sm"
-            value={row.value}
-            placeholder="value"
-            onChange={(event) => set(index, { value: event.target.value })}
-          />
+          {COLUMNS.map(({ part, word, width }) => (
+            <input
+              key={part}
+              aria-label={`Attribute ${index + 1} ${word}`}
+              className={`${width} rounded-md border border-slate-300 px-2 py-1 text-sm`}
+              value={row[part]}
+              placeholder={word}
+              onChange={(event) => set(index, { [part]: event.target.value })}
+            />
+          ))}
           <button
             type="button"
             className="rounded px-2 text-sm text-red-700 hover:bg-red-50"

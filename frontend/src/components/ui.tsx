@@ -1,6 +1,6 @@
 // The design system: Tailwind CSS utility classes behind a few components, so every screen
 // has the same buttons, fields, states and focus ring.
-import { useId, type ButtonHTMLAttributes, type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes } from "react";
+import { useId, type ButtonHTMLAttributes, type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes, type TextareaHTMLAttributes } from "react";
 import { ApiError } from "../api/client";
 
 type Variant = "primary" | "secondary" | "danger" | "ghost";
@@ -31,35 +31,57 @@ export function Button({
   );
 }
 
-export function Field({
+type Labelled = { label: string; error?: string[] | string; hint?: string };
+
+/** A label above a control, then its hint or its errors (linked by aria-describedby). */
+function LabelledControl({
   label,
   error,
   hint,
-  className = "",
-  ...props
-}: InputHTMLAttributes<HTMLInputElement> & { label: string; error?: string[] | string; hint?: string }) {
+  className,
+  control,
+}: Labelled & { className: string; control: (id: string, invalid: boolean) => ReactNode }) {
   const id = useId();
   const errors = typeof error === "string" ? [error] : error;
+  const invalid = Boolean(errors?.length);
   return (
     <div className={`flex flex-col gap-1 ${className}`}>
       <label htmlFor={id} className="text-sm font-medium text-slate-700">
         {label}
       </label>
-      <input
-        id={id}
-        aria-invalid={errors?.length ? true : undefined}
-        aria-describedby={errors?.length ? `${id}-error` : undefined}
-        {...props}
-        className={`rounded-md border px-3 py-2 text-sm ${errors?.length ? "border-red-500" : "border-slate-300"}`}
-      />
-      {hint && !errors?.length && <p className="text-xs text-slate-500">{hint}</p>}
-      {errors?.length ? (
+      {control(id, invalid)}
+      {hint && !invalid && <p className="text-xs text-slate-500">{hint}</p>}
+      {invalid ? (
         <p id={`${id}-error`} role="alert" className="text-sm text-red-700" data-testid="field-error">
-          {errors.join(" ")}
+          {errors?.join(" ")}
         </p>
       ) : null}
     </div>
   );
+}
+
+function controlProps(id: string, invalid: boolean, look: string) {
+  return {
+    id,
+    "aria-invalid": invalid || undefined,
+    "aria-describedby": invalid ? `${id}-error` : undefined,
+    className: `rounded-md border px-3 py-2 text-sm ${invalid ? "border-red-500" : "border-slate-300"} ${look}`,
+  };
+}
+
+export function Field({ label, error, hint, className = "", ...props }: InputHTMLAttributes<HTMLInputElement> & Labelled) {
+  const input = (id: string, invalid: boolean) => <input {...props} {...controlProps(id, invalid, "")} />;
+  return <LabelledControl {...{ label, error, hint, className }} control={input} />;
+}
+
+/** A password input; ``fresh`` for a new password (so the browser offers to generate one). */
+export function PasswordField({ fresh = false, ...props }: InputHTMLAttributes<HTMLInputElement> & Labelled & { fresh?: boolean }) {
+  return <Field {...props} type="password" autoComplete={fresh ? "new-password" : "current-password"} />;
+}
+
+export function TextArea({ label, error, hint, className = "", ...props }: TextareaHTMLAttributes<HTMLTextAreaElement> & Labelled) {
+  const textarea = (id: string, invalid: boolean) => <textarea {...props} {...controlProps(id, invalid, "")} />;
+  return <LabelledControl {...{ label, error, hint, className }} control={textarea} />;
 }
 
 export function Select({
@@ -68,16 +90,15 @@ export function Select({
   className = "",
   ...props
 }: SelectHTMLAttributes<HTMLSelectElement> & { label: string; children: ReactNode }) {
-  const id = useId();
   return (
-    <div className={`flex flex-col gap-1 ${className}`}>
-      <label htmlFor={id} className="text-sm font-medium text-slate-700">
-        {label}
-      </label>
-      <select id={id} {...props} className="rounded-md border border-slate-300 bg-white px-3 py-2 text-sm">
-        {children}
-      </select>
-    </div>
+    <LabelledControl
+      {...{ label, className }}
+      control={(id, invalid) => (
+        <select {...props} {...controlProps(id, invalid, "bg-white")}>
+          {children}
+        </select>
+      )}
+    />
   );
 }
 

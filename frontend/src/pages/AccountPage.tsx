@@ -3,7 +3,7 @@ import { useNavigate } from "react-router";
 import { useMutation } from "@tanstack/react-query";
 import { api, call, setAccessToken } from "../api/client";
 import { useAuth } from "../auth";
-import { Button, Card, Field, FormError, PageTitle, fieldErrors } from "../components/ui";
+import { Button, Card, Field, PasswordField, FormError, PageTitle, fieldErrors } from "../components/ui";
 
 export function AccountPage() {
   const { user, reloadUser } = useAuth();
@@ -64,11 +64,9 @@ export function AccountPage() {
             error={profileErrors.email}
           />
           {emailChanged && (
-            <Field
+            <PasswordField
               label="Your password, to change the e-mail"
               name="current_password"
-              type="password"
-              autoComplete="current-password"
               required
               error={profileErrors.current_password}
             />
@@ -93,8 +91,8 @@ export function AccountPage() {
             });
           }}
         >
-          <Field label="Current password" name="current_password" type="password" autoComplete="current-password" error={passwordErrors.current_password} />
-          <Field label="New password" name="new_password" type="password" autoComplete="new-password" error={passwordErrors.new_password} />
+          <PasswordField label="Current password" name="current_password" error={passwordErrors.current_password} />
+          <PasswordField fresh label="New password" name="new_password" error={passwordErrors.new_password} />
           {Object.keys(passwordErrors).length === 0 && <FormError error={password.error} />}
           {password.isSuccess && <p role="status" className="text-green-700">Password changed.</p>}
           <Button type="submit" busy={password.isPending}>
@@ -114,11 +112,9 @@ export function AccountPage() {
               remove.mutate({ current_password: String(form.get("current_password")) });
             }}
           >
-            <Field
+            <PasswordField
               label="Your password, to delete the account"
               name="current_password"
-              type="password"
-              autoComplete="current-password"
               required
               error={removeErrors.current_password}
             />

@@ -3,7 +3,7 @@ import { Link, useNavigate, useSearchParams } from "react-router";
 import { useMutation } from "@tanstack/react-query";
 import { ApiError, api, call } from "../api/client";
 import { useAuth } from "../auth";
-import { Button, Card, Field, FormError, PageTitle, fieldErrors } from "../components/ui";
+import { Button, Card, Field, PasswordField, FormError, PageTitle, fieldErrors } from "../components/ui";
 
 function formValues(event: FormEvent<HTMLFormElement>): Record<string, string> {
   event.preventDefault();
@@ -30,11 +30,9 @@ export function LoginPage() {
       <PageTitle>Log in</PageTitle>
       <form className="flex flex-col gap-4" onSubmit={(event) => mutation.mutate(formValues(event))} noValidate>
         <Field label="E-mail" name="email" type="email" autoComplete="email" required error={fields.email} />
-        <Field
+        <PasswordField
           label="Password"
           name="password"
-          type="password"
-          autoComplete="current-password"
           required
           error={credentials ? (mutation.error as ApiError).message : fields.password}
         />
@@ -72,11 +70,10 @@ export function RegisterPage() {
       <form className="flex flex-col gap-4" onSubmit={(event) => mutation.mutate(formValues(event))} noValidate>
         <Field label="Name" name="name" autoComplete="name" error={fields.name} />
         <Field label="E-mail" name="email" type="email" autoComplete="email" required error={fields.email} />
-        <Field
+        <PasswordField
+          fresh
           label="Password"
           name="password"
-          type="password"
-          autoComplete="new-password"
           required
           error={fields.password}
           hint="At least 12 characters; not a common password."
@@ -141,7 +138,7 @@ export function ResetPasswordPage() {
               {fields.token.join(" ")} <Link className="underline" to="/forgot-password">Ask for a new link</Link>
             </p>
           )}
-          <Field label="New password" name="password" type="password" autoComplete="new-password" required error={fields.password} />
+          <PasswordField fresh label="New password" name="password" required error={fields.password} />
           {Object.keys(fields).length === 0 && <FormError error={mutation.error} />}
           <Button type="submit" busy={mutation.isPending}>
             Set password

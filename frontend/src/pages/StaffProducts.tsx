@@ -3,7 +3,7 @@ import { Link, useNavigate, useParams, useSearchParams } from "react-router";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, call, formatMoney, type Product } from "../api/client";
 import { AttributesEditor, fromRows, toRows, type AttributeRow } from "../components/AttributesEditor";
-import { Button, Card, Empty, ErrorMessage, Field, FormError, Loading, PageTitle, Select, fieldErrors } from "../components/ui";
+import { Button, Card, Empty, ErrorMessage, Field, FormError, Loading, PageTitle, Select, TextArea, fieldErrors } from "../components/ui";
 
 export function StaffProductsPage() {
   const [params, setParams] = useSearchParams();
@@ -198,18 +198,12 @@ export function ProductEditorPage() {
         <form className="flex flex-col gap-4" onSubmit={submit} noValidate>
           <Field label="SKU" {...bind("sku")} disabled={Boolean(id)} required />
           <Field label="Name" {...bind("name")} required />
-          <div className="flex flex-col gap-1">
-            <label htmlFor="description" className="text-sm font-medium text-slate-700">
-              Description
-            </label>
-            <textarea
-              id="description"
-              className="rounded-md border border-slate-300 px-3 py-2 text-sm"
-              rows={3}
-              value={form.description}
-              onChange={(event) => setForm({ ...form, description: event.target.value })}
-            />
-          </div>
+          <TextArea
+            label="Description"
+            rows={3}
+            value={form.description}
+            onChange={(event) => setForm({ ...form, description: event.target.value })}
+          />
           <div className="grid grid-cols-2 gap-3">
             <Field label="Price" inputMode="decimal" {...bind("price")} required />
             <Field label="Currency" {...bind("currency")} />
@@ -241,19 +235,13 @@ export function ProductEditorPage() {
           </div>
           {errors.category && <p role="alert" className="text-sm text-red-700">{errors.category.join(" ")}</p>}
           <FormError error={newCategory.error} />
-          <div className="flex flex-col gap-1">
-            <label htmlFor="images" className="text-sm font-medium text-slate-700">
-              Image URLs (one per line)
-            </label>
-            <textarea
-              id="images"
-              className="rounded-md border border-slate-300 px-3 py-2 text-sm"
-              rows={2}
-              value={form.images}
-              onChange={(event) => setForm({ ...form, images: event.target.value })}
-            />
-            {errors.images && <p role="alert" className="text-sm text-red-700">{errors.images.join(" ")}</p>}
-          </div>
+          <TextArea
+            label="Image URLs (one per line)"
+            rows={2}
+            value={form.images}
+            error={errors.images}
+            onChange={(event) => setForm({ ...form, images: event.target.value })}
+          />
           <AttributesEditor rows={form.attributes} onChange={(attributes) => setForm({ ...form, attributes })} error={errors.attributes} />
           {Object.keys(errors).length === 0 && <FormError error={save.error} />}
           {save.isSuccess && <p role="status" className="text-green-700">Saved.</p>}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from typing import Any
 
 from celery import shared_task
 from django.db import transaction
@@ -20,15 +21,16 @@ SEND_PASSWORD_RESET_EMAIL = "accounts.send_password_reset_email"  # noqa: S105 -
 SEND_EMAIL_CHANGED_NOTICE = "accounts.send_email_changed_notice"
 # Fail fast when the broker is down: the request answers anyway and the user can ask again.
 ENQUEUE_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5}
+# Sending: an SMTP server down or refusing is retried with back-off, five times at most.
+MAIL_RETRIES: dict[str, Any] = {
+    "autoretry_for": (OSError, smtplib.SMTPException),
+    "retry_backoff": True,
+    "retry_backoff_max": 60,
+    "max_retries": 5,
+}
 
 
-@shared_task(
-    name=SEND_PASSWORD_RESET_EMAIL,
-    autoretry_for=(OSError, smtplib.SMTPException),
-    retry_backoff=True,
-    retry_backoff_max=60,
-    max_retries=5,
-)
+@shared_task(name=SEND_PASSWORD_RESET_EMAIL, **MAIL_RETRIES)
 def send_password_reset_email(user_id: str) -> str:
     """Mail a reset link to an active user.
 
@@ -43,13 +45,7 @@ def send_password_reset_email(user_id: str) -> str:
     return "sent"
 
 
-@shared_task(
-    name=SEND_EMAIL_CHANGED_NOTICE,
-    autoretry_for=(OSError, smtplib.SMTPException),
-    retry_backoff=True,
-    retry_backoff_max=60,
-    max_retries=5,
-)
+@shared_task(name=SEND_EMAIL_CHANGED_NOTICE, **MAIL_RETRIES)
 def send_email_changed_notice(old_email: str, masked_new: str, name: str) -> str:
     """Tell the previous address that the account's e-mail changed (the new one masked)."""
     email_changed_message(old_email, masked_new, name).send()

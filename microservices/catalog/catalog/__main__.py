@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import closing
 
 from catalog.bus import service_events
 from catalog.settings import SERVICE, Settings, load_settings
@@ -53,12 +54,9 @@ def parser(settings: Settings, store: Store) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     configure_logging(SERVICE, settings.log_level, settings.log_format)
-    store = Store.connect(settings)
-    try:
+    with closing(Store.connect(settings)) as store:
         args = parser(settings, store).parse_args(argv)
         return int(args.run(args))
-    finally:
-        store.close()
 
 
 if __name__ == "__main__":

@@ -8,15 +8,17 @@ the internal network (Prometheus) reaches it.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Response
 from sqlalchemy import func, select
 from starlette.routing import Match
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from msh_common.metrics import observe_request, register_gauges, render
 
+from .api.middleware import HttpMiddleware
 from .settings import SERVICE
 from .store.db import Database
 from .store.events import SqlOutboxStore
@@ -34,17 +36,13 @@ def register_store_gauges(db: Database) -> None:
     register_gauges(SERVICE, outbox_backlog=SqlOutboxStore(db).backlog, dead_letters=dead_letters)
 
 
-class MetricsMiddleware:
+@dataclass(eq=False)
+class MetricsMiddleware(HttpMiddleware):
     """Times every HTTP request and counts it by method, route template and status."""
 
-    def __init__(self, app: ASGIApp, routes: Any) -> None:
-        self.app = app
-        self.routes = routes
+    routes: Any
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         start = time.perf_counter()
         status = 500
 

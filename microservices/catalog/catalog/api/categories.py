@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Response, jsonify
-from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, Field
 
 from catalog.domain.slugs import slugify
@@ -11,18 +10,15 @@ from catalog.store.products import Conflict
 from msh_common.text_types import MultilineText, PlainText
 
 from .auth import SECURITY
+from .blueprints import resource_blueprint
 from .context import context
 from .errors import ApiError, invalid
 from .guards import staff_writes
 from .schemas import JSON_BODY, STAFF, Input, Slug, errors
 
-bp = APIBlueprint(
-    "categories",
-    __name__,
-    url_prefix="/api/catalog/categories",
-    abp_tags=[Tag(name="categories", description="Product categories")],
+bp = resource_blueprint(
+    "categories", "Product categories", staff_writes, validates_every_route=False
 )
-bp.before_request(staff_writes)
 
 
 class CategoryOut(BaseModel):

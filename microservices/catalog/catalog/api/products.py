@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any, Literal
 
 from flask import Response, jsonify, url_for
-from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from catalog.domain.keys import is_safe_key
@@ -20,6 +19,7 @@ from msh_common.text import MULTILINE_MESSAGE, has_control_characters
 from msh_common.text_types import PlainText
 
 from .auth import SECURITY, current_principal
+from .blueprints import resource_blueprint
 from .context import context
 from .errors import ApiError, invalid, not_found
 from .guards import staff_writes
@@ -41,14 +41,7 @@ from .schemas import (
     errors,
 )
 
-bp = APIBlueprint(
-    "products",
-    __name__,
-    url_prefix="/api/catalog/products",
-    abp_tags=[Tag(name="products", description="Products, search and stock")],
-    abp_responses={422: ErrorResponse},
-)
-bp.before_request(staff_writes)
+bp = resource_blueprint("products", "Products, search and stock", staff_writes)
 
 ATTRIBUTE_PREFIX = "attr."
 MAX_ATTRIBUTE_FILTERS = 10

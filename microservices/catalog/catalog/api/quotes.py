@@ -6,27 +6,20 @@ from __future__ import annotations
 from collections import Counter
 
 from flask import Response, jsonify
-from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, Field
 
 from catalog.domain.pricing import format_price, line_total
 
 from .auth import SECURITY
+from .blueprints import resource_blueprint
 from .context import context
 from .errors import invalid
 from .guards import users_only
-from .schemas import JSON_BODY, SIGNED_IN, ErrorResponse, Identifier, Input, Quantity, errors
+from .schemas import JSON_BODY, SIGNED_IN, Identifier, Input, Quantity, errors
 
 MAX_LINES = 100
 
-bp = APIBlueprint(
-    "quotes",
-    __name__,
-    url_prefix="/api/catalog/quotes",
-    abp_tags=[Tag(name="quotes", description="Prices for checkout")],
-    abp_responses={422: ErrorResponse},
-)
-bp.before_request(users_only)
+bp = resource_blueprint("quotes", "Prices for checkout", users_only)
 
 
 class QuoteLineIn(Input):

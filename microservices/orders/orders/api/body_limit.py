@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from msh_common.jsonbody import JsonTooDeep, check_json_depth
 
 from .errors import error_response
+from .middleware import HttpMiddleware
 
 
 class BodyTooLarge(StarletteHTTPException):
@@ -49,21 +52,17 @@ def _replaying(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-class BodyLimitMiddleware:
+@dataclass(eq=False)
+class BodyLimitMiddleware(HttpMiddleware):
     """The request body's limits, before FastAPI reads it: 413 for a body over ``max_bytes``
     (at once when Content-Length says so), and 400 ``malformed_request`` for a JSON body nested
     deeper than :mod:`msh_common.jsonbody` allows (FastAPI's own parser would recurse into it).
     A JSON body is read whole (it is small: at most ``max_bytes``), checked and passed on; any
     other body streams, and passing the limit mid-way answers 413 from the route."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
+    max_bytes: int
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope)
         length = headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:

@@ -10,9 +10,13 @@ no browser or shared cache keeps one.
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from dataclasses import dataclass
+
+from starlette.types import Message, Receive, Scope, Send
 
 from msh_common.forwarding import TrustedProxies, client_address
+
+from .middleware import HttpMiddleware
 
 NO_STORE = (b"cache-control", b"no-store")
 
@@ -29,15 +33,11 @@ def trusted_scope(scope: Scope, trusted: TrustedProxies) -> Scope:
     return {**scope, "headers": kept}
 
 
-class EdgeMiddleware:
-    def __init__(self, app: ASGIApp, trusted: TrustedProxies) -> None:
-        self.app = app
-        self.trusted = trusted
+@dataclass(eq=False)
+class EdgeMiddleware(HttpMiddleware):
+    trusted: TrustedProxies
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
 
         async def send_no_store(message: Message) -> None:
             if message["type"] == "http.response.start":

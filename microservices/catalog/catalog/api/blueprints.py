@@ -1,0 +1,26 @@
+"""One way to declare a resource's blueprint."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask_openapi3 import APIBlueprint, Tag
+
+from .schemas import ErrorResponse
+
+
+def resource_blueprint(
+    name: str, description: str, guard: Callable[[], None], *, validates_every_route: bool = True
+) -> APIBlueprint:
+    """The routes under ``/api/catalog/<name>``: tagged ``name``, with ``guard`` (who may call
+    what) before every request; when every route validates some input, the 422 it can answer is
+    documented on all of them (else each route lists its own)."""
+    blueprint = APIBlueprint(
+        name,
+        f"catalog.api.{name}",
+        url_prefix=f"/api/catalog/{name}",
+        abp_tags=[Tag(name=name, description=description)],
+        abp_responses={422: ErrorResponse} if validates_every_route else None,
+    )
+    blueprint.before_request(guard)
+    return blueprint
