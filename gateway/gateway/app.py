@@ -86,6 +86,7 @@ def upstream_balancers(
             [target_of(base) for base in upstream.bases],
             make_instance,
             discover=upstream.discover,
+            forget=lambda target, name=name: registry.forget_instance(name, target.label),
         )
     return balancers
 

@@ -110,9 +110,11 @@ class Balancer:
         make_instance: InstanceFactory,
         *,
         discover: bool = False,
+        forget: Callable[[Target], None] = lambda target: None,
     ) -> None:
         self.name = name
         self.discover = discover
+        self._forget = forget  # an instance is gone for good: drop what is kept about it
         self.seeds = tuple(targets)  # as configured: names to resolve when discovering
         self._make_instance = make_instance
         self.instances: list[Instance] = []
@@ -135,6 +137,7 @@ class Balancer:
         ]
         for gone in known.values():
             gone.close()
+            self._forget(gone.target)
         if [i.target for i in instances] != [i.target for i in self.instances]:
             logger.info("upstream %s instances: %s", self.name, [i.label for i in instances])
         self.instances = instances

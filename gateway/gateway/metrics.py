@@ -7,6 +7,7 @@ on every call, which is measurable at thousands of requests per second.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -155,6 +156,17 @@ class Metrics:
             self.instance_requests.labels(upstream, instance),
             self.instance_failures.labels(upstream, instance),
         )
+
+    def forget_instance(self, upstream: str, instance: str) -> None:
+        """An instance DNS no longer lists (or the name it was found by): no series stays."""
+        for metric in (
+            self.instance_state,
+            self.instance_requests,
+            self.instance_failures,
+            self.instance_ejections,
+        ):
+            with contextlib.suppress(KeyError):  # never observed
+                metric.remove(upstream, instance)
 
     def instance_changed(self, upstream: str, instance: str, state: int) -> None:
         self.instance_state.labels(upstream, instance).set(state)

@@ -142,7 +142,8 @@ class ReverseProxy:
     ) -> None:
         """Send the request upstream and relay the response as it arrives."""
         assert context.route is not None
-        outgoing = Outgoing(context, head, scope, raw_path, body, stream)
+        lines = _header_lines(context, head)
+        outgoing = Outgoing(context, head, scope, raw_path, body, stream, lines)
         instance, response = await self._request_upstream(context.route, outgoing)
         completed = False
         try:
@@ -308,6 +309,7 @@ class Outgoing:
     raw_path: str
     body: bytes
     stream: bool
+    header_lines: bytes  # the same for every instance a retry may try
 
     @property
     def method(self) -> str:
@@ -322,9 +324,8 @@ def _failure_kind(exc: UpstreamError) -> str:
 
 
 def _upstream_head(outgoing: Outgoing, target: Target) -> bytes:
-    """The request line and headers sent upstream: the client's end-to-end headers, and the
-    gateway's forwarding, tracing and identity headers (never the client's own)."""
-    context, head = outgoing.context, outgoing.head
+    """The request line and headers sent to one instance: only the line and ``host`` depend
+    on the instance; the rest is made once per request (:attr:`Outgoing.header_lines`)."""
     query: bytes = outgoing.scope["query_string"]
     path = target.base_path + outgoing.raw_path.encode("latin-1")
     request_target = path + b"?" + query if query else path
@@ -332,26 +333,35 @@ def _upstream_head(outgoing: Outgoing, target: Target) -> bytes:
         raise GatewayError(
             414, f"The request URI is longer than the {MAX_TARGET_BYTES} bytes allowed."
         )
-    headers = list(head.forward)
+    return b"".join(
+        (
+            outgoing.method.encode("ascii"),
+            b" ",
+            request_target,
+            b" HTTP/1.1\r\nhost: ",
+            target.host_header,
+            outgoing.header_lines,
+        )
+    )
+
+
+def _header_lines(context: RequestContext, head: RequestHead) -> bytes:
+    """The client's end-to-end headers, then the gateway's forwarding, tracing and identity
+    headers (never the client's own), each as ``\r\nname: value``."""
+    parts: list[bytes] = []
+    for name, value in head.forward:
+        parts += (b"\r\n", name, b": ", value)
     if head.host is not None:
-        headers.append((b"x-forwarded-host", head.host))
-    headers.append((b"x-forwarded-proto", context.scheme.encode("latin-1")))
+        parts += (b"\r\nx-forwarded-host: ", head.host)
+    parts += (b"\r\nx-forwarded-proto: ", context.scheme.encode("latin-1"))
     if context.client:
-        headers.append((b"x-forwarded-for", context.client.encode("latin-1")))
-    headers.append((b"x-request-id", context.request_id.encode("latin-1")))
+        parts += (b"\r\nx-forwarded-for: ", context.client.encode("latin-1"))
+    parts += (b"\r\nx-request-id: ", context.request_id.encode("latin-1"))
     trace = context.trace
-    headers.append((b"traceparent", trace.traceparent.encode("latin-1")))
+    parts += (b"\r\ntraceparent: ", trace.traceparent.encode("latin-1"))
     if trace.tracestate is not None:
-        headers.append((b"tracestate", trace.tracestate))
-    headers.extend(_identity_headers(context))
-    parts = [
-        outgoing.method.encode("ascii"),
-        b" ",
-        request_target,
-        b" HTTP/1.1\r\nhost: ",
-        target.host_header,
-    ]
-    for name, value in headers:
+        parts += (b"\r\ntracestate: ", trace.tracestate)
+    for name, value in _identity_headers(context):
         parts += (b"\r\n", name, b": ", value)
     return b"".join(parts)
 

@@ -201,7 +201,10 @@ def test_dns_discovery_balances_over_every_address_of_a_name(
     )
 
     assert {who(gateway) for _ in range(20)} == {"catalog-0"}
-    assert instance_states(gateway)[f"127.0.0.1:{port}"] == 0
+    states = instance_states(gateway)
+    assert states[f"127.0.0.1:{port}"] == 0
+    # the name itself was never an instance: no series of its own stays behind
+    assert f"localhost:{port}" not in states
 
 
 def test_an_upstream_with_every_instance_gone_answers_503(

@@ -224,9 +224,40 @@ def test_close_codes_pass_through_both_ways(ws_gateway, keyring, upstream):
     assert upstream.closed_with[-1] == 4000
 
 
+def metric(gateway, sample: str) -> float:
+    """The value of one sample line of the gateway's /metrics (0 when not there yet)."""
+    for line in gateway.request("GET", "/metrics").body.decode().splitlines():
+        if line.startswith(sample + " "):
+            return float(line.split()[1])
+    return 0.0
+
+
 def test_sockets_are_counted_in_the_metrics(ws_gateway, keyring):
-    text = ws_gateway.request("GET", "/metrics").body.decode()
-    assert "gateway_websockets_open 0.0" in text
-    assert 'gateway_websocket_messages_total{direction="to_client"}' in text
-    assert 'gateway_websocket_closes_total{code="4401"}' in text
-    assert 'gateway_websocket_refusals_total{code="too_many_sockets"} 1.0' in text
+    to_client = 'gateway_websocket_messages_total{direction="to_client"}'
+    to_upstream = 'gateway_websocket_messages_total{direction="to_upstream"}'
+    closed_4401 = 'gateway_websocket_closes_total{code="4401"}'
+    refused = 'gateway_websocket_refusals_total{code="too_many_sockets"}'
+    samples = (to_client, to_upstream, closed_4401, refused)
+    before = {sample: metric(ws_gateway, sample) for sample in samples}
+    token = keyring.token(sub="ws-metrics")
+
+    async def scenario() -> float:
+        async with socket_to(ws_gateway, token) as socket, socket_to(ws_gateway, token):
+            await refusal(ws_gateway, token)  # a third one for the same user
+            await socket.send("one")
+            async with asyncio.timeout(WAIT_SECONDS):
+                await socket.recv()
+            held = open_sockets(ws_gateway)
+            await socket.send("close 4401")
+            await close_code(socket)
+        return held
+
+    assert asyncio.run(scenario()) == 2
+    eventually(lambda: open_sockets(ws_gateway) == 0, timeout=WAIT_SECONDS)
+    after = {sample: metric(ws_gateway, sample) for sample in samples}
+    assert {sample: after[sample] - before[sample] for sample in samples} == {
+        to_client: 1,
+        to_upstream: 2,
+        closed_4401: 1,
+        refused: 1,
+    }
