@@ -16,6 +16,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
 
@@ -65,6 +66,10 @@ def upstream_balancers(
 ) -> dict[str, Balancer]:
     """An instance balancer per upstream; each instance with its own breaker and counters."""
     balancers: dict[str, Balancer] = {}
+
+    def forget_instance(name: str, target: Target) -> None:
+        registry.forget_instance(name, target.label)
+
     for name, upstream in routes.upstreams.items():
         registry.register_upstream(name)
 
@@ -86,7 +91,7 @@ def upstream_balancers(
             [target_of(base) for base in upstream.bases],
             make_instance,
             discover=upstream.discover,
-            forget=lambda target, name=name: registry.forget_instance(name, target.label),
+            forget=partial(forget_instance, name),
         )
     return balancers
 
