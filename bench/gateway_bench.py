@@ -225,26 +225,10 @@ rate_limit = "default"
         }
     )
     log = open(workdir / f"{name}.log", "wb")  # noqa: SIM115 - owned by the child
-    # The launcher's command line (devstack/services.py).
+    # As every launcher runs it (gateway/gateway/__main__.py).
+    env.update({"GATEWAY_HOST": "127.0.0.1", "GATEWAY_PORT": str(port)})
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "gateway.app:create_app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--no-proxy-headers",
-            "--no-server-header",
-            "--loop",
-            "uvloop",
-            "--http",
-            "gateway.server:GatewayHttpProtocol",  # as production runs it (header caps...)
-        ],
+        [sys.executable, "-m", "gateway"],
         cwd=ROOT / "gateway",
         env=env,
         stdout=log,

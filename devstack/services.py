@@ -109,17 +109,8 @@ def service_processes(env: Mapping[str, str]) -> list[ProcessSpec]:
         *worker_and_relay("mainapp", env, mainapp_dir, mainapp_command("relay_outbox")),
         *catalog_processes(env),
         *orders_processes(env),
-        # --no-proxy-headers: X-Forwarded-* from a client is never trusted; the HTTP protocol
-        # is httptools with the gateway's client-connection limits
-        web_process(
-            "gateway",
-            f"""uvicorn --factory gateway.app:create_app
-            --host {env.get("GATEWAY_HOST", "127.0.0.1")} --port {gateway_port} --no-access-log
-            --no-proxy-headers --no-server-header --loop uvloop
-            --http gateway.server:GatewayHttpProtocol""",
-            gateway_dir,
-            gateway_port,
-        ),
+        # on GATEWAY_HOST:GATEWAY_PORT, with the server options of gateway/gateway/__main__.py
+        web_process("gateway", "gateway", gateway_dir, gateway_port),
     ]
 
 

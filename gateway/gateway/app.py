@@ -1,4 +1,4 @@
-"""Application factory: ``uvicorn --factory gateway.app:create_app``.
+"""Application factory: ``python -m gateway`` serves ``create_app()`` (uvicorn ``--factory``).
 
 Nothing is built at import time; configuration is read when the factory is called, so a
 bad route table or setting stops the process at startup with a clear message.

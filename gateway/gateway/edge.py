@@ -50,7 +50,7 @@ _SPA = "spa"
 
 @dataclass(eq=False)
 class Gateway:
-    """ASGI app: ``uvicorn --factory gateway.app:create_app`` serves one of these."""
+    """ASGI app: ``python -m gateway`` serves one of these."""
 
     api: FastAPI
     routes: RouteTable

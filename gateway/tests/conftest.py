@@ -1,8 +1,7 @@
 """Real servers for the gateway tests: upstreams in threads, the gateway as a subprocess.
 
-The gateway is started exactly as the platform launcher does it
-(``uvicorn --factory gateway.app:create_app --host .. --port .. --no-access-log`` from the
-gateway directory), so the tests also cover the factory, settings and logging setup.
+The gateway is started exactly as every launcher does it (``python -m gateway`` from the gateway
+directory), so the tests also cover its server options, the factory, settings and logging.
 """
 
 from __future__ import annotations
@@ -542,8 +541,6 @@ def _clean_environ() -> dict[str, str]:
 def start_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Gateway]]:
     """Start gateways like the platform launcher does; all are stopped at session end."""
     started: list[Gateway] = []
-    uvicorn_bin = Path(sys.executable).with_name("uvicorn")
-    launcher = [str(uvicorn_bin)] if uvicorn_bin.exists() else [sys.executable, "-m", "uvicorn"]
 
     def start(env: dict[str, str], extra_args: Iterable[str] = ()) -> Gateway:
         port = free_port()
@@ -555,21 +552,8 @@ def start_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable
             **env,
         }
         log_path = tmp_path_factory.mktemp("gateway") / "gateway.log"
-        command = [
-            *launcher,
-            "--factory",
-            "gateway.app:create_app",
-            "--host",
-            environ["GATEWAY_HOST"],
-            "--port",
-            environ["GATEWAY_PORT"],
-            "--no-access-log",
-            "--loop",
-            "uvloop",
-            "--http",
-            "gateway.server:GatewayHttpProtocol",  # as in production; extra_args may override
-            *extra_args,
-        ]
+        # As every launcher runs it; extra_args override its uvicorn options.
+        command = [sys.executable, "-m", "gateway", *extra_args]
         with log_path.open("wb") as log:
             process = subprocess.Popen(
                 command, cwd=GATEWAY_DIR, env=environ, stdout=log, stderr=subprocess.STDOUT
@@ -737,11 +721,12 @@ def gateway_h11(start_gateway: Callable[..., Gateway], test_gateway_env: dict[st
 
 
 @pytest.fixture(scope="session")
-def gateway_no_proxy_headers(
+def gateway_uvicorn_proxy_headers(
     start_gateway: Callable[..., Gateway], test_gateway_env: dict[str, str]
 ) -> Gateway:
-    """Same, with uvicorn's X-Forwarded-* handling off (as ``python -m gateway`` runs)."""
-    return start_gateway(test_gateway_env, ["--no-proxy-headers"])
+    """Same, with uvicorn's X-Forwarded-* handling turned on (``python -m gateway`` has it
+    off): what the gateway forwards must not depend on that flag."""
+    return start_gateway(test_gateway_env, ["--proxy-headers"])
 
 
 @pytest.fixture(scope="session")

@@ -72,11 +72,11 @@ def test_hop_by_hop_response_headers_are_stripped(gateway):
 @pytest.mark.parametrize(
     ("gateway_name", "source"),
     [
-        # The launcher's flags: uvicorn itself trusts X-Forwarded-* from loopback peers
-        # (FORWARDED_ALLOW_IPS), so the client connects from another address.
-        ("gateway", "127.0.0.2"),
-        # With --no-proxy-headers nobody is trusted, loopback included.
-        ("gateway_no_proxy_headers", "127.0.0.1"),
+        # As every launcher runs it (--no-proxy-headers): nobody is trusted, loopback included.
+        ("gateway", "127.0.0.1"),
+        # Had uvicorn's own handling been turned on, it would trust X-Forwarded-* from loopback
+        # peers (FORWARDED_ALLOW_IPS), so that client connects from another address.
+        ("gateway_uvicorn_proxy_headers", "127.0.0.2"),
     ],
 )
 def test_forwarding_headers_are_set_by_the_gateway_only(request, gateway_name, source):
