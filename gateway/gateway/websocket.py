@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import orjson
@@ -175,24 +176,29 @@ class WebSocketProxy:
             raise Refusal(502, "bad_gateway", "The upstream service is unavailable.") from None
 
     async def _pump(self, receive: Receive, send: Send, upstream: ClientConnection) -> int:
-        """Both directions until either side closes or the socket idles; the close code."""
-        idle = IdleTimer(self.limits.idle_seconds)
-        to_upstream = asyncio.ensure_future(self._client_to_upstream(receive, upstream, idle))
+        """Both directions until either side closes or the socket idles; the close code.
+
+        Client to upstream runs in this (the connection's) task; upstream to client in one
+        more. The end of that one, or the idle timer, stops this one (:class:`Stop`)."""
+        stop = Stop(asyncio.current_task())
+        idle = IdleTimer(self.limits.idle_seconds, lambda: stop(GOING_AWAY))
         to_client = asyncio.ensure_future(self._upstream_to_client(upstream, send, idle))
-        done, pending = await asyncio.wait(
-            {to_upstream, to_client, idle.expired}, return_when=asyncio.FIRST_COMPLETED
-        )
+        to_client.add_done_callback(stop.after)
+        try:
+            code = await self._client_to_upstream(receive, upstream, idle)
+        except asyncio.CancelledError:
+            if stop.code is None:
+                raise  # not ours: the server is shutting down
+            stop.absorb()
+            code = stop.code
+        stop.done()
         idle.stop()
-        for task in pending:
-            task.cancel()
-        for task in pending:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        first = done.pop()
-        code = first.result() if not first.cancelled() and first.exception() is None else INTERNAL
+        to_client.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await to_client
         with contextlib.suppress(Exception):
             await upstream.close(code=_sendable(code))
-        return int(code)
+        return code
 
     async def _client_to_upstream(
         self, receive: Receive, upstream: ClientConnection, idle: IdleTimer
@@ -227,15 +233,43 @@ class WebSocketProxy:
         return _close_code(None, upstream)
 
 
-class IdleTimer:
-    """``expired`` gets GOING_AWAY once nothing moved for ``seconds``: one timer handle per
-    socket, re-armed only when it fires (a message only records the time)."""
+class Stop:
+    """Ends a socket's own task from outside, once, with a close code (the other direction
+    ended, or the socket idled): a cancellation of that task that it absorbs (``uncancel``)."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, task: asyncio.Task[object] | None) -> None:
+        self._task = task
+        self._open = True
+        self.code: int | None = None
+
+    def __call__(self, code: int) -> None:
+        if self._open and self.code is None and self._task is not None:
+            self.code = code
+            self._task.cancel()
+
+    def after(self, direction: asyncio.Future[int]) -> None:
+        """The upstream-to-client direction ended: its close code (1011 if it failed)."""
+        failed = direction.cancelled() or direction.exception() is not None
+        self(INTERNAL if failed else direction.result())
+
+    def absorb(self) -> None:
+        if self._task is not None:
+            self._task.uncancel()
+
+    def done(self) -> None:
+        """The task is finishing on its own: no cancellation from now on."""
+        self._open = False
+
+
+class IdleTimer:
+    """Calls ``on_idle`` once nothing moved for ``seconds``: one timer handle per socket,
+    re-armed only when it fires (a message only records the time)."""
+
+    def __init__(self, seconds: float, on_idle: Callable[[], None]) -> None:
         self._loop = asyncio.get_running_loop()
         self._seconds = seconds
+        self._on_idle = on_idle
         self._last = self._loop.time()
-        self.expired: asyncio.Future[int] = self._loop.create_future()
         self._handle = self._loop.call_later(seconds, self._check)
 
     def touch(self) -> None:
@@ -244,15 +278,12 @@ class IdleTimer:
     def _check(self) -> None:
         quiet_until = self._last + self._seconds
         if self._loop.time() >= quiet_until:
-            if not self.expired.done():
-                self.expired.set_result(GOING_AWAY)
+            self._on_idle()
             return
         self._handle = self._loop.call_at(quiet_until, self._check)
 
     def stop(self) -> None:
         self._handle.cancel()
-        if not self.expired.done():
-            self.expired.cancel()
 
 
 def _close_code(closed: ConnectionClosed | None, upstream: ClientConnection | None = None) -> int:
