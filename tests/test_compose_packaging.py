@@ -17,6 +17,7 @@ import sys
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -456,6 +457,14 @@ def test_web_services_get_their_upstreams_by_service_name() -> None:
     for name in ("mainapp", "catalog", "orders", "gateway"):
         env = services()[name]["environment"]
         assert env["REDIS_URL"].startswith("redis://redis:6379/")
+
+
+def test_mainapp_accepts_every_host_name_the_gateway_calls_it_by() -> None:
+    """The gateway sends Host: <service>:<port> (REST, sockets and health probes alike)."""
+    gateway = services()["gateway"]["environment"]
+    for process, url in (("mainapp", "MAINAPP_URL"), ("mainapp-ws", "MAINAPP_WS_URL")):
+        allowed = services()[process]["environment"]["DJANGO_ALLOWED_HOSTS"].split(",")
+        assert urlsplit(gateway[url]).hostname in allowed, (process, allowed)
 
 
 def test_the_gateway_proxies_the_browser_app_to_the_frontend_container(tmp_path: Path) -> None:

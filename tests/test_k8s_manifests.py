@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -141,6 +142,15 @@ def test_the_config_map_holds_no_secret() -> None:
     secret = re.compile(r"_PASSWORD$|SECRET|_DATABASE_URL$|MONGO_URL$")
     assert names and not {name for name in names if secret.search(name)}
     assert "REDIS_URL" not in names  # it may carry a password: the Secrets hold it
+
+
+def test_mainapp_accepts_every_host_name_the_gateway_calls_it_by() -> None:
+    config = dict(
+        re.findall(r"^([A-Z][A-Z0-9_]*)=(.*)$", (K8S / "base" / "config.env").read_text(), re.M)
+    )
+    allowed = config["DJANGO_ALLOWED_HOSTS"].split(",")
+    for url in ("MAINAPP_URL", "MAINAPP_WS_URL"):
+        assert urlsplit(config[url]).hostname in allowed, (url, allowed)
 
 
 def test_production_has_no_development_secret_and_replicates_the_web() -> None:
