@@ -226,14 +226,24 @@ class GatewayHttpProtocol(HttpToolsProtocol):
             PEERS.opened(peer, self)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._let_go()
+        super().connection_lost(exc)
+
+    def handle_websocket_upgrade(self) -> None:
+        """The connection is the WebSocket protocol's from now on, and no ``connection_lost``
+        will reach this one: it lets go now (else the peer table would keep it for ever)."""
+        self._let_go()
+        super().handle_websocket_upgrade()
+
+    def _let_go(self) -> None:
         self._cancel_head_timer()
         self.idle = False
         if self._idle_peer is not None:
             PEERS.closed(self._idle_peer, self)
+            self._idle_peer = None
         if self._linger is not None:
             self._linger.cancel()
             self._linger = None
-        super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         if self._linger is not None:
