@@ -13,8 +13,8 @@ than ``WS_MAX_MESSAGE_BYTES`` (1009). uvicorn pings the client (``--ws-ping-inte
 mainapp's uvicorn pings the gateway. A user may hold ``WS_MAX_SOCKETS_PER_USER`` sockets in this
 process, and the process ``WS_MAX_SOCKETS``; handshakes count against the user's rate limit.
 
-The upstream client is ``websockets`` (already here as uvicorn's WebSocket implementation, and the
-gateway dropped aiohttp for its HTTP client).
+The upstream client is ``websockets``: measured against aiohttp's at 1,000 sockets, the same
+memory per socket, without aiohttp's 8 MiB at rest (README, "Real-time notifications").
 """
 
 from __future__ import annotations
