@@ -11,6 +11,7 @@ import { CartPage } from "./pages/CartPage";
 import { OrderPage, OrdersPage } from "./pages/OrdersPages";
 import { StaffProductsPage, ProductEditorPage } from "./pages/StaffProducts";
 import { ReportsPage } from "./pages/ReportsPage";
+import { NotFoundPage } from "./pages/NotFoundPage";
 
 function RequireAuth({ staff = false, children }: { staff?: boolean; children: ReactNode }) {
   const { user, ready, isStaff } = useAuth();
@@ -123,7 +124,7 @@ export function App() {
           <Route path="/staff/products/new" element={<RequireAuth staff><ProductEditorPage /></RequireAuth>} />
           <Route path="/staff/products/:id" element={<RequireAuth staff><ProductEditorPage /></RequireAuth>} />
           <Route path="/staff/reports" element={<RequireAuth staff><ReportsPage /></RequireAuth>} />
-          <Route path="*" element={<p role="alert">Page not found. <Link className="text-indigo-700 underline" to="/">Back to the shop</Link></p>} />
+          <Route path="*" element={<NotFoundPage />} />
         </Routes>
       </main>
     </>

@@ -45,8 +45,14 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     }
   }, []);
 
-  // On start: the refresh cookie, if any, restores the session.
+  // On start: the refresh cookie, if any, restores the session. mainapp sets the readable
+  // msh_session hint beside the HttpOnly cookie: without it there is nothing to restore, and a
+  // visitor who never logged in sends no refresh (it could only fail).
   useEffect(() => {
+    if (!document.cookie.split("; ").some((cookie) => cookie.startsWith("msh_session="))) {
+      setReady(true);
+      return;
+    }
     let cancelled = false;
     refreshAccessToken()
       .then(() => (cancelled ? undefined : reloadUser()))

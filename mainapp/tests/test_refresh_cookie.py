@@ -36,6 +36,15 @@ def test_login_sets_an_httponly_strict_cookie_scoped_to_auth(user, password):
     assert int(cookie["max-age"]) > 3600
 
 
+def test_login_sets_a_readable_session_hint_without_a_secret_beside_it(user, password):
+    response = log_in(APIClient(), user, password)
+    hint = response.cookies["msh_session"]
+    assert hint.value == "1"
+    assert not hint["httponly"]  # the browser app reads it: "a session may be restored"
+    assert (hint["samesite"], hint["path"]) == ("Strict", "/")
+    assert hint["max-age"] == response.cookies[COOKIE]["max-age"]
+
+
 def test_cookie_is_secure_when_the_public_url_is_https(user, password):
     with override_settings(PUBLIC_URL="https://shop.example.com"):
         cookie = log_in(APIClient(), user, password).cookies[COOKIE]
@@ -82,6 +91,8 @@ def test_logout_with_the_cookie_revokes_it_and_clears_it(user, password):
     cleared = response.cookies[COOKIE]
     assert cleared.value == "" and cleared["path"] == "/api/auth/"
     assert int(cleared["max-age"]) == 0
+    hint = response.cookies["msh_session"]
+    assert (hint.value, hint["path"], int(hint["max-age"])) == ("", "/", 0)
     assert (
         APIClient().post("/api/auth/refresh", {"refresh": token}, format="json").status_code == 401
     )

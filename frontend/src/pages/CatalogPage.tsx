@@ -136,7 +136,7 @@ export function CatalogPage() {
                 <li key={product.id}>
                   <Card className="flex h-full flex-col gap-2">
                     {product.images[0] && (
-                      <img src={product.images[0]} alt="" className="h-40 w-full rounded object-cover" loading="lazy" />
+                      <img src={product.images[0]} alt={product.name} className="h-40 w-full rounded object-cover" loading="lazy" />
                     )}
                     <Link to={`/products/${product.slug}`} className="font-semibold text-indigo-700 hover:underline">
                       {product.name}

@@ -50,23 +50,32 @@ INVALID_RESET_TOKEN = "This reset link is invalid or has expired."  # noqa: S105
 # as this HttpOnly cookie, sent back only to /api/auth/ (refresh, logout) and only same-site.
 REFRESH_COOKIE = "msh_refresh"
 REFRESH_COOKIE_PATH = "/api/auth/"
+# Beside the HttpOnly refresh cookie, for the browser app to read: "a session may be restored",
+# so a visitor who never logged in does not send a refresh doomed to fail. No secret in it.
+SESSION_HINT_COOKIE = "msh_session"
 
 
 def set_refresh_cookie(response: Response, refresh: str) -> Response:
+    lifetime = int(settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"].total_seconds())
+    secure = settings.PUBLIC_URL.startswith("https://")
     response.set_cookie(
         REFRESH_COOKIE,
         refresh,
-        max_age=int(settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"].total_seconds()),
+        max_age=lifetime,
         path=REFRESH_COOKIE_PATH,
-        secure=settings.PUBLIC_URL.startswith("https://"),
+        secure=secure,
         httponly=True,
         samesite="Strict",
+    )
+    response.set_cookie(
+        SESSION_HINT_COOKIE, "1", max_age=lifetime, path="/", secure=secure, samesite="Strict"
     )
     return response
 
 
 def clear_refresh_cookie(response: Response) -> Response:
     response.delete_cookie(REFRESH_COOKIE, path=REFRESH_COOKIE_PATH, samesite="Strict")
+    response.delete_cookie(SESSION_HINT_COOKIE, path="/", samesite="Strict")
     return response
 
 
