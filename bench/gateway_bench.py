@@ -172,7 +172,6 @@ def make_token(workdir: Path) -> tuple[str, dict[str, Any]]:
     now = int(time.time())
     claims = {
         "sub": "1001",
-        "email": "bench@example.com",
         "roles": ["customer"],
         "iss": "microservicehub",
         "aud": "microservicehub",
@@ -181,7 +180,7 @@ def make_token(workdir: Path) -> tuple[str, dict[str, Any]]:
         "jti": uuid.uuid4().hex,
         "token_type": "access",
     }
-    token = jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
+    token = jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid, "typ": "at+jwt"})
     jwk = jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
     return token, {"keys": [{**jwk, "kid": kid, "use": "sig", "alg": "RS256"}]}
 

@@ -118,7 +118,6 @@ def access_claims(
     *,
     sub: str,
     roles: Sequence[str] = ("customer",),
-    email: str | None = None,
     ttl_seconds: int = 300,
     **claims: Any,
 ) -> dict[str, Any]:
@@ -131,7 +130,6 @@ def access_claims(
         "exp": now + ttl_seconds,
         "sub": sub,
         "jti": uuid.uuid4().hex,
-        "email": email if email is not None else f"{sub}@example.com",
         "roles": list(roles),
         "token_type": "access",
         **claims,
@@ -139,6 +137,7 @@ def access_claims(
 
 
 def access_token(key: Any, kid: str, **claims: Any) -> str:
-    """An RS256 access token as mainapp issues them: :func:`access_claims` signed by ``key``."""
+    """An RS256 access token as mainapp issues them (RFC 9068: ``typ: at+jwt``):
+    :func:`access_claims` signed by ``key``."""
     payload = access_claims(**claims)
-    return jwt.encode(payload, key, algorithm="RS256", headers={"kid": kid})
+    return jwt.encode(payload, key, algorithm="RS256", headers={"kid": kid, "typ": "at+jwt"})

@@ -221,14 +221,12 @@ def start_gateway_process(stack, name: str, routes: str | None = None, **env: st
 
     spec = stack.processes["gateway"].spec
     port = str(free_port())
-    argv = list(spec.argv)
-    argv[argv.index("--port") + 1] = port
-    extra = dict(env)
+    extra = {**env, "GATEWAY_PORT": port}  # python -m gateway listens on GATEWAY_PORT
     if routes is not None:
         routes_file = Path(tempfile.mkdtemp(prefix="msh-gw-")) / "routes.toml"
         routes_file.write_text(routes)
         extra["GATEWAY_ROUTES_FILE"] = str(routes_file)
-    spec = replace(spec, name=name, argv=tuple(argv), env={**spec.env, **extra}, health_url=None)
+    spec = replace(spec, name=name, env={**spec.env, **extra}, health_url=None)
     process = ServiceProcess(spec, stack.env, stack.processes["gateway"].log_path.parent)
     process.start()
     url = f"http://127.0.0.1:{port}"
@@ -339,4 +337,4 @@ def logged(stack, process: str, message: str, **fields: object) -> int:
 def claims_for(user: dict, **overrides: Any) -> dict[str, Any]:
     """Access-token claims naming a registered ``user``, asking for staff (a forger always asks
     for the most); sign them with any key to forge a token."""
-    return access_claims(sub=str(user["id"]), email=user["email"], roles=("staff",), **overrides)
+    return access_claims(sub=str(user["id"]), roles=("staff",), **overrides)

@@ -35,14 +35,18 @@ def refused(client, token: str) -> None:
 
 def test_the_real_key_is_accepted_so_the_refusals_below_mean_something(client, victim, real_key):
     pem, kid = real_key
-    token = jwt.encode(claims_for(victim), pem, algorithm="RS256", headers={"kid": kid})
+    token = jwt.encode(
+        claims_for(victim), pem, algorithm="RS256", headers={"kid": kid, "typ": "at+jwt"}
+    )
     assert client.get("/api/users/me", headers=bearer(token)).status_code == 200
 
 
 def test_token_signed_with_another_key_is_refused(client, victim, real_key):
     _, kid = real_key
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    token = jwt.encode(claims_for(victim), other, algorithm="RS256", headers={"kid": kid})
+    token = jwt.encode(
+        claims_for(victim), other, algorithm="RS256", headers={"kid": kid, "typ": "at+jwt"}
+    )
     refused(client, token)
 
 
@@ -50,7 +54,10 @@ def test_expired_token_is_refused(client, victim, real_key):
     pem, kid = real_key
     past = int(time.time()) - 3600
     token = jwt.encode(
-        claims_for(victim, iat=past, exp=past + 300), pem, algorithm="RS256", headers={"kid": kid}
+        claims_for(victim, iat=past, exp=past + 300),
+        pem,
+        algorithm="RS256",
+        headers={"kid": kid, "typ": "at+jwt"},
     )
     refused(client, token)
 
@@ -86,5 +93,7 @@ def test_hs256_signed_with_the_public_key_is_refused(client, victim, real_key):
 @pytest.mark.parametrize("claim", [{"aud": "someone-else"}, {"iss": "https://evil.example"}])
 def test_wrong_audience_or_issuer_is_refused(client, victim, real_key, claim):
     pem, kid = real_key
-    token = jwt.encode(claims_for(victim, **claim), pem, algorithm="RS256", headers={"kid": kid})
+    token = jwt.encode(
+        claims_for(victim, **claim), pem, algorithm="RS256", headers={"kid": kid, "typ": "at+jwt"}
+    )
     refused(client, token)

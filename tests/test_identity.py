@@ -65,4 +65,23 @@ def test_access_token_verifies_with_the_published_key(client):
         issuer="microservicehub",
     )
     assert claims["exp"] - claims["iat"] == 300
-    assert {"sub", "email", "roles", "jti"} <= set(claims)
+    assert {"sub", "roles", "jti"} <= set(claims) and "email" not in claims
+    assert jwt.get_unverified_header(tokens["access"])["typ"] == "at+jwt"  # RFC 9068
+
+
+def test_a_refresh_token_is_refused_as_an_access_token_by_every_service(client, stack):
+    """By its header (typ: rt+jwt), at the gateway and at each service behind it."""
+    refresh = login(client, register(client)["email"])["refresh"]
+    targets = {
+        "gateway": f"{stack.url}/api/users/me",
+        "mainapp": f"http://127.0.0.1:{stack.env['MAINAPP_PORT']}/api/users/me",
+        "catalog": f"http://127.0.0.1:{stack.env['CATALOG_PORT']}/api/catalog/quotes",
+        "orders": f"http://127.0.0.1:{stack.env['ORDERS_PORT']}/api/orders",
+    }
+    statuses = {
+        name: client.request(
+            "POST" if name == "catalog" else "GET", url, headers=bearer(refresh), json={}
+        ).status_code
+        for name, url in targets.items()
+    }
+    assert statuses == dict.fromkeys(targets, 401)

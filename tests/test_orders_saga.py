@@ -209,9 +209,10 @@ def test_deleting_the_account_anonymises_the_orders(stack, client, staff):
     assert kept["status"] == "confirmed" and kept["total"] == order["total"]
     with orders_db(stack) as db:
         row = db.execute(
-            "SELECT customer_email, anonymised_at FROM orders WHERE id = %s", (order["id"],)
+            "SELECT user_id, idempotency_key, anonymised_at FROM orders WHERE id = %s",
+            (order["id"],),
         ).fetchone()
-    assert row[0] is None and row[1] is not None
+    assert row[0] is None and row[1] is None and row[2] is not None
 
 
 def test_a_lost_order_placed_is_re_published_by_the_sweeper(stack, client, staff):

@@ -120,7 +120,9 @@ def b64(data: bytes) -> str:
 def forge(kind: str, user: dict, key: tuple[bytes, str]) -> str:
     pem, kid = key
     if kind == "valid":
-        return jwt.encode(claims_for(user), pem, algorithm="RS256", headers={"kid": kid})
+        return jwt.encode(
+            claims_for(user), pem, algorithm="RS256", headers={"kid": kid, "typ": "at+jwt"}
+        )
     if kind == "alg_none":
         header = {"alg": "none", "typ": "JWT", "kid": kid}
         return f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims_for(user)).encode())}."
@@ -141,22 +143,26 @@ def forge(kind: str, user: dict, key: tuple[bytes, str]) -> str:
     if kind == "expired":
         past = int(time.time()) - 3600
         claims = claims_for(user, iat=past, exp=past + 300)
-        return jwt.encode(claims, pem, algorithm="RS256", headers={"kid": kid})
+        return jwt.encode(claims, pem, algorithm="RS256", headers={"kid": kid, "typ": "at+jwt"})
     if kind == "wrong_iss":
         claims = claims_for(user, iss="https://evil.example")
-        return jwt.encode(claims, pem, algorithm="RS256", headers={"kid": kid})
+        return jwt.encode(claims, pem, algorithm="RS256", headers={"kid": kid, "typ": "at+jwt"})
     if kind == "wrong_aud":
         claims = claims_for(user, aud="someone-else")
-        return jwt.encode(claims, pem, algorithm="RS256", headers={"kid": kid})
+        return jwt.encode(claims, pem, algorithm="RS256", headers={"kid": kid, "typ": "at+jwt"})
     if kind == "unknown_kid":
         other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        return jwt.encode(claims_for(user), other, algorithm="RS256", headers={"kid": "no-such"})
+        return jwt.encode(
+            claims_for(user), other, algorithm="RS256", headers={"kid": "no-such", "typ": "at+jwt"}
+        )
     if kind == "other_key_same_kid":
         other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        return jwt.encode(claims_for(user), other, algorithm="RS256", headers={"kid": kid})
+        return jwt.encode(
+            claims_for(user), other, algorithm="RS256", headers={"kid": kid, "typ": "at+jwt"}
+        )
     if kind == "refresh_as_access":
         claims = claims_for(user, token_type="refresh")
-        return jwt.encode(claims, pem, algorithm="RS256", headers={"kid": kid})
+        return jwt.encode(claims, pem, algorithm="RS256", headers={"kid": kid, "typ": "at+jwt"})
     raise AssertionError(kind)
 
 

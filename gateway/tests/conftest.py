@@ -450,13 +450,13 @@ class KeyRing:
         kid: str | None = None,
         key: Any = None,
         algorithm: str = "RS256",
+        typ: str = "at+jwt",
         **claims: Any,
     ) -> str:
         kid = kid or self.active_kid
         now = int(time.time())
         payload = {
             "sub": sub,
-            "email": f"user{sub}@example.com",
             "roles": list(roles),
             "iss": ISSUER,
             "aud": AUDIENCE,
@@ -467,7 +467,8 @@ class KeyRing:
             **claims,
         }
         signing_key = key if key is not None else self.keys.get(kid) or self.keys[self.active_kid]
-        return jwt.encode(payload, signing_key, algorithm=algorithm, headers={"kid": kid})
+        headers = {"kid": kid, "typ": typ}
+        return jwt.encode(payload, signing_key, algorithm=algorithm, headers=headers)
 
     def document(self) -> dict[str, Any]:
         keys = []

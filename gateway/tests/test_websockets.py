@@ -261,4 +261,3 @@ def test_sockets_are_counted_in_the_metrics(ws_gateway, keyring):
         closed_4401: 1,
         refused: 1,
     }
-

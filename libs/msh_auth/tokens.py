@@ -1,4 +1,8 @@
-"""Verifying an access token against a set of public keys."""
+"""Verifying an access token against a set of public keys.
+
+Access tokens are RFC 9068 JWTs: ``typ: at+jwt`` in the header. Refresh tokens carry
+``typ: rt+jwt``, so one can never pass for the other whatever its claims say.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ import jwt
 
 ALGORITHM = "RS256"
 REQUIRED_CLAIMS = ("exp", "iat", "sub", "jti", "iss", "aud")
+ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 - a JWT header type (RFC 9068), not a secret
+REFRESH_TOKEN_TYPE = "rt+jwt"  # noqa: S105 - the platform's own: never an access token's
 
 
 class InvalidToken(Exception):
@@ -21,7 +27,6 @@ class Principal:
     """Who a verified access token speaks for."""
 
     user_id: str
-    email: str
     roles: tuple[str, ...]
     claims: Mapping[str, Any] = field(repr=False)
 
@@ -41,7 +46,16 @@ def token_kid(token: str) -> str:
         raise InvalidToken("token has no key id")
     if header.get("alg") != ALGORITHM:
         raise InvalidToken("token algorithm not allowed")
+    if not is_access_token_type(header.get("typ")):
+        raise InvalidToken("not an access token")
     return kid
+
+
+def is_access_token_type(typ: object) -> bool:
+    """``at+jwt``, or its media type ``application/at+jwt`` (RFC 9068 section 4)."""
+    if not isinstance(typ, str):
+        return False
+    return typ.lower().removeprefix("application/") == ACCESS_TOKEN_TYPE
 
 
 def verify_access_token(
@@ -82,7 +96,6 @@ def verify_access_token(
         raise InvalidToken("token roles malformed")
     return Principal(
         user_id=str(claims["sub"]),
-        email=str(claims.get("email", "")),
         roles=tuple(roles),
         claims=claims,
     )

@@ -23,11 +23,10 @@ def jwk_of(private_key, kid: str) -> dict:
     return {**jwk, "kid": kid, "alg": "RS256", "use": "sig"}
 
 
-def token(private_key, kid="k1", alg="RS256", **overrides) -> str:
+def token(private_key, kid="k1", alg="RS256", typ="at+jwt", **overrides) -> str:
     now = int(time.time())
     claims = {
         "sub": "u1",
-        "email": "a@example.com",
         "roles": ["staff"],
         "iss": ISS,
         "aud": AUD,
@@ -37,7 +36,7 @@ def token(private_key, kid="k1", alg="RS256", **overrides) -> str:
         "token_type": "access",
     }
     claims.update(overrides)
-    return jwt.encode(claims, private_key, algorithm=alg, headers={"kid": kid})
+    return jwt.encode(claims, private_key, algorithm=alg, headers={"kid": kid, "typ": typ})
 
 
 def verify(tok, keys):
@@ -63,6 +62,15 @@ def test_a_valid_token_gives_its_principal(key):
 def test_claims_are_checked(key, overrides, reason):
     with pytest.raises(InvalidToken, match=reason):
         verify(token(key, **overrides), {"k1": key.public_key()})
+
+
+def test_an_access_token_is_told_by_its_header_type_rfc_9068(key):
+    keys = {"k1": key.public_key()}
+    assert verify(token(key, typ="application/at+jwt"), keys).user_id == "u1"  # the media type
+    # A refresh token, a plain JWT or none at all: refused whatever the claims say.
+    for typ in ("rt+jwt", "JWT", None):
+        with pytest.raises(InvalidToken, match="not an access token"):
+            verify(token(key, typ=typ), keys)
 
 
 def test_unknown_kid_and_foreign_key_are_refused(key):

@@ -8,7 +8,7 @@ import pytest
 from msh_auth import InvalidToken, Principal, RevocationUnavailable, authenticate, require_staff
 from msh_common.errors import ServiceError
 
-ALICE = Principal(user_id="u1", email="a@example.com", roles=("customer",), claims={})
+ALICE = Principal(user_id="u1", roles=("customer",), claims={})
 
 
 def verify(token: str) -> Principal:
@@ -66,7 +66,7 @@ def test_a_bad_token_is_invalid_token_and_verification_trouble_is_503():
 
 
 def test_staff_is_required_by_role():
-    staff = Principal(user_id="u2", email="s@example.com", roles=("staff",), claims={})
+    staff = Principal(user_id="u2", roles=("staff",), claims={})
     assert require_staff(staff) is staff
     with pytest.raises(ServiceError) as caught:
         require_staff(ALICE)

@@ -149,7 +149,7 @@ def test_jwks_cache_consults_the_revocation_list(writer, make_reader):
     now = int(time.time())
     body = {"sub": "u1", "iss": "microservicehub", "aud": "microservicehub", "iat": now}
     body |= {"exp": now + 300, "jti": "j1", "sid": sid}
-    tok = jwt.encode(body, key, algorithm="RS256", headers={"kid": "k1"})
+    tok = jwt.encode(body, key, algorithm="RS256", headers={"kid": "k1", "typ": "at+jwt"})
     assert cache.verify(tok).user_id == "u1"
     writer.revoke_session(sid)
     deadline = time.monotonic() + 2

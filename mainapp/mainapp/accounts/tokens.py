@@ -19,6 +19,8 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
+from msh_auth.tokens import ACCESS_TOKEN_TYPE, REFRESH_TOKEN_TYPE
+
 from .keys import ALGORITHM, Keyring, keyring
 
 if TYPE_CHECKING:
@@ -52,7 +54,7 @@ class KeyringTokenBackend(TokenBackend):
             claims,
             key.private_key,
             algorithm=ALGORITHM,
-            headers={"kid": key.kid},
+            headers={"kid": key.kid, "typ": header_type(payload)},
             json_encoder=self.json_encoder,
         )
 
@@ -62,11 +64,12 @@ class KeyringTokenBackend(TokenBackend):
         try:
             if not verify:
                 return jwt.decode(token, options={"verify_signature": False})
-            kid = jwt.get_unverified_header(token).get("kid")
+            header = jwt.get_unverified_header(token)
+            kid = header.get("kid")
             key = self.ring.get(kid) if isinstance(kid, str) else None
             if key is None:
                 raise TokenBackendError("Token is invalid")
-            return jwt.decode(
+            claims: dict[str, Any] = jwt.decode(
                 token,
                 key.public_key,
                 algorithms=[ALGORITHM],
@@ -75,10 +78,21 @@ class KeyringTokenBackend(TokenBackend):
                 leeway=self.get_leeway(),
                 options={"require": REQUIRED_CLAIMS},
             )
+            if header.get("typ") != header_type(claims):
+                raise TokenBackendError("Token has wrong type")
+            return claims
         except jwt.ExpiredSignatureError as exc:
             raise TokenBackendExpiredToken("Token is expired") from exc
         except jwt.InvalidTokenError as exc:
             raise TokenBackendError("Token is invalid") from exc
+
+
+def header_type(payload: dict[str, Any]) -> str:
+    """``typ`` of the token whose claims are ``payload``: an access token's is RFC 9068's
+    ``at+jwt``, a refresh token's ``rt+jwt``; a token whose header and ``token_type`` claim
+    disagree is refused by :meth:`KeyringTokenBackend.decode`."""
+    is_access = payload.get(api_settings.TOKEN_TYPE_CLAIM) == "access"
+    return ACCESS_TOKEN_TYPE if is_access else REFRESH_TOKEN_TYPE
 
 
 class KeyringTokenMixin:
@@ -106,8 +120,8 @@ class RefreshToken(KeyringTokenMixin, tokens.RefreshToken):
         return token
 
     def set_user_claims(self, user: User) -> None:
-        """The identity claims, read from the user at issue and again at every refresh."""
-        self["email"] = user.email
+        """The identity claims, read from the user at issue and again at every refresh (no
+        e-mail address: no service needs it, and tokens travel through logs and browsers)."""
         self["roles"] = user.roles
 
     def renew(self, user: User, sid: str) -> None:

@@ -30,7 +30,6 @@ def place(db, user_id=None, lines=(("p1", "Mug", "2.50", 2),)) -> uuid.UUID:
         return order_store.insert_order(
             session,
             user_id=user_id or uuid.uuid4(),
-            customer_email="ann@example.com",
             priced=priced,
             idempotency_key="k1",
             fingerprint="f",
@@ -190,7 +189,7 @@ def test_user_deleted_anonymises_their_orders_and_drops_their_cart(db, consumer)
     consumer.handle(event("user.deleted", user_id=user_id))
 
     anonymous = order(db, mine)
-    assert anonymous.user_id is None and anonymous.customer_email is None
+    assert anonymous.user_id is None
     assert anonymous.idempotency_key is None and anonymous.anonymised_at is not None
     assert anonymous.total == Decimal("5.00") and len(anonymous.lines) == 1  # kept for accounts
     assert order(db, theirs).user_id == other

@@ -22,7 +22,6 @@ def place(db, user_id=None) -> uuid.UUID:
         return order_store.insert_order(
             session,
             user_id=user_id or uuid.uuid4(),
-            customer_email=None,
             priced=priced,
             idempotency_key=None,
             fingerprint=None,
@@ -90,7 +89,7 @@ def test_each_change_of_status_bumps_the_version_and_nothing_else_does(db):
     order_id = place(db)
     with db.transaction() as session:
         session.execute(
-            text("UPDATE orders SET version = 42, customer_email = 'x' WHERE id = :id"),
+            text("UPDATE orders SET version = 42, currency = 'USD' WHERE id = :id"),
             {"id": order_id},
         )
         assert order_store.get_order(session, order_id).version == 1

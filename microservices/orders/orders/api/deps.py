@@ -42,10 +42,6 @@ class Caller:
         """Whose orders the caller may see: None (every one) for staff, else their own."""
         return None if self.is_staff else self.user_id
 
-    @property
-    def email(self) -> str | None:
-        return self.principal.email or None
-
 
 def get_settings(request: Request) -> Settings:
     return request.app.state.settings

@@ -135,7 +135,6 @@ def place_order(
         new = order_store.insert_order(
             session,
             user_id=caller.user_id,
-            customer_email=caller.email,
             priced=priced,
             idempotency_key=idempotency_key,
             fingerprint=request_print if idempotency_key else None,

@@ -110,7 +110,6 @@ class Order(Base):
     id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True, default=uuid.uuid4)
     # NULL once the user deleted the account: the order stays for accounting, anonymously.
     user_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
-    customer_email: Mapped[str | None] = mapped_column(String(254))
     status: Mapped[str] = mapped_column(
         String(16), nullable=False, server_default=OrderStatus.PENDING.value
     )

@@ -52,7 +52,6 @@ def insert_order(
     *,
     user_id: uuid.UUID,
     priced: PricedOrder,
-    customer_email: str | None = None,
     idempotency_key: str | None = None,
     fingerprint: str | None = None,
 ) -> NewOrder | None:
@@ -65,7 +64,6 @@ def insert_order(
         .values(
             id=order_id,
             user_id=user_id,
-            customer_email=customer_email,
             currency=priced.currency,
             total=priced.total,
             idempotency_key=idempotency_key,
@@ -168,7 +166,6 @@ def anonymise_user(session: Session, user_id: uuid.UUID) -> int:
         .where(Order.user_id == user_id)
         .values(
             user_id=None,
-            customer_email=None,
             idempotency_key=None,
             request_fingerprint=None,
             anonymised_at=func.now(),
