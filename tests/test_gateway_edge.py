@@ -145,6 +145,26 @@ def test_every_error_in_the_merged_openapi_is_the_one_shared_error_type(client):
                     assert schema == {"$ref": ERROR_SCHEMA_REF}, (method, path, status)
 
 
+def test_the_merged_document_keeps_its_promises_to_generated_clients(client):
+    """One bearer scheme; every operation says what it needs (``[]``: nothing); schema titles
+    are their names, so no two share one (gateway/gateway/openapi_contract.py)."""
+    document = client.get("/api/openapi.json").json()
+    assert list(document["components"]["securitySchemes"]) == ["bearerAuth"]
+    operations = {
+        (method, path): operation
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if method in ("get", "post", "put", "patch", "delete")
+    }
+    assert all("security" in operation for operation in operations.values())
+    for anonymous in (("post", "/api/auth/login"), ("post", "/api/auth/register")):
+        assert operations[anonymous]["security"] == []
+    assert operations[("get", "/api/users/me")]["security"] == [{"bearerAuth": []}]
+    assert operations[("get", "/api/catalog/products")]["security"] == [{}, {"bearerAuth": []}]
+    schemas = document["components"]["schemas"]
+    assert all(schema["title"] == name for name, schema in schemas.items())
+
+
 def test_the_frontends_committed_openapi_document_is_the_live_one(client):
     """The SPA's API types (frontend/src/api/schema.d.ts) are generated from
     frontend/openapi.json; an API change must regenerate both (see frontend/README.md)."""

@@ -15,7 +15,9 @@ gateway keeps
   platform's error shape (components ``ErrorResponse``/``ErrorDetail`` from
   :mod:`msh_common.errors`, which every service publishes identically, so the merged document
   has one error type). A status the service documents keeps the service's entry, with the
-  gateway's reason added to its description.
+  gateway's reason added to its description;
+- one security scheme for the bearer token, ``security: []`` on anonymous operations, and every
+  schema's title equal to its name (:mod:`gateway.openapi_contract`).
 
 Documents are cached (``OPENAPI_CACHE_SECONDS``); a service that cannot be reached keeps
 its last good document in the merge, and ``x-sources`` says which ones are stale or missing.
@@ -33,6 +35,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from gateway.client import UpstreamClient
+from gateway.openapi_contract import normalise
 from gateway.proxy import MAX_TARGET_BYTES
 from gateway.routing import Route, RouteTable, Upstream
 from msh_common.errors import ERROR_SCHEMA_REF, ERROR_SCHEMAS
@@ -124,6 +127,7 @@ def merge(
         document = _merge_components(name, document, merged["components"])
         for path, item in _public_paths(upstream, document):
             operations = _routed_operations(routes, name, path, item)
+            _inherit_security(operations, document.get("security"))
             if operations:
                 merged["paths"].setdefault(path, {}).update(operations)
         for tag in document.get("tags", []) or []:
@@ -131,7 +135,7 @@ def merge(
                 tags.setdefault(tag["name"], tag)
     if tags:
         merged["tags"] = list(tags.values())
-    return merged
+    return normalise(merged)
 
 
 def _sources(documents: Mapping[str, Mapping[str, Any]]) -> str:
@@ -156,6 +160,16 @@ def _routed_operations(routes: RouteTable, upstream: str, path: str, item: Any) 
         if key not in _HTTP_METHODS or key in allowed
     }
     return kept if any(key in _HTTP_METHODS for key in kept) else {}
+
+
+def _inherit_security(operations: dict[str, Any], default: Any) -> None:
+    """A document-wide requirement, written on each operation that has none of its own (the
+    merged document has no document-wide one: services differ)."""
+    if default is None:
+        return
+    for method, operation in operations.items():
+        if method in _HTTP_METHODS and isinstance(operation, dict) and "security" not in operation:
+            operations[method] = {**operation, "security": default}
 
 
 def _public_paths(upstream: Upstream, document: Mapping[str, Any]) -> list[tuple[str, Any]]:

@@ -84,8 +84,8 @@ def test_components_with_the_same_name_and_different_meaning_are_renamed():
         _table(a="/api/a", b="/api/b"),
     )
     schemas = merged["components"]["schemas"]
-    assert schemas["Error"] == {"type": "object"}
-    assert schemas["b_Error"] == {"type": "string"}
+    assert schemas["Error"] == {"type": "object", "title": "Error"}
+    assert schemas["b_Error"] == {"type": "string", "title": "b_Error"}
     assert set(schemas) == {"Error", "b_Error", "Shared", ERROR_RESPONSE, ERROR_DETAIL}
     schema_of = merged["paths"]["/api/b/x"]["get"]["responses"]["400"]["content"]
     assert schema_of["application/json"]["schema"] == {"$ref": "#/components/schemas/b_Error"}
@@ -138,7 +138,7 @@ def test_a_component_that_refers_to_a_renamed_one_is_renamed_too():
     assert schemas["b_ErrorResponse"]["properties"]["error"] == {
         "$ref": "#/components/schemas/b_ErrorDetail"
     }
-    assert schemas["b_ErrorDetail"] == {"type": "string"}
+    assert schemas["b_ErrorDetail"] == {"type": "string", "title": "b_ErrorDetail"}
     b_400 = merged["paths"]["/api/b/x"]["get"]["responses"]["400"]
     assert b_400["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/b_ErrorResponse"
@@ -235,7 +235,7 @@ def test_a_service_component_named_like_the_gateways_error_is_renamed():
     merged = merge({"svc": document}, _edge_table())
     schemas = merged["components"]["schemas"]
     assert schemas[ERROR_RESPONSE]["type"] == "object"
-    assert schemas[f"svc_{ERROR_RESPONSE}"] == {"type": "string"}
+    assert schemas[f"svc_{ERROR_RESPONSE}"] == {"type": "string", "title": f"svc_{ERROR_RESPONSE}"}
 
 
 def test_services_publishing_the_shared_error_shape_merge_into_one_error_type():
@@ -251,3 +251,55 @@ def test_services_publishing_the_shared_error_shape_merge_into_one_error_type():
     }
     unauthorized = merged["paths"]["/api/private/me"]["get"]["responses"]["401"]
     assert unauthorized["content"]["application/json"]["schema"] == {"$ref": ERROR_SCHEMA_REF}
+
+
+def test_one_bearer_scheme_anonymous_operations_and_titles_equal_to_names():
+    def doc(service: str, scheme: str, schema: dict) -> dict:
+        ref = {"$ref": "#/components/schemas/ProductOut"}
+        ok = {"200": {"content": {"application/json": {"schema": ref}}}}
+        return {
+            "openapi": "3.0.3",
+            "paths": {
+                f"/api/{service}/mine": {"get": {"security": [{scheme: []}], "responses": ok}},
+                f"/api/{service}/open": {"get": {"security": [{}], "responses": ok}},
+                f"/api/{service}/either": {"get": {"security": [{}, {scheme: []}]}},
+            },
+            "components": {
+                "schemas": {"ProductOut": {**schema, "title": "ProductOut"}},
+                "securitySchemes": {scheme: {"type": "http", "scheme": "Bearer"}},
+            },
+        }
+
+    merged = merge(
+        {
+            "a": doc("a", "jwtAuth", {"type": "object"}),
+            "b": doc("b", "HTTPBearer", {"type": "array"}),
+        },
+        _table(a="/api/a", b="/api/b"),
+    )
+    assert list(merged["components"]["securitySchemes"]) == ["bearerAuth"]
+    paths = merged["paths"]
+    for service in ("a", "b"):
+        assert paths[f"/api/{service}/mine"]["get"]["security"] == [{"bearerAuth": []}]
+        assert paths[f"/api/{service}/open"]["get"]["security"] == []
+        assert paths[f"/api/{service}/either"]["get"]["security"] == [{}, {"bearerAuth": []}]
+    schemas = merged["components"]["schemas"]
+    assert schemas["ProductOut"]["title"] == "ProductOut"
+    assert schemas["b_ProductOut"]["title"] == "b_ProductOut"
+    titles = [schema["title"] for schema in schemas.values()]
+    assert len(titles) == len(set(titles))
+
+
+def test_a_document_wide_requirement_is_kept_on_each_operation_and_silence_is_anonymous():
+    document = {
+        "openapi": "3.0.3",
+        "security": [{"HTTPBearer": []}],
+        "paths": {"/api/c/x": {"get": {}, "post": {"security": [{}]}}},
+        "components": {"securitySchemes": {"HTTPBearer": {"type": "http", "scheme": "bearer"}}},
+    }
+    silent = {"openapi": "3.0.3", "paths": {"/api/d/y": {"get": {}}}}
+    merged = merge({"c": document, "d": silent}, _table(c="/api/c", d="/api/d"))
+    assert merged["paths"]["/api/c/x"]["get"]["security"] == [{"bearerAuth": []}]
+    assert merged["paths"]["/api/c/x"]["post"]["security"] == []
+    assert merged["paths"]["/api/d/y"]["get"]["security"] == []
+    assert "security" not in merged

@@ -749,14 +749,19 @@ export interface components {
             /** Quantity */
             quantity: number;
         };
-        /** @description The body of ``DELETE /api/users/me``. */
+        /**
+         * AccountDeleteRequest
+         * @description The body of ``DELETE /api/users/me``.
+         */
         AccountDeleteRequest: {
             /** @description The account's password. */
             current_password: string;
         };
+        /** Detail */
         Detail: {
             detail: string;
         };
+        /** JWK */
         JWK: {
             kty: string;
             kid: string;
@@ -765,26 +770,32 @@ export interface components {
             n: string;
             e: string;
         };
+        /** JWKS */
         JWKS: {
             keys: components["schemas"]["JWK"][];
         };
+        /** LoginRequest */
         LoginRequest: {
             email: string;
             password: string;
         };
+        /** PasswordChangeRequest */
         PasswordChangeRequest: {
             current_password: string;
             new_password: string;
         };
+        /** PasswordResetConfirmRequest */
         PasswordResetConfirmRequest: {
             token: string;
             password: string;
         };
+        /** PasswordResetRequest */
         PasswordResetRequest: {
             /** Format: email */
             email: string;
         };
         /**
+         * PatchedUserRequest
          * @description A user as the API shows it; never any password field. Changing ``email`` needs
          *     ``current_password`` too.
          */
@@ -798,9 +809,11 @@ export interface components {
             /** @description Required when `email` changes: the account's password. */
             current_password?: string;
         };
+        /** RefreshRequest */
         RefreshRequest: {
             refresh: string;
         };
+        /** RegisterRequest */
         RegisterRequest: {
             /** Format: email */
             email: string;
@@ -808,6 +821,7 @@ export interface components {
             /** @default  */
             name?: string;
         };
+        /** TokenPair */
         TokenPair: {
             /** @description RS256 JWT for `Authorization: Bearer`; short-lived. */
             access: string;
@@ -815,6 +829,7 @@ export interface components {
             refresh: string;
         };
         /**
+         * User
          * @description A user as the API shows it; never any password field. Changing ``email`` needs
          *     ``current_password`` too.
          */
@@ -974,7 +989,7 @@ export interface components {
                 [key: string]: string;
             };
         };
-        /** ProductOut */
+        /** orders_ProductOut */
         orders_ProductOut: {
             /** Product Id */
             product_id: string;

@@ -16,6 +16,8 @@ from .context import context
 SECURITY: list[dict[str, list[str]]] = [
     {"bearerAuth": []}
 ]  # for the OpenAPI document of protected operations
+# Open to anyone; a token adds what only staff may ask for (inactive products).
+OPTIONAL_SECURITY: list[dict[str, list[str]]] = [{}, {"bearerAuth": []}]
 
 
 def current_principal(*, required: bool = True) -> Principal | None:

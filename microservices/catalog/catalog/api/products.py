@@ -18,7 +18,7 @@ from catalog.store.products import Conflict, ProductQuery
 from msh_common.text import MULTILINE_MESSAGE, has_control_characters
 from msh_common.text_types import PlainText
 
-from .auth import SECURITY, current_principal
+from .auth import OPTIONAL_SECURITY, SECURITY, current_principal
 from .blueprints import resource_blueprint
 from .context import context
 from .errors import ApiError, invalid, not_found
@@ -180,7 +180,7 @@ def _product(doc: dict[str, Any] | None, status: int = 200) -> Response:
 
 
 # include_inactive=true is for staff: 401/403/503 as for writes.
-@bp.get("", responses={200: ProductPage, **errors(*STAFF, 422)})
+@bp.get("", responses={200: ProductPage, **errors(*STAFF, 422)}, security=OPTIONAL_SECURITY)
 def list_products(query: ProductListQuery) -> Response:
     """Browse and search active products, one page at a time, with the total count."""
     settings = context().settings
