@@ -163,6 +163,18 @@ def test_the_merged_document_keeps_its_promises_to_generated_clients(client):
     assert operations[("get", "/api/catalog/products")]["security"] == [{}, {"bearerAuth": []}]
     schemas = document["components"]["schemas"]
     assert all(schema["title"] == name for name, schema in schemas.items())
+    # operationIds: unique, snake_case, verb first; every tag declared, with a description.
+    ids = [operation["operationId"] for operation in operations.values()]
+    assert len(ids) == len(set(ids)), ids
+    verb = re.compile(
+        r"^(list|get|create|update|delete|deactivate|receive|register|log|refresh|request|"
+        r"confirm|change|set|empty|place|cancel|stream)(_[a-z0-9]+)*$"
+    )
+    assert [i for i in ids if not verb.match(i)] == []
+    assert {"list_products", "place_order", "log_in", "get_sales_report"} <= set(ids)
+    declared = {tag["name"]: tag.get("description") for tag in document["tags"]}
+    used = {tag for operation in operations.values() for tag in operation.get("tags", [])}
+    assert used <= set(declared) and all(declared[tag] for tag in used)
 
 
 def test_the_frontends_committed_openapi_document_is_the_live_one(client):

@@ -8,6 +8,44 @@ from drf_spectacular.openapi import AutoSchema
 
 from msh_common.errors import use_error_schemas
 
+# Every operation's id, chosen once and kept across releases (generated clients name their
+# functions after them): snake_case, verb first. A new endpoint adds its own here, or the
+# document fails to build.
+OPERATION_IDS: dict[tuple[str, str], str] = {
+    ("post", "/api/auth/register"): "register",
+    ("post", "/api/auth/login"): "log_in",
+    ("post", "/api/auth/refresh"): "refresh_tokens",
+    ("post", "/api/auth/logout"): "log_out",
+    ("post", "/api/auth/password-reset"): "request_password_reset",
+    ("post", "/api/auth/password-reset/confirm"): "confirm_password_reset",
+    ("get", "/api/auth/jwks"): "get_jwks",
+    ("get", "/.well-known/jwks.json"): "get_well_known_jwks",
+    ("get", "/api/users/me"): "get_profile",
+    ("patch", "/api/users/me"): "update_profile",
+    ("delete", "/api/users/me"): "delete_account",
+    ("post", "/api/users/me/password"): "change_password",
+}
+TAGS = [
+    {
+        "name": "auth",
+        "description": "Accounts, login, token refresh and logout, password reset, "
+        "and the public keys that verify the tokens.",
+    },
+    {"name": "users", "description": "The signed-in user's own profile, password and account."},
+]
+
+
+def name_operations(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Give each operation its id from :data:`OPERATION_IDS`, and declare the tags."""
+    for path, item in result.get("paths", {}).items():
+        for method, operation in item.items():
+            key = (method, path)
+            if key not in OPERATION_IDS:
+                raise KeyError(f"name the operation {method.upper()} {path} in OPERATION_IDS")
+            operation["operationId"] = OPERATION_IDS[key]
+    result["tags"] = TAGS
+    return result
+
 
 def use_platform_error_schemas(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     """Publish the error shape as the platform's shared ``ErrorResponse``/``ErrorDetail``

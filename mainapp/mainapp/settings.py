@@ -167,6 +167,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "mainapp.openapi.use_platform_error_schemas",
+        "mainapp.openapi.name_operations",
     ],
 }
 

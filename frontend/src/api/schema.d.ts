@@ -8,10 +8,10 @@ export interface paths {
             cookie?: never;
         };
         /** Browse and search active products, one page at a time, with the total count. */
-        get: operations["products_list_products_get"];
+        get: operations["list_products"];
         put?: never;
         /** Create a product (staff), with no stock until a receipt is recorded. */
-        post: operations["products_create_product_post"];
+        post: operations["create_product"];
         delete?: never;
         options?: never;
         head?: never;
@@ -26,15 +26,15 @@ export interface paths {
             cookie?: never;
         };
         /** One product by id (inactive ones too: order history still names them). */
-        get: operations["products_get_product__product_id__get"];
+        get: operations["get_product"];
         put?: never;
         post?: never;
         /** Delete a product (staff); refused while stock is reserved for orders. */
-        delete: operations["products_delete_product__product_id__delete"];
+        delete: operations["delete_product"];
         options?: never;
         head?: never;
         /** Change some fields of a product (staff); ``{"active": false}`` deactivates it. */
-        patch: operations["products_update_product__product_id__patch"];
+        patch: operations["update_product"];
         trace?: never;
     };
     "/api/catalog/products/by-slug/{slug}": {
@@ -45,7 +45,7 @@ export interface paths {
             cookie?: never;
         };
         /** One product by its URL slug. */
-        get: operations["products_get_product_by_slug_by_slug__slug__get"];
+        get: operations["get_product_by_slug"];
         put?: never;
         post?: never;
         delete?: never;
@@ -67,7 +67,7 @@ export interface paths {
          * Take a product off sale (staff): hidden from browsing, refused for new orders; what is
          * @description already reserved stays reserved.
          */
-        post: operations["products_deactivate_product__product_id__deactivate_post"];
+        post: operations["deactivate_product"];
         delete?: never;
         options?: never;
         head?: never;
@@ -84,7 +84,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Record a receipt of stock (staff): ``available`` and ``received`` grow together. */
-        post: operations["products_receive_stock__product_id__stock_post"];
+        post: operations["receive_stock"];
         delete?: never;
         options?: never;
         head?: never;
@@ -99,10 +99,10 @@ export interface paths {
             cookie?: never;
         };
         /** Every category, by name, with its number of active products. */
-        get: operations["categories_list_categories_get"];
+        get: operations["list_categories"];
         put?: never;
         /** Create a category (staff). */
-        post: operations["categories_create_category_post"];
+        post: operations["create_category"];
         delete?: never;
         options?: never;
         head?: never;
@@ -122,7 +122,7 @@ export interface paths {
          * Current price and availability of each line. Nothing is reserved: stock is reserved
          * @description when the order is placed (event ``order.placed``).
          */
-        post: operations["quotes_create_quote_post"];
+        post: operations["create_quote"];
         delete?: never;
         options?: never;
         head?: never;
@@ -140,7 +140,7 @@ export interface paths {
          * Public keys (JWKS) that verify access tokens
          * @description Public keys of every key in the keyring, so tokens signed before a rotation verify.
          */
-        get: operations[".well_known_jwks.json_retrieve"];
+        get: operations["get_well_known_jwks"];
         put?: never;
         post?: never;
         delete?: never;
@@ -160,7 +160,7 @@ export interface paths {
          * Public keys (JWKS) that verify access tokens
          * @description Public keys of every key in the keyring, so tokens signed before a rotation verify.
          */
-        get: operations["api_auth_jwks_retrieve"];
+        get: operations["get_jwks"];
         put?: never;
         post?: never;
         delete?: never;
@@ -185,7 +185,7 @@ export interface paths {
          *     DRF turns a 401 into a 403 when no authenticator offers a challenge; naming the Bearer
          *     challenge keeps "bad credentials" a 401 here too.
          */
-        post: operations["api_auth_login_create"];
+        post: operations["log_in"];
         delete?: never;
         options?: never;
         head?: never;
@@ -205,7 +205,7 @@ export interface paths {
          * Revoke a refresh token
          * @description The token comes from the JSON body or, when the body has none, from the `msh_refresh` cookie, which is cleared (a cookie already revoked or expired is still cleared, with 204; `Origin`, or `Referer`, must be the shop's own: else 403).
          */
-        post: operations["api_auth_logout_create"];
+        post: operations["log_out"];
         delete?: never;
         options?: never;
         head?: never;
@@ -228,7 +228,7 @@ export interface paths {
          *     DRF turns a 401 into a 403 when no authenticator offers a challenge; naming the Bearer
          *     challenge keeps "bad credentials" a 401 here too.
          */
-        post: operations["api_auth_password_reset_create"];
+        post: operations["request_password_reset"];
         delete?: never;
         options?: never;
         head?: never;
@@ -251,7 +251,7 @@ export interface paths {
          *     DRF turns a 401 into a 403 when no authenticator offers a challenge; naming the Bearer
          *     challenge keeps "bad credentials" a 401 here too.
          */
-        post: operations["api_auth_password_reset_confirm_create"];
+        post: operations["confirm_password_reset"];
         delete?: never;
         options?: never;
         head?: never;
@@ -271,7 +271,7 @@ export interface paths {
          * Rotate a refresh token: a new pair; the one sent can never be used again
          * @description The token comes from the JSON body or, when the body has none, from the HttpOnly `msh_refresh` cookie that login and refresh set (then `Origin`, or `Referer`, must be the shop's own: else 403).
          */
-        post: operations["api_auth_refresh_create"];
+        post: operations["refresh_tokens"];
         delete?: never;
         options?: never;
         head?: never;
@@ -294,7 +294,7 @@ export interface paths {
          *     DRF turns a 401 into a 403 when no authenticator offers a challenge; naming the Bearer
          *     challenge keeps "bad credentials" a 401 here too.
          */
-        post: operations["api_auth_register_create"];
+        post: operations["register"];
         delete?: never;
         options?: never;
         head?: never;
@@ -309,21 +309,21 @@ export interface paths {
             cookie?: never;
         };
         /** The caller's profile */
-        get: operations["api_users_me_retrieve"];
+        get: operations["get_profile"];
         put?: never;
         post?: never;
         /**
          * Delete the account (publishes user.deleted)
          * @description Needs the account's password as `current_password` in the JSON body.
          */
-        delete: operations["api_users_me_destroy"];
+        delete: operations["delete_account"];
         options?: never;
         head?: never;
         /**
          * Change name or e-mail
          * @description Changing `email` needs `current_password`; the old address is told (the new one masked) and every other session is logged out.
          */
-        patch: operations["api_users_me_partial_update"];
+        patch: operations["update_profile"];
         trace?: never;
     };
     "/api/users/me/password": {
@@ -336,7 +336,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Change the password (logs out every session; their access tokens stop) */
-        post: operations["api_users_me_password_create"];
+        post: operations["change_password"];
         delete?: never;
         options?: never;
         head?: never;
@@ -351,11 +351,11 @@ export interface paths {
             cookie?: never;
         };
         /** The caller's cart, priced by the catalog */
-        get: operations["get_cart_api_cart_get"];
+        get: operations["get_cart"];
         put?: never;
         post?: never;
         /** Empty the cart */
-        delete: operations["delete_cart_api_cart_delete"];
+        delete: operations["empty_cart"];
         options?: never;
         head?: never;
         patch?: never;
@@ -370,7 +370,7 @@ export interface paths {
         };
         get?: never;
         /** Set a product's quantity in the cart (0 removes it) */
-        put: operations["put_item_api_cart_items__product_id__put"];
+        put: operations["set_cart_item"];
         post?: never;
         delete?: never;
         options?: never;
@@ -386,13 +386,13 @@ export interface paths {
             cookie?: never;
         };
         /** Orders, newest first */
-        get: operations["list_orders_api_orders_get"];
+        get: operations["list_orders"];
         put?: never;
         /**
          * Check out: place an order for the cart (or the given lines)
          * @description Prices every line with the catalog, stores the price snapshot and commits the order `pending` with `order.placed` in one transaction. The saga then confirms or rejects it; follow it on `GET /api/orders/{id}/events`.
          */
-        post: operations["place_order_api_orders_post"];
+        post: operations["place_order"];
         delete?: never;
         options?: never;
         head?: never;
@@ -407,7 +407,7 @@ export interface paths {
             cookie?: never;
         };
         /** One order (yours, or any for staff) */
-        get: operations["get_order_api_orders__order_id__get"];
+        get: operations["get_order"];
         put?: never;
         post?: never;
         delete?: never;
@@ -426,7 +426,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Cancel a pending or confirmed order (its stock is released) */
-        post: operations["cancel_order_api_orders__order_id__cancel_post"];
+        post: operations["cancel_order"];
         delete?: never;
         options?: never;
         head?: never;
@@ -441,7 +441,7 @@ export interface paths {
             cookie?: never;
         };
         /** Live status of an order (Server-Sent Events) */
-        get: operations["order_events_api_orders__order_id__events_get"];
+        get: operations["stream_order_events"];
         put?: never;
         post?: never;
         delete?: never;
@@ -458,7 +458,7 @@ export interface paths {
             cookie?: never;
         };
         /** Sales of confirmed orders per day, week or month (UTC), and the top products */
-        get: operations["sales_api_reports_sales_get"];
+        get: operations["get_sales_report"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1053,7 +1053,7 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    products_list_products_get: {
+    list_products: {
         parameters: {
             query?: {
                 /** @description full-text search; all words match */
@@ -1170,7 +1170,7 @@ export interface operations {
             };
         };
     };
-    products_create_product_post: {
+    create_product: {
         parameters: {
             query?: never;
             header?: never;
@@ -1302,7 +1302,7 @@ export interface operations {
             };
         };
     };
-    products_get_product__product_id__get: {
+    get_product: {
         parameters: {
             query?: never;
             header?: never;
@@ -1396,7 +1396,7 @@ export interface operations {
             };
         };
     };
-    products_delete_product__product_id__delete: {
+    delete_product: {
         parameters: {
             query?: never;
             header?: never;
@@ -1515,7 +1515,7 @@ export interface operations {
             };
         };
     };
-    products_update_product__product_id__patch: {
+    update_product: {
         parameters: {
             query?: never;
             header?: never;
@@ -1658,7 +1658,7 @@ export interface operations {
             };
         };
     };
-    products_get_product_by_slug_by_slug__slug__get: {
+    get_product_by_slug: {
         parameters: {
             query?: never;
             header?: never;
@@ -1752,7 +1752,7 @@ export interface operations {
             };
         };
     };
-    products_deactivate_product__product_id__deactivate_post: {
+    deactivate_product: {
         parameters: {
             query?: never;
             header?: never;
@@ -1864,7 +1864,7 @@ export interface operations {
             };
         };
     };
-    products_receive_stock__product_id__stock_post: {
+    receive_stock: {
         parameters: {
             query?: never;
             header?: never;
@@ -1998,7 +1998,7 @@ export interface operations {
             };
         };
     };
-    categories_list_categories_get: {
+    list_categories: {
         parameters: {
             query?: never;
             header?: never;
@@ -2072,7 +2072,7 @@ export interface operations {
             };
         };
     };
-    categories_create_category_post: {
+    create_category: {
         parameters: {
             query?: never;
             header?: never;
@@ -2204,7 +2204,7 @@ export interface operations {
             };
         };
     };
-    quotes_create_quote_post: {
+    create_quote: {
         parameters: {
             query?: never;
             header?: never;
@@ -2318,7 +2318,7 @@ export interface operations {
             };
         };
     };
-    ".well_known_jwks.json_retrieve": {
+    get_well_known_jwks: {
         parameters: {
             query?: never;
             header?: never;
@@ -2391,7 +2391,7 @@ export interface operations {
             };
         };
     };
-    api_auth_jwks_retrieve: {
+    get_jwks: {
         parameters: {
             query?: never;
             header?: never;
@@ -2464,7 +2464,7 @@ export interface operations {
             };
         };
     };
-    api_auth_login_create: {
+    log_in: {
         parameters: {
             query?: never;
             header?: never;
@@ -2559,7 +2559,7 @@ export interface operations {
             };
         };
     };
-    api_auth_logout_create: {
+    log_out: {
         parameters: {
             query?: never;
             header?: never;
@@ -2662,7 +2662,7 @@ export interface operations {
             };
         };
     };
-    api_auth_password_reset_create: {
+    request_password_reset: {
         parameters: {
             query?: never;
             header?: never;
@@ -2748,7 +2748,7 @@ export interface operations {
             };
         };
     };
-    api_auth_password_reset_confirm_create: {
+    confirm_password_reset: {
         parameters: {
             query?: never;
             header?: never;
@@ -2833,7 +2833,7 @@ export interface operations {
             };
         };
     };
-    api_auth_refresh_create: {
+    refresh_tokens: {
         parameters: {
             query?: never;
             header?: never;
@@ -2937,7 +2937,7 @@ export interface operations {
             };
         };
     };
-    api_auth_register_create: {
+    register: {
         parameters: {
             query?: never;
             header?: never;
@@ -3023,7 +3023,7 @@ export interface operations {
             };
         };
     };
-    api_users_me_retrieve: {
+    get_profile: {
         parameters: {
             query?: never;
             header?: never;
@@ -3105,7 +3105,7 @@ export interface operations {
             };
         };
     };
-    api_users_me_destroy: {
+    delete_account: {
         parameters: {
             query?: never;
             header?: never;
@@ -3199,7 +3199,7 @@ export interface operations {
             };
         };
     };
-    api_users_me_partial_update: {
+    update_profile: {
         parameters: {
             query?: never;
             header?: never;
@@ -3294,7 +3294,7 @@ export interface operations {
             };
         };
     };
-    api_users_me_password_create: {
+    change_password: {
         parameters: {
             query?: never;
             header?: never;
@@ -3388,7 +3388,7 @@ export interface operations {
             };
         };
     };
-    get_cart_api_cart_get: {
+    get_cart: {
         parameters: {
             query?: never;
             header?: never;
@@ -3471,7 +3471,7 @@ export interface operations {
             };
         };
     };
-    delete_cart_api_cart_delete: {
+    empty_cart: {
         parameters: {
             query?: never;
             header?: never;
@@ -3552,7 +3552,7 @@ export interface operations {
             };
         };
     };
-    put_item_api_cart_items__product_id__put: {
+    set_cart_item: {
         parameters: {
             query?: never;
             header?: never;
@@ -3660,7 +3660,7 @@ export interface operations {
             };
         };
     };
-    list_orders_api_orders_get: {
+    list_orders: {
         parameters: {
             query?: {
                 page?: number;
@@ -3758,7 +3758,7 @@ export interface operations {
             };
         };
     };
-    place_order_api_orders_post: {
+    place_order: {
         parameters: {
             query?: never;
             header?: {
@@ -3866,7 +3866,7 @@ export interface operations {
             };
         };
     };
-    get_order_api_orders__order_id__get: {
+    get_order: {
         parameters: {
             query?: never;
             header?: never;
@@ -3960,7 +3960,7 @@ export interface operations {
             };
         };
     };
-    cancel_order_api_orders__order_id__cancel_post: {
+    cancel_order: {
         parameters: {
             query?: never;
             header?: never;
@@ -4063,7 +4063,7 @@ export interface operations {
             };
         };
     };
-    order_events_api_orders__order_id__events_get: {
+    stream_order_events: {
         parameters: {
             query?: never;
             header?: never;
@@ -4157,7 +4157,7 @@ export interface operations {
             };
         };
     };
-    sales_api_reports_sales_get: {
+    get_sales_report: {
         parameters: {
             query?: {
                 /** @description First day (default: 29 days before `to`) */

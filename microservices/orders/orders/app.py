@@ -79,6 +79,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/docs",
         redoc_url=None,
         openapi_url="/openapi.json",
+        # operationIds are the endpoint functions' names: snake_case, verb first, stable.
+        generate_unique_id_function=lambda route: route.name,
+        openapi_tags=[
+            {"name": "cart", "description": "The signed-in user's cart, priced by the catalog."},
+            {
+                "name": "orders",
+                "description": "Checkout (idempotent), the order saga's outcome, cancellation, "
+                "and each order's live status.",
+            },
+            {"name": "reports", "description": "Sales for staff: totals by period, top products."},
+            {"name": "health", "description": "Is the service up, with its database and broker."},
+        ],
     )
     app.state.settings = settings
     app.state.db = db

@@ -9,6 +9,11 @@ from flask_openapi3 import APIBlueprint, Tag
 from .schemas import ErrorResponse
 
 
+def operation_id(*, name: str, path: str, method: str) -> str:
+    """The view function's name: snake_case, verb first (``list_products``), stable."""
+    return name
+
+
 def resource_blueprint(
     name: str, description: str, guard: Callable[[], None], *, validates_every_route: bool = True
 ) -> APIBlueprint:
@@ -21,6 +26,7 @@ def resource_blueprint(
         url_prefix=f"/api/catalog/{name}",
         abp_tags=[Tag(name=name, description=description)],
         abp_responses={422: ErrorResponse} if validates_every_route else None,
+        operation_id_callback=operation_id,
     )
     blueprint.before_request(guard)
     return blueprint

@@ -12,7 +12,11 @@ from msh_common.health import redis_probe, report
 
 from .context import context
 
-bp = APIBlueprint("health", __name__, abp_tags=[Tag(name="health")])
+bp = APIBlueprint(
+    "health",
+    __name__,
+    abp_tags=[Tag(name="health", description="Is the service up, and its stores")],
+)
 
 
 class Health(BaseModel):

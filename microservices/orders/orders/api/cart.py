@@ -109,7 +109,7 @@ def get_cart(db: DatabaseDep, catalog: CatalogDep, caller: CallerDep) -> CartOut
         }
     ),
 )
-def put_item(
+def set_cart_item(
     product_id: Annotated[
         str,
         Path(
@@ -157,7 +157,7 @@ def put_item(
 
 
 @router.delete("", status_code=status.HTTP_204_NO_CONTENT, summary="Empty the cart")
-def delete_cart(db: DatabaseDep, caller: CallerDep) -> Response:
+def empty_cart(db: DatabaseDep, caller: CallerDep) -> Response:
     with db.transaction() as session:
         carts.clear(session, caller.user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -108,7 +108,7 @@ async def status_stream(
         **error_docs([404]),
     },
 )
-async def order_events(
+async def stream_order_events(
     order_id: str,
     db: DatabaseDep,
     listener: ListenerDep,

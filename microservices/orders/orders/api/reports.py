@@ -86,7 +86,7 @@ def report_range(first: date | None, last: date | None, group_by: GroupBy) -> tu
     response_model_by_alias=True,
     summary="Sales of confirmed orders per day, week or month (UTC), and the top products",
 )
-def sales(
+def get_sales_report(
     db: DatabaseDep,
     _staff: StaffDep,
     from_: Annotated[
