@@ -1044,6 +1044,36 @@ export interface components {
             /** By Revenue */
             by_revenue: components["schemas"]["orders_ProductOut"][];
         };
+        /**
+         * OrderStatusEvent
+         * @description The data of each ``status`` event of an order's live stream (its ``id`` is ``version``).
+         */
+        OrderStatusEvent: {
+            /**
+             * Order Id
+             * Format: uuid
+             */
+            order_id: string;
+            status: components["schemas"]["OrderStatus"];
+            /**
+             * Version
+             * @description Bumped by every change of status; the event's id.
+             */
+            version: number;
+            /**
+             * Reasons
+             * @description Why the catalog rejected it: [{product_id, requested, available}].
+             * @default null
+             */
+            reasons?: {
+                [key: string]: unknown;
+            }[] | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -4074,13 +4104,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description `event: status` with the current status at once, then on every change; `: heartbeat` comments; ends once confirmed, rejected or cancelled. */
+            /** @description Server-Sent Events. `event: status` (`id`: the order's version; `data`: an `OrderStatusEvent`, the schema given here) with the current status at once, then on every change; `: heartbeat` comments between; the stream ends once the order is confirmed, rejected or cancelled. `retry` asks for reconnection after 2 s; a reconnecting client gets the current status again. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": unknown;
+                    "text/event-stream": components["schemas"]["OrderStatusEvent"];
                 };
             };
             /** @description `validation_error`: invalid fields, in `error.fields`; `malformed_request`: the body is not JSON. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */

@@ -24,6 +24,7 @@ from .api.body_limit import BodyLimitMiddleware
 from .api.edge import EdgeMiddleware
 from .api.error_docs import install_error_docs
 from .api.errors import install_error_handlers
+from .api.schemas import OrderStatusEvent
 from .bus import service_events
 from .catalog import CatalogClient
 from .metrics import install_metrics
@@ -106,7 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         revocations=revocations,
     )
     install_error_handlers(app)
-    install_error_docs(app)
+    install_error_docs(app, models=[OrderStatusEvent])  # the live stream's event data
     for module in (health, cart, orders, live, reports):
         app.include_router(module.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.orders_max_body_bytes)

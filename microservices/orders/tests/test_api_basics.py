@@ -63,6 +63,17 @@ def test_openapi_describes_every_route(client):
     } <= set(spec["paths"])
 
 
+def test_the_live_stream_documents_its_events(client):
+    spec = client.get("/openapi.json").json()
+    ok = spec["paths"]["/api/orders/{order_id}/events"]["get"]["responses"]["200"]
+    assert list(ok["content"]) == ["text/event-stream"]
+    schema = ok["content"]["text/event-stream"]["schema"]
+    assert schema == {"$ref": "#/components/schemas/OrderStatusEvent"}
+    event = spec["components"]["schemas"]["OrderStatusEvent"]
+    assert {"order_id", "status", "version", "reasons", "updated_at"} == set(event["properties"])
+    assert "event: status" in ok["description"]
+
+
 def _error_statuses(operation: dict) -> set[str]:
     """The documented statuses answered in the platform's error shape."""
     error = {"$ref": "#/components/schemas/ErrorResponse"}

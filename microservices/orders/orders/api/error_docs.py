@@ -5,9 +5,11 @@ can answer with :class:`~msh_common.error_models.ErrorResponse`, and FastAPI's d
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI
+from pydantic import BaseModel
 
 from msh_common.errors import ERROR_SCHEMA_REF, use_error_schemas
 
@@ -17,22 +19,34 @@ _FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
 _HTTP_METHODS = frozenset(("get", "put", "post", "delete", "options", "head", "patch", "trace"))
 
 
-def install_error_docs(app: FastAPI) -> None:
+def install_error_docs(app: FastAPI, models: Sequence[type[BaseModel]] = ()) -> None:
     """Make the OpenAPI document list the request errors this service really answers.
 
     FastAPI documents a 422 ``HTTPValidationError`` for every operation with parameters or a
     body; :func:`_validation_error` answers 400 in the platform shape instead. So that 422 is
     removed, and such operations document 400; operations with a body also document 413
     (:class:`BodyLimitMiddleware`). Errors a route raises itself are in its ``responses``.
+    ``models`` are added to the components: schemas of bodies that are not JSON (the data of
+    an event stream's events), which FastAPI would leave out.
     """
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            document_request_errors(generate())
+            document = document_request_errors(generate())
+            for model in models:
+                add_component(document, model)
         return app.openapi_schema  # type: ignore[return-value]
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def add_component(document: dict[str, Any], model: type[BaseModel]) -> None:
+    """``model``'s schema (and those it refers to) under ``#/components/schemas``."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas.update(schema.pop("$defs", {}))
+    schemas[model.__name__] = schema
 
 
 def document_request_errors(document: dict[str, Any]) -> dict[str, Any]:

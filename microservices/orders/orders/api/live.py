@@ -33,6 +33,7 @@ from orders.store.live import StatusListener
 from .deps import CallerDep, DatabaseDep, ListenerDep, SettingsDep
 from .errors import error_docs, not_found
 from .orders import parse_order_id
+from .schemas import OrderStatusEvent
 
 router = APIRouter(prefix="/api/orders", tags=["orders"], responses=error_docs([401, 503]))
 logger = logging.getLogger(__name__)
@@ -101,9 +102,12 @@ async def status_stream(
     response_class=StreamingResponse,
     responses={
         200: {
-            "content": {"text/event-stream": {}},
-            "description": "`event: status` with the current status at once, then on every "
-            "change; `: heartbeat` comments; ends once confirmed, rejected or cancelled.",
+            "content": {"text/event-stream": {"schema": {"$ref": OrderStatusEvent.ref()}}},
+            "description": "Server-Sent Events. `event: status` (`id`: the order's version; "
+            "`data`: an `OrderStatusEvent`, the schema given here) with the current status at "
+            "once, then on every change; `: heartbeat` comments between; the stream ends once "
+            "the order is confirmed, rejected or cancelled. `retry` asks for reconnection "
+            "after 2 s; a reconnecting client gets the current status again.",
         },
         **error_docs([404]),
     },

@@ -49,6 +49,24 @@ class OrderLineOut(BaseModel):
         )
 
 
+class OrderStatusEvent(BaseModel):
+    """The data of each ``status`` event of an order's live stream (its ``id`` is ``version``)."""
+
+    order_id: uuid.UUID
+    status: OrderStatus
+    version: int = Field(description="Bumped by every change of status; the event's id.")
+    reasons: list[dict[str, Any]] | None = Field(
+        None, description="Why the catalog rejected it: [{product_id, requested, available}]."
+    )
+    updated_at: datetime
+
+    @classmethod
+    def ref(cls) -> str:
+        """Where the OpenAPI document keeps this schema (``install_error_docs`` adds it: no
+        JSON response names it, so FastAPI would not)."""
+        return f"#/components/schemas/{cls.__name__}"
+
+
 class OrderOut(BaseModel):
     id: uuid.UUID
     status: OrderStatus
