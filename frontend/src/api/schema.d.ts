@@ -3800,7 +3800,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["CheckoutIn"] | null;
+                "application/json": components["schemas"]["CheckoutIn"];
             };
         };
         responses: {

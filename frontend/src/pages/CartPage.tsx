@@ -17,7 +17,7 @@ export function CartPage() {
   });
   const checkout = useMutation({
     mutationFn: () =>
-      call(api.POST("/api/orders", { params: { header: { "Idempotency-Key": idempotencyKey.current } }, body: null })),
+      call(api.POST("/api/orders", { params: { header: { "Idempotency-Key": idempotencyKey.current } }, body: {} })),
     onSuccess: (order) => {
       idempotencyKey.current = crypto.randomUUID();
       void queryClient.invalidateQueries({ queryKey: ["cart"] });

@@ -7,7 +7,7 @@ import json
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Body, Header, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -46,6 +46,9 @@ class CheckoutIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     lines: list[LineIn] | None = Field(None, min_length=1, max_length=500)
+
+
+EMPTY_CHECKOUT = CheckoutIn()  # what no body means: the cart
 
 
 def parse_order_id(order_id: str) -> uuid.UUID:
@@ -116,7 +119,9 @@ def place_order(
     catalog: CatalogDep,
     caller: CallerDep,
     settings: SettingsDep,
-    body: CheckoutIn | None = None,
+    # Optional, never null (none: the cart): a nullable body made generated clients send
+    # their "unset" marker.
+    body: Annotated[CheckoutIn, Body()] = EMPTY_CHECKOUT,
     idempotency_key: IdempotencyKey = None,
     traceparent: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> OrderOut:

@@ -23,6 +23,14 @@ ProductId = Annotated[
 Money = Annotated[Decimal, PlainSerializer(str, return_type=str, when_used="json")]
 
 
+class Documented(BaseModel):
+    @classmethod
+    def ref(cls) -> str:
+        """Where the OpenAPI document keeps this schema (``install_error_docs`` adds it when
+        no JSON body names it, which FastAPI would leave out)."""
+        return f"#/components/schemas/{cls.__name__}"
+
+
 class LineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -49,7 +57,7 @@ class OrderLineOut(BaseModel):
         )
 
 
-class OrderStatusEvent(BaseModel):
+class OrderStatusEvent(Documented):
     """The data of each ``status`` event of an order's live stream (its ``id`` is ``version``)."""
 
     order_id: uuid.UUID
@@ -59,12 +67,6 @@ class OrderStatusEvent(BaseModel):
         None, description="Why the catalog rejected it: [{product_id, requested, available}]."
     )
     updated_at: datetime
-
-    @classmethod
-    def ref(cls) -> str:
-        """Where the OpenAPI document keeps this schema (``install_error_docs`` adds it: no
-        JSON response names it, so FastAPI would not)."""
-        return f"#/components/schemas/{cls.__name__}"
 
 
 class OrderOut(BaseModel):
