@@ -11,19 +11,23 @@ from msh_common.errors import use_error_schemas
 # Every operation's id, chosen once and kept across releases (generated clients name their
 # functions after them): snake_case, verb first. A new endpoint adds its own here, or the
 # document fails to build.
+_OPERATIONS = """
+    POST    /api/auth/register                  register
+    POST    /api/auth/login                     log_in
+    POST    /api/auth/refresh                   refresh_tokens
+    POST    /api/auth/logout                    log_out
+    POST    /api/auth/password-reset            request_password_reset
+    POST    /api/auth/password-reset/confirm    confirm_password_reset
+    GET     /api/auth/jwks                      get_jwks
+    GET     /.well-known/jwks.json              get_well_known_jwks
+    GET     /api/users/me                       get_profile
+    PATCH   /api/users/me                       update_profile
+    DELETE  /api/users/me                       delete_account
+    POST    /api/users/me/password              change_password
+"""
 OPERATION_IDS: dict[tuple[str, str], str] = {
-    ("post", "/api/auth/register"): "register",
-    ("post", "/api/auth/login"): "log_in",
-    ("post", "/api/auth/refresh"): "refresh_tokens",
-    ("post", "/api/auth/logout"): "log_out",
-    ("post", "/api/auth/password-reset"): "request_password_reset",
-    ("post", "/api/auth/password-reset/confirm"): "confirm_password_reset",
-    ("get", "/api/auth/jwks"): "get_jwks",
-    ("get", "/.well-known/jwks.json"): "get_well_known_jwks",
-    ("get", "/api/users/me"): "get_profile",
-    ("patch", "/api/users/me"): "update_profile",
-    ("delete", "/api/users/me"): "delete_account",
-    ("post", "/api/users/me/password"): "change_password",
+    (method.lower(), path): operation_id
+    for method, path, operation_id in (line.split() for line in _OPERATIONS.strip().splitlines())
 }
 TAGS = [
     {
