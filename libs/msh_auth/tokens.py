@@ -36,7 +36,8 @@ class Principal:
 
 
 def token_kid(token: str) -> str:
-    """The ``kid`` of a token's header, without trusting anything else in it."""
+    """The ``kid`` of an access token's header, once its ``alg`` (RS256) and ``typ``
+    (``at+jwt``) are the only ones allowed; nothing else in the header is trusted."""
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:

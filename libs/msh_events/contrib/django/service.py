@@ -17,12 +17,14 @@ from .stores import DjangoDeadLetterStore, DjangoOutboxStore, DjangoProcessedEve
 
 
 @cache
-def service_events() -> ServiceEvents:
-    def consumer() -> IdempotentConsumer:
-        return IdempotentConsumer(
-            DjangoProcessedEventStore(), import_string(settings.EVENTS_HANDLERS)
-        )
+def consumer() -> IdempotentConsumer:
+    """The worker's consumer, made on the first event (the handlers are imported once, not
+    for every message; the consumer keeps no state between events)."""
+    return IdempotentConsumer(DjangoProcessedEventStore(), import_string(settings.EVENTS_HANDLERS))
 
+
+@cache
+def service_events() -> ServiceEvents:
     return ServiceEvents(
         name=settings.EVENTS_SERVICE,
         broker_url=settings.CELERY_BROKER_URL,
