@@ -26,14 +26,14 @@ def test_malformed_json(client):
 
 
 def test_missing_fields_are_named(client):
-    error = assert_error(client.post("/api/auth/register", json={}), 400, "validation_error")
+    error = assert_error(client.post("/api/auth/register", json={}), 422, "validation_error")
     assert {"email", "password"} <= set(error["fields"])
 
 
 def test_wrong_types(client):
     error = assert_error(
         client.post("/api/auth/register", json={"email": 42, "password": ["x"]}),
-        400,
+        422,
         "validation_error",
     )
     assert "email" in error["fields"] or "password" in error["fields"]

@@ -1,6 +1,6 @@
 """Hostile cases Schemathesis does not generate, for every operation of the merged OpenAPI
 document that takes a JSON body, through the gateway (``make fuzz`` runs this beside
-test_fuzz_openapi.py): a body nested 1,000 levels deep is a 400 ``malformed_request``, and a body
+test_fuzz_openapi.py): a body nested 1,000 levels deep is a 400 ``bad_request``, and a body
 whose every string holds NUL and ESC is a ``validation_error``: never a 5xx. And the edge
 itself: a 1 MB header and 1,000 headers are a 431 in the error shape."""
 
@@ -109,7 +109,7 @@ def test_every_json_operation_refuses_deep_and_control_character_bodies(stack, d
             body = {**body, "note": HOSTILE} if isinstance(body, dict) else {"note": HOSTILE}
         nul = call(stack, ids, method, path, json.dumps(body).encode())
         for case, response, statuses, code in (
-            ("deep", deep, {400}, "malformed_request"),
+            ("deep", deep, {400}, "bad_request"),
             ("NUL", nul, {400, 422}, "validation_error"),
         ):
             error = response.json().get("error", {}) if _is_json(response) else {}

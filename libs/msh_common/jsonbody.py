@@ -5,7 +5,7 @@ raises ``RecursionError`` (a 500) before any validation runs, and one nested jus
 interpreter's limit still makes every later recursive walk (validators, serialisers) a risk. No
 API of the platform takes more than a few levels, so deeper bodies are refused before parsing,
 by a scan that does not recurse: :class:`JsonTooDeep`, which each service answers as 400
-``malformed_request`` like any other body that is not usable JSON. Body *size* stays each
+``bad_request`` like any other body that is not usable JSON. Body *size* stays each
 service's own limit (it is checked while the body is read, before this runs).
 """
 

@@ -22,7 +22,7 @@ from msh_common.errors import INVALID_TOKEN, error_body
 logger = logging.getLogger(__name__)
 
 CODES = {
-    exceptions.ParseError: "malformed_request",
+    exceptions.ParseError: "bad_request",
     exceptions.AuthenticationFailed: "not_authenticated",
     exceptions.NotAuthenticated: "not_authenticated",
     exceptions.PermissionDenied: "permission_denied",
@@ -77,6 +77,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         getattr(exc, "default_code", "error"),
     )
     if isinstance(exc, exceptions.ValidationError):
+        # 422, as every service: the request was understood, its fields are refused (DRF's 400
+        # stays for a body that is not usable JSON, ParseError).
+        response.status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
         response.data = _validation_body(code, exc.detail)
         return response
     response.data = _error_body(exc, code)

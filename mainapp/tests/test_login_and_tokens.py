@@ -65,7 +65,7 @@ def test_an_inactive_user_cannot_log_in(api, user, password, assert_error):
 
 
 def test_login_with_missing_fields_is_a_validation_error(api, assert_error):
-    error = assert_error(post(api, "/api/auth/login", {}), 400, "validation_error")
+    error = assert_error(post(api, "/api/auth/login", {}), 422, "validation_error")
     assert set(error["fields"]) == {"email", "password"}
 
 
@@ -304,7 +304,7 @@ def test_a_deactivated_user_cannot_refresh(api, user, tokens, assert_error):
 
 def test_refresh_of_garbage_or_nothing(api, assert_error):
     assert_error(post(api, "/api/auth/refresh", {"refresh": "nope"}), 401, "invalid_token")
-    error = assert_error(post(api, "/api/auth/refresh", {}), 400, "validation_error")
+    error = assert_error(post(api, "/api/auth/refresh", {}), 422, "validation_error")
     assert set(error["fields"]) == {"refresh"}
 
 

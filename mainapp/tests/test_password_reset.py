@@ -98,7 +98,7 @@ def test_the_link_sets_a_new_password_once(
         {"token": token, "password": "yet-Another-phrase-6"},
         format="json",
     )
-    error = assert_error(again, 400, "validation_error")
+    error = assert_error(again, 422, "validation_error")
     assert list(error["fields"]) == ["token"]
     user.refresh_from_db()
     assert user.check_password(NEW_PASSWORD)
@@ -113,7 +113,7 @@ def test_invalid_tokens_are_a_field_error(api, user, token, assert_error):
         {"token": token, "password": NEW_PASSWORD},
         format="json",
     )
-    error = assert_error(response, 400, "validation_error")
+    error = assert_error(response, 422, "validation_error")
     assert list(error["fields"]) == ["token"]
 
 
@@ -125,7 +125,7 @@ def test_an_expired_token_is_refused(api, user, settings, assert_error):
         {"token": token, "password": NEW_PASSWORD},
         format="json",
     )
-    assert list(assert_error(response, 400)["fields"]) == ["token"]
+    assert list(assert_error(response, 422)["fields"]) == ["token"]
 
 
 def test_a_weak_new_password_is_refused_and_the_token_stays_usable(api, user, assert_error):
@@ -133,7 +133,7 @@ def test_a_weak_new_password_is_refused_and_the_token_stays_usable(api, user, as
     weak = api.post(
         "/api/auth/password-reset/confirm", {"token": token, "password": "12345"}, format="json"
     )
-    assert list(assert_error(weak, 400)["fields"]) == ["password"]
+    assert list(assert_error(weak, 422)["fields"]) == ["password"]
     ok = api.post(
         "/api/auth/password-reset/confirm",
         {"token": token, "password": NEW_PASSWORD},
@@ -209,7 +209,7 @@ def test_one_token_used_twice_at_once_sets_one_password(make_user):
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(results.values()) == [204, 400]
+    assert sorted(results.values()) == [204, 422]
     [winner] = [pw for pw, status in results.items() if status == 204]
     user.refresh_from_db()
     assert user.check_password(winner)

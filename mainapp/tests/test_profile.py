@@ -64,7 +64,7 @@ def test_patch_to_a_taken_email_is_a_field_error(me, make_user, assert_error):
             {"email": "TAKEN@example.com", "current_password": PASSWORD},
             format="json",
         ),
-        400,
+        422,
     )
     assert list(error["fields"]) == ["email"]
 
@@ -75,7 +75,7 @@ def test_patch_to_ones_own_email_is_fine(me):
 
 
 def test_patch_with_an_invalid_email(me, assert_error):
-    error = assert_error(me.patch("/api/users/me", {"email": "nope"}, format="json"), 400)
+    error = assert_error(me.patch("/api/users/me", {"email": "nope"}, format="json"), 422)
     assert "email" in error["fields"]
 
 
@@ -104,7 +104,7 @@ def test_change_password_with_a_wrong_current_password(me, user, password, asser
             {"current_password": "not-it-at-all-1", "new_password": "another-Long-phrase-4"},
             format="json",
         ),
-        400,
+        422,
         "validation_error",
     )
     assert list(error["fields"]) == ["current_password"]
@@ -119,7 +119,7 @@ def test_change_password_to_a_weak_one(me, password, assert_error):
             {"current_password": password, "new_password": "12345"},
             format="json",
         ),
-        400,
+        422,
     )
     assert list(error["fields"]) == ["new_password"]
 
@@ -196,7 +196,7 @@ def test_email_change_without_the_right_password_changes_nothing(
 ):
     other = login(user.email)
     response = me.patch("/api/users/me", {"email": "ann.new@example.com", **body}, format="json")
-    error = assert_error(response, 400, "validation_error")
+    error = assert_error(response, 422, "validation_error")
     assert list(error["fields"]) == ["current_password"]
     user.refresh_from_db()
     assert user.email == "ann@example.com"
@@ -210,7 +210,7 @@ def test_a_name_change_needs_no_password(me, user):
 
 @pytest.mark.parametrize("body", [None, {}, {"current_password": "not-it-at-all-1"}])
 def test_deletion_without_the_right_password_changes_nothing(me, user, body, assert_error):
-    error = assert_error(me.delete("/api/users/me", body, format="json"), 400, "validation_error")
+    error = assert_error(me.delete("/api/users/me", body, format="json"), 422, "validation_error")
     assert list(error["fields"]) == ["current_password"]
     assert User.objects.filter(pk=user.pk).exists()
     assert not OutboxEvent.objects.filter(type="user.deleted").exists()

@@ -79,7 +79,7 @@ def test_the_body_wins_over_the_cookie(user, password):
 
 def test_refresh_without_body_or_cookie_is_a_validation_error(assert_error):
     response = APIClient().post("/api/auth/refresh", {}, format="json")
-    error = assert_error(response, 400, "validation_error")
+    error = assert_error(response, 422, "validation_error")
     assert "refresh" in error["fields"]
 
 

@@ -51,7 +51,7 @@ def test_duplicate_email_in_any_case_is_a_field_error_and_publishes_nothing(
 ):
     make_user("dee@example.com")
     error = assert_error(
-        register(api, email="DEE@example.com", password=password), 400, "validation_error"
+        register(api, email="DEE@example.com", password=password), 422, "validation_error"
     )
     assert list(error["fields"]) == ["email"]
     assert "already registered" in error["fields"]["email"][0]
@@ -65,31 +65,31 @@ def test_duplicate_email_in_any_case_is_a_field_error_and_publishes_nothing(
     ids=["too-short", "common", "numeric", "like-the-email"],
 )
 def test_weak_passwords_are_refused_under_password(api, weak, assert_error):
-    error = assert_error(register(api, email="ellen@example.com", password=weak), 400)
+    error = assert_error(register(api, email="ellen@example.com", password=weak), 422)
     assert error["code"] == "validation_error"
     assert set(error["fields"]) == {"password"}
     assert not User.objects.exists()
 
 
 def test_bad_email_and_weak_password_are_both_reported(api, assert_error):
-    error = assert_error(register(api, email="not-an-email", password="123"), 400)
+    error = assert_error(register(api, email="not-an-email", password="123"), 422)
     assert set(error["fields"]) == {"email", "password"}
 
 
 def test_missing_fields_are_named(api, assert_error):
-    error = assert_error(register(api), 400, "validation_error")
+    error = assert_error(register(api), 422, "validation_error")
     assert set(error["fields"]) == {"email", "password"}
 
 
 def test_wrong_types_are_field_errors(api, assert_error):
-    error = assert_error(register(api, email=["x@example.com"], password=12345), 400)
+    error = assert_error(register(api, email=["x@example.com"], password=12345), 422)
     assert error["code"] == "validation_error"
     assert "email" in error["fields"]
 
 
 def test_a_json_list_is_a_validation_error(api, assert_error):
     response = api.post("/api/auth/register", [1, 2], format="json")
-    assert assert_error(response, 400, "validation_error")
+    assert assert_error(response, 422, "validation_error")
 
 
 def test_registration_is_throttled_per_client_address(api, password, settings, assert_error):

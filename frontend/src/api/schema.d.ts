@@ -2515,7 +2515,7 @@ export interface operations {
                     "application/json": components["schemas"]["TokenPair"];
                 };
             };
-            /** @description Invalid fields, in `error.fields`. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
+            /** @description `bad_request`: the body is not JSON, or is nested too deeply. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2533,7 +2533,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
+            /** @description `payload_too_large`: the body is over the size limit. At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2544,6 +2544,15 @@ export interface operations {
             };
             /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description `validation_error`: invalid fields, in `error.fields`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2609,7 +2618,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Invalid fields, in `error.fields`. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
+            /** @description `bad_request`: the body is not JSON, or is nested too deeply. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2636,7 +2645,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
+            /** @description `payload_too_large`: the body is over the size limit. At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2647,6 +2656,15 @@ export interface operations {
             };
             /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description `validation_error`: invalid fields, in `error.fields`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2713,7 +2731,7 @@ export interface operations {
                     "application/json": components["schemas"]["Detail"];
                 };
             };
-            /** @description Invalid fields, in `error.fields`. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
+            /** @description `bad_request`: the body is not JSON, or is nested too deeply. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2722,7 +2740,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
+            /** @description `payload_too_large`: the body is over the size limit. At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2733,6 +2751,15 @@ export interface operations {
             };
             /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description `validation_error`: invalid fields, in `error.fields`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2798,7 +2825,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Invalid fields, in `error.fields`. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
+            /** @description `bad_request`: the body is not JSON, or is nested too deeply. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2807,7 +2834,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
+            /** @description `payload_too_large`: the body is over the size limit. At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2818,6 +2845,15 @@ export interface operations {
             };
             /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description `validation_error`: invalid fields, in `error.fields`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2884,7 +2920,7 @@ export interface operations {
                     "application/json": components["schemas"]["TokenPair"];
                 };
             };
-            /** @description Invalid fields, in `error.fields`. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
+            /** @description `bad_request`: the body is not JSON, or is nested too deeply. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2911,7 +2947,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
+            /** @description `payload_too_large`: the body is over the size limit. At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2922,6 +2958,15 @@ export interface operations {
             };
             /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description `validation_error`: invalid fields, in `error.fields`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2988,7 +3033,7 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description Invalid fields, in `error.fields`. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
+            /** @description `bad_request`: the body is not JSON, or is nested too deeply. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2997,7 +3042,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
+            /** @description `payload_too_large`: the body is over the size limit. At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3008,6 +3053,15 @@ export interface operations {
             };
             /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description `validation_error`: invalid fields, in `error.fields`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3155,7 +3209,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Invalid fields, in `error.fields`. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
+            /** @description `bad_request`: the body is not JSON, or is nested too deeply. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3173,7 +3227,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
+            /** @description `payload_too_large`: the body is over the size limit. At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3184,6 +3238,15 @@ export interface operations {
             };
             /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description `validation_error`: invalid fields, in `error.fields`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3250,7 +3313,7 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description Invalid fields, in `error.fields`. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
+            /** @description `bad_request`: the body is not JSON, or is nested too deeply. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3268,7 +3331,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
+            /** @description `payload_too_large`: the body is over the size limit. At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3279,6 +3342,15 @@ export interface operations {
             };
             /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description `validation_error`: invalid fields, in `error.fields`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3344,7 +3416,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Invalid fields, in `error.fields`. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
+            /** @description `bad_request`: the body is not JSON, or is nested too deeply. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3362,7 +3434,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
+            /** @description `payload_too_large`: the body is over the size limit. At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3373,6 +3445,15 @@ export interface operations {
             };
             /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description `validation_error`: invalid fields, in `error.fields`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3607,7 +3688,7 @@ export interface operations {
                     "application/json": components["schemas"]["CartOut"];
                 };
             };
-            /** @description `validation_error`: invalid fields, in `error.fields`; `malformed_request`: the body is not JSON. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
+            /** @description `bad_request`: the body is not JSON, or nested too deeply. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3643,7 +3724,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description `product_unavailable`: unknown or inactive product. */
+            /** @description `validation_error`: invalid fields, in `error.fields`; `product_unavailable`: unknown or inactive product. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3714,7 +3795,7 @@ export interface operations {
                     "application/json": components["schemas"]["OrderPage"];
                 };
             };
-            /** @description `validation_error`: invalid fields, in `error.fields`; `malformed_request`: the body is not JSON. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
+            /** @description At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3743,6 +3824,15 @@ export interface operations {
             };
             /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description `validation_error`: invalid fields, in `error.fields`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3813,7 +3903,7 @@ export interface operations {
                     "application/json": components["schemas"]["OrderOut"];
                 };
             };
-            /** @description `validation_error`: invalid fields, in `error.fields`; `malformed_request`: the body is not JSON. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
+            /** @description `bad_request`: the body is not JSON, or nested too deeply. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3849,7 +3939,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description `product_unavailable`, `mixed_currencies`: unknown or inactive products, prices in several currencies; `idempotency_key_reused`: the key was used for another request. */
+            /** @description `validation_error`: invalid fields, in `error.fields`; `empty_order`, `too_many_lines`, `quantity_too_large`: nothing to order, or over the limits; `product_unavailable`, `mixed_currencies`: unknown or inactive products, prices in several currencies; `idempotency_key_reused`: the key was used for another request. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3916,7 +4006,7 @@ export interface operations {
                     "application/json": components["schemas"]["OrderOut"];
                 };
             };
-            /** @description `validation_error`: invalid fields, in `error.fields`; `malformed_request`: the body is not JSON. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
+            /** @description At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3945,6 +4035,15 @@ export interface operations {
             };
             /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description `validation_error`: invalid fields, in `error.fields`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4010,7 +4109,7 @@ export interface operations {
                     "application/json": components["schemas"]["OrderOut"];
                 };
             };
-            /** @description `validation_error`: invalid fields, in `error.fields`; `malformed_request`: the body is not JSON. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
+            /** @description At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4048,6 +4147,15 @@ export interface operations {
             };
             /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description `validation_error`: invalid fields, in `error.fields`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4113,7 +4221,7 @@ export interface operations {
                     "text/event-stream": components["schemas"]["OrderStatusEvent"];
                 };
             };
-            /** @description `validation_error`: invalid fields, in `error.fields`; `malformed_request`: the body is not JSON. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
+            /** @description At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4142,6 +4250,15 @@ export interface operations {
             };
             /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description `validation_error`: invalid fields, in `error.fields`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4213,7 +4330,7 @@ export interface operations {
                     "application/json": components["schemas"]["SalesOut"];
                 };
             };
-            /** @description `validation_error`: invalid fields, in `error.fields`; `malformed_request`: the body is not JSON. At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
+            /** @description At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4242,6 +4359,15 @@ export interface operations {
             };
             /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description `validation_error`: invalid fields, in `error.fields`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

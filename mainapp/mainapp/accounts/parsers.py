@@ -2,7 +2,7 @@
 
 DRF's JSONParser reads the request stream directly and so bypasses Django's body-size check;
 this one raises RequestDataTooBig, which the shared error handler answers with a JSON 413. A
-body nested deeper than msh_common.jsonbody allows is a 400 ``malformed_request`` (ParseError)
+body nested deeper than msh_common.jsonbody allows is a 400 ``bad_request`` (ParseError)
 instead of a RecursionError (a 500).
 """
 

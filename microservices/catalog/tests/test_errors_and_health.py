@@ -27,13 +27,20 @@ def test_wrong_method_is_a_json_405_with_allow(client, assert_error):
 
 
 def test_malformed_json_is_a_json_400(client, staff, assert_error):
-    for body in ("{bad", '"just a string"', "[1, 2]", "null"):
+    response = client.post(
+        "/api/catalog/products", data="{bad", headers={**staff, "Content-Type": "application/json"}
+    )
+    assert_error(response, 400, "bad_request")
+
+
+def test_json_that_is_not_an_object_is_a_422(client, staff, assert_error):
+    for body in ('"just a string"', "[1, 2]", "null"):
         response = client.post(
             "/api/catalog/products",
             data=body,
             headers={**staff, "Content-Type": "application/json"},
         )
-        assert_error(response, 400, "malformed_request")
+        assert_error(response, 422, "validation_error")
 
 
 def test_a_body_that_is_not_json_is_a_json_415(client, staff, assert_error):

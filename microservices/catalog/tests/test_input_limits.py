@@ -1,5 +1,5 @@
 """Hostile input answers a 4xx in the error shape: JSON nested too deeply (400
-``malformed_request``), control characters in any text (422 ``validation_error`` on the field)."""
+``bad_request``), control characters in any text (422 ``validation_error`` on the field)."""
 
 from __future__ import annotations
 
@@ -34,14 +34,14 @@ def test_a_product_with_line_breaks_in_its_description_is_created(client, staff,
 def test_a_deeply_nested_quote_request_is_a_400(client, customer, assert_error, depth):
     body = '{"lines": ' + nested(depth) + "}"
     response = client.post("/api/catalog/quotes", data=body, headers={**customer, **JSON})
-    error = assert_error(response, 400, "malformed_request")
+    error = assert_error(response, 400, "bad_request")
     assert error["message"] == f"JSON nested too deeply (more than {MAX_JSON_DEPTH} levels)."
 
 
 def test_a_deeply_nested_product_is_a_400_too(client, staff, assert_error, category):
     body = '{"attributes": {"a": ' + nested(1_000) + "}}"
     response = client.post("/api/catalog/products", data=body, headers={**staff, **JSON})
-    assert_error(response, 400, "malformed_request")
+    assert_error(response, 400, "bad_request")
 
 
 @pytest.mark.parametrize(

@@ -87,7 +87,7 @@ def _error_statuses(operation: dict) -> set[str]:
 def test_openapi_documents_the_errors_really_answered(client):
     spec = client.get("/openapi.json").json()
     paths = spec["paths"]
-    # no FastAPI 422 "HTTPValidationError": validation errors are 400 in the platform shape
+    # no FastAPI "HTTPValidationError": validation errors are 422 in the platform shape
     assert "HTTPValidationError" not in spec["components"]["schemas"]
     assert "ValidationError" not in spec["components"]["schemas"]
     assert spec["components"]["schemas"]["ErrorResponse"]["required"] == ["error"]
@@ -100,10 +100,10 @@ def test_openapi_documents_the_errors_really_answered(client):
         "503",
     }
     assert _error_statuses(paths["/api/orders"]["post"]) == {"400", "401", "413", "422", "503"}
-    assert _error_statuses(paths["/api/orders"]["get"]) == {"400", "401", "403", "503"}
+    assert _error_statuses(paths["/api/orders"]["get"]) == {"401", "403", "422", "503"}
     assert _error_statuses(paths["/api/orders/{order_id}/cancel"]["post"]) >= {"404", "409"}
     assert _error_statuses(paths["/api/orders/{order_id}/events"]["get"]) >= {"401", "404"}
-    assert _error_statuses(paths["/api/reports/sales"]["get"]) == {"400", "401", "403", "503"}
+    assert _error_statuses(paths["/api/reports/sales"]["get"]) == {"401", "403", "422", "503"}
     for path, item in paths.items():
         for method, operation in item.items():
             assert "422" not in operation["responses"] or _error_statuses(operation) >= {"422"}, (
@@ -139,24 +139,24 @@ def test_unknown_routes_and_methods_answer_json(client, assert_error, user):
     assert_error(client.delete("/api/orders", headers=user.headers), 405, "method_not_allowed")
 
 
-def test_validation_errors_are_400_with_fields(client, assert_error, user):
+def test_validation_errors_are_422_with_fields(client, assert_error, user):
     error = assert_error(
         client.post(
             "/api/orders",
             json={"lines": [{"product_id": "p1", "quantity": 0}]},
             headers=user.headers,
         ),
-        400,
+        422,
         "validation_error",
     )
     assert list(error["fields"]) == ["lines.0.quantity"]
     error = assert_error(
-        client.get("/api/orders?page=0", headers=user.headers), 400, "validation_error"
+        client.get("/api/orders?page=0", headers=user.headers), 422, "validation_error"
     )
     assert "page" in error["fields"]
     error = assert_error(
         client.post("/api/orders", json={"lines": [], "extra": 1}, headers=user.headers),
-        400,
+        422,
         "validation_error",
     )
     assert set(error["fields"]) == {"lines", "extra"}
@@ -168,7 +168,7 @@ def test_a_body_that_is_not_json_is_malformed(client, assert_error, user):
         content=b"{not json",
         headers={**user.headers, "Content-Type": "application/json"},
     )
-    assert_error(response, 400, "malformed_request")
+    assert_error(response, 400, "bad_request")
 
 
 def test_a_body_over_the_cap_is_413(client, assert_error, user, settings):

@@ -59,20 +59,20 @@ def test_quantities_and_distinct_products_are_capped(
 ):
     mug = products["mug"]
     error = assert_error(
-        put(client, user, mug, settings.orders_max_quantity + 1), 400, "validation_error"
+        put(client, user, mug, settings.orders_max_quantity + 1), 422, "validation_error"
     )
     assert "quantity" in error["fields"]
-    assert_error(put(client, user, mug, -1), 400, "validation_error")
+    assert_error(put(client, user, mug, -1), 422, "validation_error")
     assert_error(
         client.put("/api/cart/items/bad$id", json={"quantity": 1}, headers=user.headers),
-        400,
+        422,
         "validation_error",
     )
     ids = [catalog.add(stock=0) for _ in range(settings.orders_max_lines + 1)]
     *allowed, one_too_many = ids
     for product_id in allowed:
         assert put(client, user, product_id, 1).status_code == 200
-    assert_error(put(client, user, one_too_many, 1), 400, "too_many_lines")
+    assert_error(put(client, user, one_too_many, 1), 422, "too_many_lines")
     assert put(client, user, allowed[0], 2).status_code == 200  # changing one already in is fine
 
 

@@ -124,7 +124,7 @@ def test_checkout_of_explicit_lines_merges_repeats_and_leaves_the_cart(
 
 
 def test_an_empty_cart_cannot_be_checked_out(client, user, assert_error, db):
-    assert_error(client.post("/api/orders", headers=user.headers), 400, "empty_order")
+    assert_error(client.post("/api/orders", headers=user.headers), 422, "empty_order")
     assert order_count(db) == 0
 
 
@@ -173,7 +173,7 @@ def test_mixed_currencies_and_oversized_quantities_are_refused(
             json={"lines": [{"product_id": mug, "quantity": settings.orders_max_quantity + 1}]},
             headers=user.headers,
         ),
-        400,
+        422,
         "quantity_too_large",
     )
 
@@ -267,7 +267,7 @@ def test_a_malformed_idempotency_key_is_refused(client, user, assert_error, prod
             json={"lines": [{"product_id": products["mug"], "quantity": 1}]},
             headers={**user.headers, "Idempotency-Key": "x" * 256},
         ),
-        400,
+        422,
         "validation_error",
     )
     assert "Idempotency-Key" in error["fields"]

@@ -40,7 +40,7 @@ from ..serializers import (
 )
 from ..tasks import queue_password_reset_email
 from ..throttles import LoginThrottle, PasswordResetThrottle, RegisterThrottle
-from .base import NOT_AUTHENTICATED, RATE_LIMITED, VALIDATION_ERROR, PublicAPIView, error
+from .base import BODY_ERRORS, NOT_AUTHENTICATED, RATE_LIMITED, PublicAPIView, error
 
 FOREIGN_ORIGIN_ERROR = error("`permission_denied`: a cookie-based call from a foreign page.")
 RESET_REQUESTED = "If an account exists for this address, a reset link has been sent."
@@ -123,7 +123,7 @@ class RegisterView(PublicAPIView):
         tags=["auth"],
         summary="Create a customer account",
         request=RegisterSerializer,
-        responses={201: UserSerializer, 400: VALIDATION_ERROR, 429: RATE_LIMITED},
+        responses={201: UserSerializer, **BODY_ERRORS, 429: RATE_LIMITED},
     )
     def post(self, request: Request) -> Response:
         serializer = RegisterSerializer(data=request.data)
@@ -150,7 +150,7 @@ class LoginView(PublicAPIView):
         request=LoginSerializer,
         responses={
             200: TokenPairSerializer,
-            400: VALIDATION_ERROR,
+            **BODY_ERRORS,
             401: error("`invalid_credentials`: wrong e-mail or password, or inactive account."),
             429: RATE_LIMITED,
         },
@@ -180,7 +180,7 @@ class RefreshView(PublicAPIView):
         request=RefreshSerializer,
         responses={
             200: TokenPairSerializer,
-            400: VALIDATION_ERROR,
+            **BODY_ERRORS,
             401: NOT_AUTHENTICATED,
             403: FOREIGN_ORIGIN_ERROR,
         },
@@ -203,7 +203,7 @@ class LogoutView(PublicAPIView):
         request=RefreshSerializer,
         responses={
             204: None,
-            400: VALIDATION_ERROR,
+            **BODY_ERRORS,
             401: NOT_AUTHENTICATED,
             403: FOREIGN_ORIGIN_ERROR,
         },
@@ -227,7 +227,7 @@ class PasswordResetView(PublicAPIView):
         tags=["auth"],
         summary="E-mail a password-reset link (the same answer whether the account exists)",
         request=PasswordResetSerializer,
-        responses={202: DetailSerializer, 400: VALIDATION_ERROR, 429: RATE_LIMITED},
+        responses={202: DetailSerializer, **BODY_ERRORS, 429: RATE_LIMITED},
     )
     def post(self, request: Request) -> Response:
         serializer = PasswordResetSerializer(data=request.data)
@@ -246,7 +246,7 @@ class PasswordResetConfirmView(PublicAPIView):
         request=PasswordResetConfirmSerializer,
         responses={
             204: OpenApiResponse(description="Password set; every session was logged out."),
-            400: VALIDATION_ERROR,
+            **BODY_ERRORS,
         },
     )
     def post(self, request: Request) -> Response:

@@ -19,7 +19,13 @@ def error(description: str) -> OpenApiResponse:
     return OpenApiResponse(ErrorResponseSerializer, description=description)
 
 
-VALIDATION_ERROR = error("Invalid fields, in `error.fields`.")
+VALIDATION_ERROR = error("`validation_error`: invalid fields, in `error.fields`.")
+# Every operation that reads a JSON body can answer these three.
+BODY_ERRORS = {
+    400: error("`bad_request`: the body is not JSON, or is nested too deeply."),
+    413: error("`payload_too_large`: the body is over the size limit."),
+    422: VALIDATION_ERROR,
+}
 RATE_LIMITED = error("Too many requests from this client; see `Retry-After`.")
 NOT_AUTHENTICATED = error("Missing, invalid or expired token.")
 

@@ -22,7 +22,7 @@ from ..serializers import (
 )
 from ..tasks import queue_email_changed_notice
 from ..tokens import SID_CLAIM
-from .base import NOT_AUTHENTICATED, VALIDATION_ERROR, AccountsAPIView
+from .base import BODY_ERRORS, NOT_AUTHENTICATED, AccountsAPIView
 
 
 def current_sid(request: Request) -> str | None:
@@ -48,7 +48,7 @@ class MeView(AccountsAPIView):
         description="Changing `email` needs `current_password`; the old address is told (the "
         "new one masked) and every other session is logged out.",
         request=UserSerializer,
-        responses={200: UserSerializer, 400: VALIDATION_ERROR, 401: NOT_AUTHENTICATED},
+        responses={200: UserSerializer, **BODY_ERRORS, 401: NOT_AUTHENTICATED},
     )
     def patch(self, request: Request) -> Response:
         user = request.user
@@ -70,7 +70,7 @@ class MeView(AccountsAPIView):
         summary="Delete the account (publishes user.deleted)",
         description="Needs the account's password as `current_password` in the JSON body.",
         request=AccountDeleteSerializer,
-        responses={204: None, 400: VALIDATION_ERROR, 401: NOT_AUTHENTICATED},
+        responses={204: None, **BODY_ERRORS, 401: NOT_AUTHENTICATED},
     )
     def delete(self, request: Request) -> Response:
         user = request.user
@@ -90,7 +90,7 @@ class PasswordChangeView(AccountsAPIView):
         request=PasswordChangeSerializer,
         responses={
             204: OpenApiResponse(description="Password changed."),
-            400: VALIDATION_ERROR,
+            **BODY_ERRORS,
             401: NOT_AUTHENTICATED,
         },
     )

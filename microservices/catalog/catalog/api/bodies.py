@@ -3,7 +3,7 @@
 Flask's own ``json.loads`` recurses, so a body nested a few thousand levels deep raised
 ``RecursionError``, a 500. Every ``request.get_json()`` (the guards', flask-openapi3's) goes
 through the app's JSON provider, so installing one here covers them all; a body nested too
-deeply is a 400 ``malformed_request`` that says so, like any body that is not usable JSON.
+deeply is a 400 ``bad_request`` that says so, like any body that is not usable JSON.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ class BoundedJSONRequest(Request):
 
     def on_json_loading_failed(self, e: ValueError | None) -> Any:
         if isinstance(e, JsonTooDeep):
-            raise ApiError(400, str(e), code="malformed_request") from e
+            raise ApiError(400, str(e), code="bad_request") from e
         return super().on_json_loading_failed(e)
 
 

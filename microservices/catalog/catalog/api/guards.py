@@ -28,9 +28,9 @@ def check_json_body() -> None:
     try:
         body = request.get_json()
     except BadRequest as exc:
-        raise ApiError(400, "The body is not valid JSON.", code="malformed_request") from exc
+        raise ApiError(400, "The body is not valid JSON.", code="bad_request") from exc
     if not isinstance(body, dict):
-        raise ApiError(400, "The body must be a JSON object.", code="malformed_request")
+        raise ApiError(422, "The body must be a JSON object.", code="validation_error")
 
 
 def staff_writes() -> None:

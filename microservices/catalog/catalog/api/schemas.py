@@ -27,7 +27,7 @@ def errors(*statuses: int) -> Responses:
 
 # What the blueprints' guards (guards.py) answer before a view runs, for the OpenAPI document:
 # a caller without a valid token (401), or without the staff role (403), or when tokens cannot
-# be verified (503); a JSON body that does not parse or is not an object (400), is over
+# be verified (503); a JSON body that does not parse (400), is not an object (422), is over
 # CATALOG_MAX_BODY_BYTES (413) or is not sent as application/json (415).
 SIGNED_IN = (401, 503)
 STAFF = (*SIGNED_IN, 403)

@@ -55,7 +55,7 @@ def _replaying(body: bytes, receive: Receive) -> Receive:
 @dataclass(eq=False)
 class BodyLimitMiddleware(HttpMiddleware):
     """The request body's limits, before FastAPI reads it: 413 for a body over ``max_bytes``
-    (at once when Content-Length says so), and 400 ``malformed_request`` for a JSON body nested
+    (at once when Content-Length says so), and 400 ``bad_request`` for a JSON body nested
     deeper than :mod:`msh_common.jsonbody` allows (FastAPI's own parser would recurse into it).
     A JSON body is read whole (it is small: at most ``max_bytes``), checked and passed on; any
     other body streams, and passing the limit mid-way answers 413 from the route."""
@@ -81,11 +81,11 @@ class BodyLimitMiddleware(HttpMiddleware):
         try:
             check_json_depth(body)
         except JsonTooDeep as exc:
-            await error_response(400, "malformed_request", str(exc))(scope, receive, send)
+            await error_response(400, "bad_request", str(exc))(scope, receive, send)
             return
         except ValueError:
             message = "The request body is not valid JSON."
-            await error_response(400, "malformed_request", message)(scope, receive, send)
+            await error_response(400, "bad_request", message)(scope, receive, send)
             return
         await self.app(scope, _replaying(body, receive), send)
 

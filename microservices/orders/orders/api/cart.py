@@ -103,7 +103,8 @@ def get_cart(db: DatabaseDep, catalog: CatalogDep, caller: CallerDep) -> CartOut
         {
             401: "`not_authenticated`, `invalid_token`: no valid access token "
             "(or the catalog refused it).",
-            422: "`product_unavailable`: unknown or inactive product.",
+            422: "`validation_error`: invalid fields, in `error.fields`; "
+            "`product_unavailable`: unknown or inactive product.",
             503: "`catalog_unavailable`: the catalog cannot price the product; nothing changed. "
             "`auth_unavailable`: tokens cannot be verified right now.",
         }
@@ -127,7 +128,7 @@ def set_cart_item(
 ) -> CartOut:
     if body.quantity > settings.orders_max_quantity:
         raise ApiError(
-            400,
+            422,
             "The request has invalid fields.",
             code="validation_error",
             fields={"quantity": [f"Ensure this value is at most {settings.orders_max_quantity}."]},

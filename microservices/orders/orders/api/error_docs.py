@@ -1,6 +1,7 @@
 """The OpenAPI document lists the errors this service really answers: every error an operation
 can answer with :class:`~msh_common.error_models.ErrorResponse`, and FastAPI's default 422
-``HTTPValidationError``, which this service never sends, replaced by the 400 it does send."""
+``HTTPValidationError``, which this service never sends, replaced by the 422 it does send (in
+the platform's shape)."""
 
 from __future__ import annotations
 
@@ -23,8 +24,8 @@ def install_error_docs(app: FastAPI, models: Sequence[type[BaseModel]] = ()) -> 
     """Make the OpenAPI document list the request errors this service really answers.
 
     FastAPI documents a 422 ``HTTPValidationError`` for every operation with parameters or a
-    body; :func:`_validation_error` answers 400 in the platform shape instead. So that 422 is
-    removed, and such operations document 400; operations with a body also document 413
+    body; :func:`_validation_error` answers 422 in the platform shape instead. So that 422 is
+    replaced; operations with a body also document 400 (not JSON) and 413
     (:class:`BodyLimitMiddleware`). Errors a route raises itself are in its ``responses``.
     ``models`` are added to the components: schemas of bodies that are not JSON (the data of
     an event stream's events), which FastAPI would leave out.
@@ -61,8 +62,9 @@ def document_request_errors(document: dict[str, Any]) -> dict[str, Any]:
             if _is_fastapi_validation_error(responses.get("422")):
                 del responses["422"]
             if operation.get("parameters") or "requestBody" in operation:
-                responses.setdefault("400", _error_response(400))
+                responses.setdefault("422", _error_response(422))
             if "requestBody" in operation:
+                responses.setdefault("400", _error_response(400))
                 responses.setdefault("413", _error_response(413))
     for name in _FASTAPI_VALIDATION_SCHEMAS:  # HTTPValidationError refers to ValidationError
         if f'"#/components/schemas/{name}"' not in json.dumps(document):

@@ -2,8 +2,8 @@
 
     {"error": {"code": "validation_error", "message": "...", "fields": {"lines.0.quantity": [...]}}}
 
-FastAPI's own answers are reshaped too: 422 request validation becomes 400 ``validation_error``
-with ``fields``, a body that is not JSON 400 ``malformed_request``, unknown routes 404, wrong
+FastAPI's own answers are reshaped too: request validation is 422 ``validation_error`` with
+``fields``, a body that is not JSON 400 ``bad_request``, unknown routes 404, wrong
 methods 405, too large bodies 413, and an unexpected exception a JSON 500 without details.
 
 The OpenAPI document says so (:mod:`.error_docs`), and request bodies are bounded before
@@ -36,12 +36,12 @@ logger = logging.getLogger(__name__)
 
 # What each status means here, for the OpenAPI document (a route may say more).
 DESCRIPTIONS = {
-    400: "`validation_error`: invalid fields, in `error.fields`; `malformed_request`: the body "
-    "is not JSON.",
+    400: "`bad_request`: the body is not JSON, or nested too deeply.",
     401: "`not_authenticated`, `invalid_token`: no valid access token.",
     403: "`permission_denied`: only staff may do this.",
     404: "`not_found`: no such order (or not yours).",
     413: "`payload_too_large`: the body is over ORDERS_MAX_BODY_BYTES.",
+    422: "`validation_error`: invalid fields, in `error.fields`.",
     503: "`auth_unavailable`: tokens cannot be verified right now; try again shortly.",
 }
 
@@ -118,11 +118,11 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
     if any(error.get("type") == "json_invalid" for error in errors):
-        return error_response(400, "malformed_request", "The request body is not valid JSON.")
+        return error_response(400, "bad_request", "The request body is not valid JSON.")
     fields: dict[str, list[str]] = {}
     for error in errors:
         fields.setdefault(_field_name(error.get("loc", ())), []).append(str(error.get("msg")))
-    return error_response(400, "validation_error", "The request has invalid fields.", fields=fields)
+    return error_response(422, "validation_error", "The request has invalid fields.", fields=fields)
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> Response:

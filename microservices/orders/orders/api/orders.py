@@ -105,7 +105,9 @@ def _replay(order: Order, print_: str, response: Response) -> OrderOut:
         {
             401: "`not_authenticated`, `invalid_token`: no valid access token "
             "(or the catalog refused it).",
-            422: "`product_unavailable`, `mixed_currencies`: unknown or inactive products, prices "
+            422: "`validation_error`: invalid fields, in `error.fields`; `empty_order`, "
+            "`too_many_lines`, `quantity_too_large`: nothing to order, or over the limits; "
+            "`product_unavailable`, `mixed_currencies`: unknown or inactive products, prices "
             "in several currencies; `idempotency_key_reused`: the key was used for another "
             "request.",
             503: "`catalog_unavailable`: the catalog cannot price the lines; nothing was ordered. "

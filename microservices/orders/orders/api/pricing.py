@@ -11,10 +11,8 @@ from orders.catalog import CatalogUnavailable, QuoteSource
 from orders.catalog.client import QuoteRefused
 from orders.domain.pricing import (
     LineRequest,
-    MixedCurrencies,
     PricedOrder,
     PricingError,
-    ProductUnavailable,
     Quote,
     price_lines,
 )
@@ -24,9 +22,8 @@ from .errors import ApiError
 
 
 def api_error_of(exc: PricingError) -> ApiError:
-    status = 422 if isinstance(exc, ProductUnavailable | MixedCurrencies) else 400
     fields = {product_id: [reason] for product_id, reason in exc.products.items()}
-    return ApiError(status, exc.message, code=exc.code, fields=fields or None)
+    return ApiError(422, exc.message, code=exc.code, fields=fields or None)
 
 
 def fetch_quotes(

@@ -57,12 +57,12 @@ class SalesOut(BaseModel):
 
 def _invalid(field: str, problem: str) -> ApiError:
     return ApiError(
-        400, "The request has invalid fields.", code="validation_error", fields={field: [problem]}
+        422, "The request has invalid fields.", code="validation_error", fields={field: [problem]}
     )
 
 
 def report_range(first: date | None, last: date | None, group_by: GroupBy) -> tuple[date, date]:
-    """The days a report covers (defaults filled in), or a 400 naming the field at fault."""
+    """The days a report covers (defaults filled in), or a 422 naming the field at fault."""
     if last is not None and not EARLIEST <= last <= LATEST:
         raise _invalid("to", f"Must be from {EARLIEST} to {LATEST}.")
     if first is not None and not EARLIEST <= first <= LATEST:
