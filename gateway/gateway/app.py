@@ -20,7 +20,7 @@ from functools import partial
 
 from fastapi import FastAPI
 
-from gateway.api import docs, health, metrics
+from gateway.api import docs, events_docs, health, metrics
 from gateway.auth import EdgeAuthenticator
 from gateway.balancer import Balancer, HealthWatch, Instance, Target, target_of
 from gateway.client import UpstreamClient
@@ -196,7 +196,7 @@ def create_app(settings: Settings | None = None) -> Gateway:
     api.state.openapi = openapi
     install_error_handlers(api)
     local_paths: set[str] = set()
-    for router in (health.router, metrics.router, docs.router):
+    for router in (health.router, metrics.router, docs.router, events_docs.router):
         api.include_router(router)
         local_paths.update(route.path for route in router.routes)  # type: ignore[attr-defined]
     api.mount(docs.ASSETS_PATH, docs.assets())

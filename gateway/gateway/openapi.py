@@ -144,6 +144,8 @@ def _sources(documents: Mapping[str, Mapping[str, Any]]) -> str:
     )
     return (
         f"Every service's API as served by the gateway. Sources: {named or 'none reachable yet'}."
+        " The events the services exchange: [/api/docs/events](/api/docs/events) (AsyncAPI 3 "
+        "document at `/api/asyncapi.json`)."
     )
 
 

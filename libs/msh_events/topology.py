@@ -1,10 +1,24 @@
-"""Who consumes what: the event table of docs/architecture.md as data.
+"""Who produces and who consumes what: the event table of docs/architecture.md as data.
 
 Each service owns one queue named after itself. A producer sends an event once to the queue of
-every consumer listed here, so adding a consumer is a one-line change in one place.
+every consumer listed here, so adding a consumer is a one-line change in one place. The AsyncAPI
+document (:mod:`.asyncapi`) is made from these tables, and tests hold every service's producers
+and handlers to them.
 """
 
 from __future__ import annotations
+
+# The one service that publishes each event type.
+PRODUCERS: dict[str, str] = {
+    "user.registered": "mainapp",
+    "user.deleted": "mainapp",
+    "order.placed": "orders",
+    "stock.reserved": "catalog",
+    "stock.rejected": "catalog",
+    "order.confirmed": "orders",
+    "order.rejected": "orders",
+    "order.cancelled": "orders",
+}
 
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "user.registered": ("mainapp",),

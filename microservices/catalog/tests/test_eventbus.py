@@ -214,7 +214,7 @@ def test_a_poison_event_is_dead_lettered_at_once_and_can_be_replayed(
     eventually(lambda: len(store.dead_letters.list()) == 2)
     dead = {d["event_id"]: d for d in store.dead_letters.list()}
     assert dead[poison.id]["attempts"] == 1  # broken contract: no retry can help
-    assert "InvalidEventData" in dead[poison.id]["error"]
+    assert "InvalidEnvelope" in dead[poison.id]["error"]  # the contract's check, before any handler
     assert dead[""]["attempts"] == 1 and "InvalidEnvelope" in dead[""]["error"]
     assert store.dead_letters.message(dead[""]) == {"$where": "not an envelope"}
     assert not store.processed.handled(poison.id)

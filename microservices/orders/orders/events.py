@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from msh_events import Event
 from msh_events.consumer import IdempotentConsumer
-from msh_events.tasks import PermanentError
+from msh_events.contract import StockRejected, StockReserved, UserDeleted, parse
 
 from .domain.status import OrderStatus
 from .store import orders as order_store
@@ -88,15 +87,6 @@ def order_rejected(order: Order) -> dict[str, Any]:
     }
 
 
-def _uuid(data: Mapping[str, Any], key: str) -> uuid.UUID:
-    """A UUID field of event data; a missing or malformed one breaks the event's contract, and
-    no retry can mend that: dead-lettered at once."""
-    try:
-        return uuid.UUID(str(data[key]))
-    except (KeyError, ValueError) as exc:
-        raise PermanentError(f"event data {key!r} is not a UUID: {data.get(key)!r}") from exc
-
-
 def on_stock_reserved(event: Event) -> None:
     """pending -> confirmed, and order.confirmed out.
 
@@ -106,7 +96,7 @@ def on_stock_reserved(event: Event) -> None:
     stock nobody will buy, so order.cancelled goes out again to release it.
     """
     session = handler_session()
-    order_id = _uuid(event.data, "order_id")
+    order_id = parse(StockReserved, event).order_id
     order = order_store.transition(session, order_id, OrderStatus.CONFIRMED)
     if order is not None:
         publish(session, "order.confirmed", order_confirmed(order), event.traceparent)
@@ -131,10 +121,10 @@ def on_stock_rejected(event: Event) -> None:
     """pending -> rejected, with the catalog's reasons, and order.rejected out; otherwise (late,
     duplicate) nothing."""
     session = handler_session()
-    order_id = _uuid(event.data, "order_id")
-    reasons = event.data.get("reasons") or []
-    if not isinstance(reasons, list):
-        raise PermanentError("stock.rejected reasons must be a list")
+    rejected = parse(StockRejected, event)
+    order_id = rejected.order_id
+    # Only what the contract names is kept (a field added by the catalog stays out of the row).
+    reasons = [reason.model_dump(mode="json") for reason in rejected.reasons]
     order = order_store.transition(session, order_id, OrderStatus.REJECTED, reasons=reasons)
     if order is None:
         logger.info("stock.rejected ignored: order not pending", extra={"order_id": str(order_id)})
@@ -146,7 +136,7 @@ def on_stock_rejected(event: Event) -> None:
 def on_user_deleted(event: Event) -> None:
     """Anonymise the user's orders (kept for accounting) and drop their cart."""
     session = handler_session()
-    user_id = _uuid(event.data, "user_id")
+    user_id = parse(UserDeleted, event).user_id
     count = order_store.anonymise_user(session, user_id)
     logger.info("orders anonymised", extra={"user_id": str(user_id), "orders": count})
 

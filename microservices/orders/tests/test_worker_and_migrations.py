@@ -25,7 +25,9 @@ def test_the_worker_confirms_an_order_once_and_relays_order_confirmed(db, queued
     with worker.database().transaction() as session:
         order_id = order_store.insert_order(session, user_id=uuid.uuid4(), priced=priced).id
     reserved = Event(
-        type="stock.reserved", data={"order_id": str(order_id), "lines": []}, producer="catalog"
+        type="stock.reserved",
+        data={"order_id": str(order_id), "lines": [{"product_id": "p1", "quantity": 1}]},
+        producer="catalog",
     )
     publisher = CeleryPublisher(worker.app)
     publisher.publish(reserved)
@@ -48,7 +50,7 @@ def test_the_worker_dead_letters_an_event_breaking_its_contract_at_once(db, wait
     with start_worker(worker.app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
         [dead] = wait_until(lambda: SqlDeadLetterStore(db).pending())
     assert dead.event_id == bad.id and dead.attempts == 1
-    assert "PermanentError" in dead.error
+    assert "InvalidEnvelope" in dead.error
 
 
 def test_the_models_and_the_migrations_agree(db, database):
