@@ -7,7 +7,16 @@ import re
 import uuid
 
 import pytest
-from helpers import PASSWORD, bearer, place_order, register, shopper, staff_token, wait_settled
+from helpers import (
+    PASSWORD,
+    bearer,
+    new_product,
+    place_order,
+    register,
+    shopper,
+    staff_token,
+    wait_settled,
+)
 from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.timeout(120)
@@ -101,3 +110,44 @@ def test_a_wrong_password_shows_the_api_message_next_to_the_field(
     message = client.post("/api/auth/login", json={"email": email, "password": "nope"}).json()
     expect(password).to_have_accessible_description(message["error"]["message"])
     expect(page).to_have_url(re.compile(r"/login$"))
+
+
+def test_staff_upload_a_picture_and_the_shop_shows_it(stack, client, browser_page, tmp_path):
+    """The file goes through the gateway to the catalog; the shop shows the thumbnail in lists
+    and the picture on the product page, both from the catalog, metadata stripped."""
+    from PIL import Image
+
+    staff = staff_token(client, stack)
+    product = new_product(client, staff, stock=3)
+    photo = tmp_path / "stool.jpg"
+    exif = Image.Exif()
+    exif[0x010F] = "SpyCam"
+    Image.new("RGB", (640, 480), (90, 60, 30)).save(photo, "JPEG", exif=exif.tobytes())
+
+    page = browser_page()
+    log_in(page, stack.env["ADMIN_EMAIL"], stack.env["ADMIN_PASSWORD"])
+    page.goto(f"/staff/products/{product['id']}")
+    page.get_by_label("Upload an image").set_input_files(photo)
+    thumbnail = page.get_by_test_id("product-images").get_by_role("img")
+    expect(thumbnail).to_have_count(1)
+    expect(thumbnail).to_have_attribute(
+        "src", re.compile(r"^/api/catalog/images/[0-9a-f]{32}/thumbnail$")
+    )
+    expect(thumbnail).to_have_js_property("naturalWidth", 480)  # loaded, through the gateway
+
+    [url] = client.get(f"/api/catalog/products/{product['id']}").json()["images"]
+    served = client.get(url)
+    assert served.status_code == 200 and served.headers["content-type"] == "image/jpeg"
+    assert b"SpyCam" not in served.content
+    assert served.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert client.get(url, headers={"If-None-Match": served.headers["etag"]}).status_code == 304
+
+    page.goto(f"/products/{product['slug']}")
+    picture = page.get_by_role("img", name=product["name"])
+    expect(picture).to_have_attribute("src", url)
+    expect(picture).to_have_js_property("naturalWidth", 640)
+
+    page.goto(f"/staff/products/{product['id']}")
+    page.get_by_test_id("product-images").get_by_role("button", name="Remove").click()
+    expect(page.get_by_text("No images yet.")).to_be_visible()
+    assert client.get(url).status_code == 404

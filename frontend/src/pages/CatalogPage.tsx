@@ -5,6 +5,7 @@ import { Link, useSearchParams } from "react-router";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { api, call, formatMoney } from "../api/client";
 import { Button, Card, Empty, ErrorMessage, Field, Loading, PageTitle, Select } from "../components/ui";
+import { thumbnailOf } from "../components/ProductImages";
 
 const SORTS = [
   ["relevance", "Relevance"],
@@ -136,7 +137,7 @@ export function CatalogPage() {
                 <li key={product.id}>
                   <Card className="flex h-full flex-col gap-2">
                     {product.images[0] && (
-                      <img src={product.images[0]} alt={product.name} className="h-40 w-full rounded object-cover" loading="lazy" />
+                      <img src={thumbnailOf(product.images[0])} alt={product.name} className="h-40 w-full rounded object-cover" loading="lazy" />
                     )}
                     <Link to={`/products/${product.slug}`} className="font-semibold text-indigo-700 hover:underline">
                       {product.name}

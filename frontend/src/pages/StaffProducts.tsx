@@ -3,6 +3,7 @@ import { Link, useNavigate, useParams, useSearchParams } from "react-router";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, call, formatMoney, type Product } from "../api/client";
 import { AttributesEditor, fromRows, toRows, type AttributeRow } from "../components/AttributesEditor";
+import { ProductImages } from "../components/ProductImages";
 import { Button, Card, Empty, ErrorMessage, Field, FormError, Loading, PageTitle, Select, TextArea, fieldErrors } from "../components/ui";
 
 export function StaffProductsPage() {
@@ -236,7 +237,7 @@ export function ProductEditorPage() {
           {errors.category && <p role="alert" className="text-sm text-red-700">{errors.category.join(" ")}</p>}
           <FormError error={newCategory.error} />
           <TextArea
-            label="Image URLs (one per line)"
+            label="Image paths on this site (one per line; upload pictures beside)"
             rows={2}
             value={form.images}
             error={errors.images}
@@ -252,6 +253,13 @@ export function ProductEditorPage() {
       </Card>
       {id && product.data && (
         <div className="flex flex-col gap-4">
+          <ProductImages
+            product={product.data}
+            onChange={(saved) => {
+              if (saved) refresh(saved);
+              else void product.refetch();
+            }}
+          />
           <Card>
             <h2 className="mb-2 text-lg font-semibold">Stock</h2>
             <dl className="mb-3 grid grid-cols-2 text-sm" data-testid="stock">

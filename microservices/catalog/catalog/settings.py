@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     )
 
     catalog_max_body_bytes: int = Field(1024 * 1024, gt=0, description="larger bodies get 413")
+    catalog_max_image_bytes: int = Field(
+        5 * 1024 * 1024, gt=0, description="largest product image upload; larger: 413"
+    )
+    catalog_max_image_pixels: int = Field(
+        25_000_000, gt=0, description="largest product image, width x height; larger: 422"
+    )
     catalog_max_page_size: int = Field(100, ge=1, le=1000)
     catalog_default_page_size: int = Field(20, ge=1)
     catalog_max_page: int = Field(500, ge=1, description="deep pages cost a skip; capped")

@@ -64,7 +64,7 @@ def test_control_characters_in_product_text_are_refused_on_the_field(
 def test_control_characters_in_attributes_and_images_are_refused(
     client, staff, category, assert_error
 ):
-    body = {**PRODUCT, "attributes": {"color": "red\x00"}, "images": ["https://x.test/a\x00b"]}
+    body = {**PRODUCT, "attributes": {"color": "red\x00"}, "images": ["/a\x00b"]}
     error = assert_error(client.post("/api/catalog/products", json=body, headers=staff), 422)
     assert error["fields"] == {
         "attributes": [f"color: {MULTILINE_MESSAGE}"],

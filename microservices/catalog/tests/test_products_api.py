@@ -11,7 +11,7 @@ PRODUCT = {
     "price": "19.90",
     "category": "clothing",
     "attributes": {"color": "white", "sizes": ["S", "M"], "fit": {"cut": "relaxed"}},
-    "images": ["https://img.example.com/tee.jpg"],
+    "images": ["/images/demo/apparel.svg"],
 }
 
 
@@ -123,8 +123,8 @@ def test_a_derived_slug_that_is_taken_gets_the_sku(client, staff, created):
     assert response.get_json()["slug"] == "organic-t-shirt-tee-002"
 
 
-def test_images_are_absolute_urls_or_paths_on_the_shops_own_origin(client, staff, category):
-    images = ["https://img.example.com/a.jpg", "/images/demo/books.svg"]
+def test_images_are_paths_on_the_shops_own_origin(client, staff, category):
+    images = ["/api/catalog/images/" + "a" * 32, "/images/demo/books.svg"]
     response = client.post(
         "/api/catalog/products", json={**PRODUCT, "images": images}, headers=staff
     )
@@ -141,7 +141,8 @@ def test_validation_of_prices_currency_category_and_sizes(client, staff, categor
         "description": [{"description": "x" * 5001}],
         "images": [
             {"images": ["javascript:alert(1)"]},
-            {"images": ["https://a/b"] * 21},
+            {"images": ["/a.png"] * 21},
+            {"images": ["https://img.example.com/a.jpg"]},  # another site learns who looks
             {"images": ["//evil.example/a.png"]},  # another origin, written as a path
             {"images": ["/\\evil.example/a.png"]},
             {"images": ["images/a.png"]},

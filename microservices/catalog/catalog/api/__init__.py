@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask_openapi3 import OpenAPI
 
-from . import categories, health, products, quotes
+from . import categories, health, images, products, quotes
 
 
 def register_routes(app: OpenAPI) -> None:
-    for module in (health, products, categories, quotes):
+    for module in (health, products, categories, quotes, images):
         app.register_api(module.bp)

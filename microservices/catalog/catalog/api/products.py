@@ -25,6 +25,7 @@ from .errors import ApiError, invalid, not_found
 from .guards import staff_writes
 from .schemas import (
     JSON_BODY,
+    MAX_IMAGES,
     STAFF,
     Attributes,
     Currency,
@@ -119,7 +120,7 @@ class ProductCreate(Input):
     currency: Currency | None = Field(None, description="default: CATALOG_DEFAULT_CURRENCY")
     category: Slug
     attributes: Attributes = Field(default_factory=dict)
-    images: list[ImageUrl] = Field(default_factory=list, max_length=20)
+    images: list[ImageUrl] = Field(default_factory=list, max_length=MAX_IMAGES)
     active: bool = True
 
 
@@ -133,7 +134,7 @@ class ProductPatch(Input):
     currency: Currency | None = None
     category: Slug | None = None
     attributes: Attributes | None = Field(None, description="replaces the attributes")
-    images: list[ImageUrl] | None = Field(None, max_length=20)
+    images: list[ImageUrl] | None = Field(None, max_length=MAX_IMAGES)
     active: bool | None = None
 
     @model_validator(mode="after")

@@ -56,9 +56,11 @@ Price = Annotated[
 ]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")]
 # An absolute URL, or a path on the shop's own origin (what the SPA's CSP lets it show).
-ImageUrl = Annotated[
-    str, Field(max_length=2048, pattern=r"^(https?://[^\s]+|/([^/\\\s][^\s]*)?)$"), SINGLE_LINE
-]
+# A path on the shop's own origin: the catalog's own images (/api/catalog/images/<id>) or the
+# SPA's files. Not another site: a shopper's browser would tell it who looks at what (and the
+# SPA's Content-Security-Policy would not show it anyway).
+ImageUrl = Annotated[str, Field(max_length=2048, pattern=r"^/([^/\\\s][^\s]*)?$"), SINGLE_LINE]
+MAX_IMAGES = 20
 Attributes = Annotated[
     dict[str, Any],
     Field(examples=[{"color": "red", "size": "M"}]),

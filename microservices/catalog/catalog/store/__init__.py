@@ -14,6 +14,7 @@ from catalog.settings import Settings
 from .categories import CategoryStore
 from .deadletters import MongoDeadLetterStore
 from .decisions import DecisionStore
+from .images import ImageStore
 from .indexes import ensure_indexes
 from .leases import Leases
 from .outbox import MongoOutboxStore
@@ -36,6 +37,7 @@ class Store:
         self.leases = Leases(db["leases"], settings.events_claim_seconds)
         self.processed = MongoProcessedEventStore(db["processed_events"], self.leases)
         self.dead_letters = MongoDeadLetterStore(db["dead_letters"])
+        self.images = ImageStore(db)
 
     @classmethod
     def connect(cls, settings: Settings) -> Store:

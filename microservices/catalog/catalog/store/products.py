@@ -13,7 +13,7 @@ one single-document update and two concurrent edits never interleave.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -200,6 +200,29 @@ class ProductStore:
             if result.matched_count:
                 return self.get(product_id)
         raise RuntimeError(f"product {product_id} kept changing; edit not applied")
+
+    def change_images(
+        self, product_id: str, change: Callable[[list[str]], list[str]]
+    ) -> dict[str, Any] | None:
+        """Replace a product's image list with ``change(current list)``, as one optimistic edit
+        (two uploads at once both land); None if there is no such product. ``change`` may raise
+        :class:`Conflict` to refuse."""
+        for _ in range(EDIT_RETRIES):
+            current = self.collection.find_one({"_id": product_id}, {"images": 1, "version": 1})
+            if current is None:
+                return None
+            update = {
+                "$set": {"images": change(list(current.get("images", []))), "updated_at": utcnow()},
+                "$inc": {"version": 1},
+            }
+            if self.collection.update_one(
+                {"_id": product_id, "version": current["version"]}, update
+            ).matched_count:
+                return self.get(product_id)
+        raise RuntimeError(f"product {product_id} kept changing; images not changed")
+
+    def find_by_image(self, url: str) -> dict[str, Any] | None:
+        return self.collection.find_one({"images": url}, {"_id": 1})
 
     def delete(self, product_id: str) -> bool:
         """Remove a product that holds no reservation; False if there is no such product."""
