@@ -163,7 +163,7 @@ class OrderCancelled(EventData):
     """An order was cancelled: release its stock, tell the customer."""
 
     order_id: UUID
-    reason: Line
+    reason: Line = Field("", description="For people; nothing acts on it.")
     user_id: UUID | None = Field(
         default=None,
         description="Absent when only stock held too late is released (the customer saw "
