@@ -62,3 +62,15 @@ def test_an_unknown_address_shows_the_not_found_page(browser_page):
     expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
     page.get_by_role("link", name="Back to the shop").click()
     expect(page).to_have_url(re.compile(r"^http://[^/]+/$"))
+
+
+def test_attributes_show_their_categorys_labels_and_values_as_words(browser_page):
+    """A demo coffee: "Weight (g)" and "Organic: Yes", not weight_g and true."""
+    page = browser_page()
+    page.goto("/products/ethiopia-yirgacheffe-coffee-beans")
+    details = page.get_by_role("heading", name="Details").locator("xpath=..")
+    expect(details.get_by_text("Weight (g)", exact=True)).to_be_visible()
+    expect(details.get_by_text("Organic", exact=True)).to_be_visible()
+    expect(details.get_by_text("Yes", exact=True)).to_be_visible()
+    expect(details.get_by_text("weight_g")).to_have_count(0)
+    expect(details.get_by_text("true", exact=True)).to_have_count(0)

@@ -109,6 +109,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/catalog/categories/{slug}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change a category's name, description or attribute labels (staff). */
+        patch: operations["update_category"];
+        trace?: never;
+    };
     "/api/catalog/quotes": {
         parameters: {
             query?: never;
@@ -737,6 +754,13 @@ export interface components {
             /** Description */
             description: string;
             /**
+             * Attribute Labels
+             * @description attribute name -> label shown in the shop
+             */
+            attribute_labels: {
+                [key: string]: string;
+            };
+            /**
              * Product Count
              * @description active products in the category
              */
@@ -757,6 +781,33 @@ export interface components {
              * @default
              */
             description?: string;
+            /**
+             * Attribute Labels
+             * @description attribute name -> label shown in the shop
+             */
+            attribute_labels?: Record<string, never>;
+        };
+        /**
+         * CategoryPatch
+         * @description Only the fields sent change; the slug never does.
+         */
+        CategoryPatch: {
+            /**
+             * Name
+             * @default null
+             */
+            name?: string | null;
+            /**
+             * Description
+             * @default null
+             */
+            description?: string | null;
+            /**
+             * Attribute Labels
+             * @description replaces the labels
+             * @default null
+             */
+            attribute_labels?: Record<string, never> | null;
         };
         /** Quote */
         Quote: {
@@ -2208,6 +2259,140 @@ export interface operations {
             };
             /** @description Conflict */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request Entity Too Large At the gateway: `payload_too_large`: the body is over 1048576 bytes. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `uri_too_long`: the path and query are over 4000 bytes. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unsupported Media Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `bad_gateway`: the service cannot be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Service Unavailable At the gateway: `service_unavailable`: the service's circuit breaker is open (`Retry-After`); `upstream_busy`: every connection to the service is in use (`Retry-After`); `auth_unavailable`: tokens cannot be verified right now. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description At the gateway: `upstream_timeout`: the service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    update_category: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CategoryPatch"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CategoryOut"];
+                };
+            };
+            /** @description Bad Request At the gateway: `token_in_query`: a token in the query string (send an Authorization header); `bad_request`: a '.' or '..' path segment, or a malformed request framing. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthorized At the gateway: `not_authenticated`, `invalid_token`: no valid bearer access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -2,6 +2,7 @@ import { useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, call, formatMoney } from "../api/client";
+import { attributeLabel, attributeValue } from "../attributes";
 import { useAuth } from "../auth";
 import { Button, Card, ErrorMessage, Field, FormError, Loading } from "../components/ui";
 
@@ -16,6 +17,8 @@ export function ProductPage() {
     queryKey: ["product", slug],
     queryFn: () => call(api.GET("/api/catalog/products/by-slug/{slug}", { params: { path: { slug } } })),
   });
+  // The same list the shop's filters use (cached): it holds the category's attribute labels.
+  const categories = useQuery({ queryKey: ["categories"], queryFn: () => call(api.GET("/api/catalog/categories")) });
   const cart = useQuery({
     queryKey: ["cart"],
     enabled: Boolean(user),
@@ -42,6 +45,7 @@ export function ProductPage() {
   if (product.isError) return <ErrorMessage error={product.error} retry={() => void product.refetch()} />;
   const p = product.data;
   const attributes = Object.entries(p.attributes ?? {});
+  const labels = categories.data?.items.find((category) => category.slug === p.category)?.attribute_labels;
   return (
     <article className="grid gap-6 md:grid-cols-2">
       <div className="flex flex-col gap-3">
@@ -70,8 +74,8 @@ export function ProductPage() {
             <dl className="grid grid-cols-[auto_1fr] gap-x-4 gap-y-1 text-sm">
               {attributes.map(([key, value]) => (
                 <div key={key} className="contents">
-                  <dt className="font-medium text-slate-600">{key}</dt>
-                  <dd>{typeof value === "object" ? JSON.stringify(value) : String(value)}</dd>
+                  <dt className="font-medium text-slate-600">{attributeLabel(key, labels)}</dt>
+                  <dd>{attributeValue(value)}</dd>
                 </div>
               ))}
             </dl>

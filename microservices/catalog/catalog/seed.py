@@ -69,7 +69,12 @@ def seed_if_empty(store: Store, settings: Settings) -> int:
         return 0
     for category in demo_catalog()["categories"]:
         if not store.categories.exists(category["slug"]):
-            store.categories.create(category["slug"], category["name"], category["description"])
+            store.categories.create(
+                category["slug"],
+                category["name"],
+                category["description"],
+                category["attribute_labels"],
+            )
     created = 0
     for fields, stock in demo_products(settings.catalog_default_currency):
         pid = product_id(fields["sku"])
