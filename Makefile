@@ -27,7 +27,7 @@ COMPILE := $(UV) pip compile --quiet --generate-hashes --python-version $(LOCK_P
 
 FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) frontend/index.html frontend/package.json frontend/package-lock.json frontend/vite.config.ts frontend/tsconfig.json
 
-.PHONY: install lock dev test lint format clean bench bench-gateway bench-orders bench-load bench-ws frontend-test fuzz chaos openapi images push-images
+.PHONY: install lock dev test lint format clean bench bench-gateway bench-orders bench-load bench-ws bench-web frontend-test fuzz chaos openapi images push-images
 
 # The lock, hashes required; then libs/ itself (editable, no dependencies: they are in the lock),
 # built with the locked setuptools.
@@ -94,7 +94,7 @@ format: install
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
-bench: bench-gateway bench-orders bench-load bench-ws  ## every benchmark; figures printed, written to bench/results/ and bench/REPORT.md
+bench: bench-gateway bench-orders bench-load bench-ws bench-web  ## every benchmark; figures printed, written to bench/results/ and bench/REPORT.md
 
 bench-gateway: install  ## gateway vs nginx vs direct, with wrk (installs nginx and wrk if missing)
 	$(PY) -m bench.gateway_bench
@@ -104,6 +104,10 @@ bench-orders: install  ## orders placed at a steady rate, then at saturation: pl
 
 bench-ws: install  ## 1,000 notification sockets through the gateway: fan-out latency, memory per socket, REST beside them
 	$(PY) -m bench.ws_bench
+
+bench-web: install frontend/dist/index.html  ## Lighthouse 12.2.3 (mobile, Debian's Chromium) on home, product and login: scores, bytes, timings
+	cd bench/web && npm ci --no-audit --no-fund --silent
+	$(PY) -m bench.web_bench
 
 bench-load: install  ## Locust at 10, 50, 100 users through the gateway: latency, failures, RSS
 	$(PY) -m pip install --quiet --require-hashes -r bench/requirements.lock

@@ -22,12 +22,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 REPORT = ROOT / "bench" / "REPORT.md"
-SECTIONS = ("gateway", "orders", "load", "ws", "chaos")
+SECTIONS = ("gateway", "orders", "load", "ws", "web", "chaos")
 COMMANDS = {
     "gateway": "make bench-gateway",
     "orders": "make bench-orders",
     "load": "make bench-load",
     "ws": "make bench-ws",
+    "web": "make bench-web",
     "chaos": "make chaos",
 }
 TITLES = {
@@ -35,6 +36,7 @@ TITLES = {
     "orders": "Orders",
     "load": "Load",
     "ws": "WebSockets",
+    "web": "The shop in Lighthouse",
     "chaos": "Faults",
 }
 
@@ -493,7 +495,60 @@ def ws_section(result: dict[str, Any]) -> list[str]:
     return [*lines, *_targets(result.get("targets", {}), _WS_TARGETS), ""]
 
 
+def web_section(result: dict[str, Any]) -> list[str]:
+    """Lighthouse scores per page, the previous run's beside them, and what failed."""
+    previous = (result.get("previous") or {}).get("pages", {})
+    targets = result.get("targets", {})
+    lines = [
+        f"## {TITLES['web']} (`{COMMANDS['web']}`)",
+        "",
+        f"Lighthouse {result['lighthouse']}, Debian's Chromium; the median of {result['runs']} "
+        f'runs per page (by performance score). Run {result.get("when", "?")}; "before" is the '
+        f"run before it ({(result.get('previous') or {}).get('when') or 'none recorded'}).",
+        "",
+        "| page | performance | accessibility | best practices | SEO | bytes (first visit) | "
+        "LCP ms | TBT ms | CLS |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, page in result["pages"].items():
+        before = previous.get(name, {})
+        cells = [
+            _now_before(page["scores"][c], (before.get("scores") or {}).get(c))
+            for c in ("performance", "accessibility", "best-practices", "seo")
+        ]
+        size = _now_before(f"{page['bytes'] / 1000:,.0f} KB", _kb(before.get("bytes")))
+        lines.append(
+            f"| {name} (`{page['path']}`) | {' | '.join(cells)} | {size} | "
+            f"{page['lcp_ms']:,.0f} | {page['tbt_ms']:,.0f} | {page['cls']:.3f} |"
+        )
+    lines += ["", "Targets: " + ", ".join(f"{k} {_target(k, v)}" for k, v in targets.items()) + "."]
+    failed = sorted(
+        {
+            f"{cat}: `{audit}`"
+            for page in result["pages"].values()
+            for cat, audits in page.get("failed_audits", {}).items()
+            for audit in audits
+        }
+    )
+    if failed:
+        lines += ["", "Audits not passed on some page: " + "; ".join(failed) + "."]
+    return [*lines, ""]
+
+
+def _now_before(now: Any, before: Any) -> str:
+    return f"{now} (before {before})" if before is not None and before != now else str(now)
+
+
+def _kb(value: float | None) -> str | None:
+    return None if value is None else f"{value / 1000:,.0f} KB"
+
+
+def _target(name: str, value: float) -> str:
+    return f"<= {value / 1000:,.0f} KB" if name == "bytes" else f">= {value}"
+
+
 RENDER = {
+    "web": web_section,
     "gateway": gateway_section,
     "orders": orders_section,
     "load": load_section,
