@@ -168,7 +168,7 @@ def test_the_merged_document_keeps_its_promises_to_generated_clients(client):
     assert len(ids) == len(set(ids)), ids
     verb = re.compile(
         r"^(list|get|create|update|delete|deactivate|receive|register|log|refresh|request|"
-        r"confirm|change|set|empty|place|cancel|stream)(_[a-z0-9]+)*$"
+        r"confirm|change|set|empty|place|cancel|stream|upload)(_[a-z0-9]+)*$"
     )
     assert [i for i in ids if not verb.match(i)] == []
     assert {"list_products", "place_order", "log_in", "get_sales_report"} <= set(ids)

@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 
 from gateway.client import UpstreamClient
 from gateway.openapi_contract import normalise
+from gateway.openapi_examples import add_examples
 from gateway.proxy import MAX_TARGET_BYTES
 from gateway.routing import Route, RouteTable, Upstream
 from msh_common.errors import ERROR_SCHEMA_REF, ERROR_SCHEMAS
@@ -135,7 +136,7 @@ def merge(
                 tags.setdefault(tag["name"], tag)
     if tags:
         merged["tags"] = list(tags.values())
-    return normalise(merged)
+    return add_examples(normalise(merged))
 
 
 def _sources(documents: Mapping[str, Mapping[str, Any]]) -> str:

@@ -7,10 +7,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Browse and search active products, one page at a time, with the total count. */
+        /**
+         * Browse and search products, one page at a time.
+         * @description Active products only, unless staff ask for ``include_inactive=true``. ``q`` matches every word (name, description, category, SKU, attribute values); filters combine: ``category``, ``min_price``/``max_price`` (decimal strings), ``currency``, ``in_stock``, and up to 10 ``attr.<name>=<value>`` (e.g. ``attr.roast=light``). Unknown parameters are refused (422), never ignored. The answer carries the total count and the number of pages.
+         */
         get: operations["list_products"];
         put?: never;
-        /** Create a product (staff), with no stock until a receipt is recorded. */
+        /**
+         * Create a product (staff).
+         * @description It has no stock until a receipt is recorded (``POST .../stock``). The slug defaults to one made from the name; SKU and slug are unique (409). ``images`` are paths on the shop's own origin (upload pictures with ``POST /api/catalog/images``).
+         */
         post: operations["create_product"];
         delete?: never;
         options?: never;
@@ -25,15 +31,24 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One product by id (inactive ones too: order history still names them). */
+        /**
+         * One product by id.
+         * @description Inactive products too: order history still names them. ``available`` is what can be ordered now, ``reserved`` what orders hold, ``received`` every unit ever booked in.
+         */
         get: operations["get_product"];
         put?: never;
         post?: never;
-        /** Delete a product (staff); refused while stock is reserved for orders. */
+        /**
+         * Delete a product (staff).
+         * @description Refused (409) while stock is reserved for orders: deactivate it instead.
+         */
         delete: operations["delete_product"];
         options?: never;
         head?: never;
-        /** Change some fields of a product (staff); ``{"active": false}`` deactivates it. */
+        /**
+         * Change some fields of a product (staff).
+         * @description Only the fields sent change; ``attributes`` and ``images`` are replaced whole; the SKU never changes. ``{"active": false}`` deactivates it.
+         */
         patch: operations["update_product"];
         trace?: never;
     };
@@ -44,7 +59,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One product by its URL slug. */
+        /**
+         * One product by its URL slug.
+         * @description The shop's product pages are addressed by slug (``/products/<slug>``); slugs are unique.
+         */
         get: operations["get_product_by_slug"];
         put?: never;
         post?: never;
@@ -64,8 +82,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Take a product off sale (staff): hidden from browsing, refused for new orders; what is
-         * @description already reserved stays reserved.
+         * Take a product off sale (staff).
+         * @description Hidden from browsing and refused for new orders; what is already reserved stays reserved.
          */
         post: operations["deactivate_product"];
         delete?: never;
@@ -83,7 +101,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Record a receipt of stock (staff): ``available`` and ``received`` grow together. */
+        /**
+         * Record a receipt of stock (staff).
+         * @description ``available`` and ``received`` grow together by ``quantity``; reservations are untouched.
+         */
         post: operations["receive_stock"];
         delete?: never;
         options?: never;
@@ -98,10 +119,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every category, by name, with its number of active products. */
+        /**
+         * Every category, by name.
+         * @description Each with its number of active products and the labels of its products' attributes.
+         */
         get: operations["list_categories"];
         put?: never;
-        /** Create a category (staff). */
+        /**
+         * Create a category (staff).
+         * @description The slug defaults to one made from the name and is unique (409).
+         */
         post: operations["create_category"];
         delete?: never;
         options?: never;
@@ -122,7 +149,10 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Change a category's name, description or attribute labels (staff). */
+        /**
+         * Change a category (staff).
+         * @description Its name, description or attribute labels (replaced whole); the slug never changes.
+         */
         patch: operations["update_category"];
         trace?: never;
     };
@@ -136,8 +166,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Current price and availability of each line. Nothing is reserved: stock is reserved
-         * @description when the order is placed (event ``order.placed``).
+         * Current price and availability of each line.
+         * @description For any signed-in user, and for orders at checkout. Nothing is reserved: stock is reserved when the order is placed (event ``order.placed``).
          */
         post: operations["create_quote"];
         delete?: never;
@@ -156,8 +186,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Add an image to a product (staff): stored re-encoded without metadata, with a
-         * @description thumbnail; answers the product with the image's URL appended to ``images``.<br/><br/>415 ``unsupported_media_type``: not a JPEG, PNG or WebP; 422 ``invalid_image``: not<br/>readable; 422 ``image_too_large``: over CATALOG_MAX_IMAGE_PIXELS; 413: over<br/>CATALOG_MAX_IMAGE_BYTES; 409: the product has 20 images already.
+         * Add an image to a product (staff).
+         * @description The body is the picture's bytes. Stored re-encoded from its pixels alone (no metadata), with a thumbnail; answers the product with the image's path appended to ``images``. 415 ``unsupported_media_type``: not a JPEG, PNG or WebP (read from the bytes); 422 ``invalid_image``: not readable; 422 ``image_too_large``: over CATALOG_MAX_IMAGE_PIXELS; 413: over CATALOG_MAX_IMAGE_BYTES; 409: the product has 20 images already.
          */
         post: operations["upload_image"];
         delete?: never;
@@ -173,11 +203,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** An image as uploaded (re-encoded); ``If-None-Match`` with its ``ETag`` answers 304. */
+        /**
+         * An image, as stored.
+         * @description Public. An image's id never names other bytes: cacheable for a year (``immutable``), and ``If-None-Match`` with its ``ETag`` answers 304.
+         */
         get: operations["get_image"];
         put?: never;
         post?: never;
-        /** Remove an image from its product and from the store (staff). */
+        /**
+         * Remove an image (staff).
+         * @description From its product's ``images`` and from the store, thumbnail included.
+         */
         delete: operations["delete_image"];
         options?: never;
         head?: never;
@@ -191,7 +227,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** An image's thumbnail (WebP, at most 480 pixels a side), for lists. */
+        /**
+         * An image's thumbnail, for lists.
+         * @description WebP, at most 480 pixels a side; cached like the image.
+         */
         get: operations["get_image_thumbnail"];
         put?: never;
         post?: never;
@@ -380,7 +419,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's profile */
+        /**
+         * The caller's profile
+         * @description Who the access token names: id, e-mail, name, roles and when they joined.
+         */
         get: operations["get_profile"];
         put?: never;
         post?: never;
@@ -407,7 +449,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Change the password (logs out every session; their access tokens stop) */
+        /**
+         * Change the password (logs out every session; their access tokens stop)
+         * @description Needs `current_password`; the new one must pass the password rules (length, not common, not like the e-mail). Every session ends, this one too: log in again with the new password.
+         */
         post: operations["change_password"];
         delete?: never;
         options?: never;
@@ -422,11 +467,19 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's cart, priced by the catalog */
+        /**
+         * The caller's cart, priced by the catalog
+         * @description Every line with the catalog's current price and availability; a product that can no
+         *     longer be ordered stays in the cart, unpriced, with the reason. Prices here are
+         *     indicative: checkout prices again.
+         */
         get: operations["get_cart"];
         put?: never;
         post?: never;
-        /** Empty the cart */
+        /**
+         * Empty the cart
+         * @description Removes every line. Emptying an empty cart is not an error.
+         */
         delete: operations["empty_cart"];
         options?: never;
         head?: never;
@@ -441,7 +494,11 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Set a product's quantity in the cart (0 removes it) */
+        /**
+         * Set a product's quantity in the cart (0 removes it)
+         * @description Sets the quantity, not adds to it (0 removes the line). The product must be one the
+         *     catalog sells now; answers the whole cart, priced.
+         */
         put: operations["set_cart_item"];
         post?: never;
         delete?: never;
@@ -457,7 +514,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Orders, newest first */
+        /**
+         * Orders, newest first
+         * @description The caller's orders (``scope=all``: every customer's, staff only), newest first, one
+         *     page at a time, optionally of one ``status``.
+         */
         get: operations["list_orders"];
         put?: never;
         /**
@@ -478,7 +539,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One order (yours, or any for staff) */
+        /**
+         * One order (yours, or any for staff)
+         * @description With its lines (the price snapshot taken at checkout) and, once decided, why it was
+         *     rejected. Another customer's order answers 404, as an unknown id does.
+         */
         get: operations["get_order"];
         put?: never;
         post?: never;
@@ -497,7 +562,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Cancel a pending or confirmed order (its stock is released) */
+        /**
+         * Cancel a pending or confirmed order (its stock is released)
+         * @description A pending or confirmed order becomes ``cancelled`` and ``order.cancelled`` releases its
+         *     stock in the catalog. Cancelling a cancelled order answers it unchanged; a rejected one
+         *     cannot be cancelled (409).
+         */
         post: operations["cancel_order"];
         delete?: never;
         options?: never;
@@ -512,7 +582,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Live status of an order (Server-Sent Events) */
+        /**
+         * Live status of an order (Server-Sent Events)
+         * @description Follow an order until the saga decides it, without polling; see the 200 response for
+         *     the events. The owner (or staff) only: another's order answers 404.
+         */
         get: operations["stream_order_events"];
         put?: never;
         post?: never;
@@ -529,7 +603,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Sales of confirmed orders per day, week or month (UTC), and the top products */
+        /**
+         * Sales of confirmed orders per day, week or month (UTC), and the top products
+         * @description Staff only. Revenue per currency and order counts of confirmed orders, per period of
+         *     ``group_by`` between ``from`` and ``to`` (UTC days, both included), and the ``top`` products
+         *     by units sold.
+         */
         get: operations["get_sales_report"];
         put?: never;
         post?: never;
@@ -1220,6 +1299,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "text",
+                     *           "sku": "text",
+                     *           "name": "text",
+                     *           "slug": "text",
+                     *           "description": "text",
+                     *           "price": "text",
+                     *           "currency": "text",
+                     *           "category": "text",
+                     *           "attributes": {},
+                     *           "images": [
+                     *             "text"
+                     *           ],
+                     *           "active": true,
+                     *           "available": 1,
+                     *           "reserved": 1,
+                     *           "received": 1,
+                     *           "created_at": "2026-12-05T12:00:00Z",
+                     *           "updated_at": "2026-12-05T12:00:00Z"
+                     *         }
+                     *       ],
+                     *       "total": 1,
+                     *       "page": 1,
+                     *       "page_size": 1,
+                     *       "pages": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["ProductPage"];
                 };
             };
@@ -1315,6 +1424,22 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "sku": "text",
+                 *       "name": "text",
+                 *       "slug": null,
+                 *       "description": "",
+                 *       "price": "text",
+                 *       "currency": null,
+                 *       "category": "text",
+                 *       "attributes": {},
+                 *       "images": [
+                 *         "/images/demo/books.svg"
+                 *       ],
+                 *       "active": true
+                 *     }
+                 */
                 "application/json": components["schemas"]["ProductCreate"];
             };
         };
@@ -1325,6 +1450,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "text",
+                     *       "sku": "text",
+                     *       "name": "text",
+                     *       "slug": "text",
+                     *       "description": "text",
+                     *       "price": "text",
+                     *       "currency": "text",
+                     *       "category": "text",
+                     *       "attributes": {},
+                     *       "images": [
+                     *         "text"
+                     *       ],
+                     *       "active": true,
+                     *       "available": 1,
+                     *       "reserved": 1,
+                     *       "received": 1,
+                     *       "created_at": "2026-12-05T12:00:00Z",
+                     *       "updated_at": "2026-12-05T12:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ProductOut"];
                 };
             };
@@ -1455,6 +1602,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "text",
+                     *       "sku": "text",
+                     *       "name": "text",
+                     *       "slug": "text",
+                     *       "description": "text",
+                     *       "price": "text",
+                     *       "currency": "text",
+                     *       "category": "text",
+                     *       "attributes": {},
+                     *       "images": [
+                     *         "text"
+                     *       ],
+                     *       "active": true,
+                     *       "available": 1,
+                     *       "reserved": 1,
+                     *       "received": 1,
+                     *       "created_at": "2026-12-05T12:00:00Z",
+                     *       "updated_at": "2026-12-05T12:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ProductOut"];
                 };
             };
@@ -1662,6 +1831,19 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": null,
+                 *       "slug": null,
+                 *       "description": null,
+                 *       "price": null,
+                 *       "currency": null,
+                 *       "category": null,
+                 *       "attributes": null,
+                 *       "images": null,
+                 *       "active": null
+                 *     }
+                 */
                 "application/json": components["schemas"]["ProductPatch"];
             };
         };
@@ -1672,6 +1854,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "text",
+                     *       "sku": "text",
+                     *       "name": "text",
+                     *       "slug": "text",
+                     *       "description": "text",
+                     *       "price": "text",
+                     *       "currency": "text",
+                     *       "category": "text",
+                     *       "attributes": {},
+                     *       "images": [
+                     *         "text"
+                     *       ],
+                     *       "active": true,
+                     *       "available": 1,
+                     *       "reserved": 1,
+                     *       "received": 1,
+                     *       "created_at": "2026-12-05T12:00:00Z",
+                     *       "updated_at": "2026-12-05T12:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ProductOut"];
                 };
             };
@@ -1811,6 +2015,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "text",
+                     *       "sku": "text",
+                     *       "name": "text",
+                     *       "slug": "text",
+                     *       "description": "text",
+                     *       "price": "text",
+                     *       "currency": "text",
+                     *       "category": "text",
+                     *       "attributes": {},
+                     *       "images": [
+                     *         "text"
+                     *       ],
+                     *       "active": true,
+                     *       "available": 1,
+                     *       "reserved": 1,
+                     *       "received": 1,
+                     *       "created_at": "2026-12-05T12:00:00Z",
+                     *       "updated_at": "2026-12-05T12:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ProductOut"];
                 };
             };
@@ -1905,6 +2131,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "text",
+                     *       "sku": "text",
+                     *       "name": "text",
+                     *       "slug": "text",
+                     *       "description": "text",
+                     *       "price": "text",
+                     *       "currency": "text",
+                     *       "category": "text",
+                     *       "attributes": {},
+                     *       "images": [
+                     *         "text"
+                     *       ],
+                     *       "active": true,
+                     *       "available": 1,
+                     *       "reserved": 1,
+                     *       "received": 1,
+                     *       "created_at": "2026-12-05T12:00:00Z",
+                     *       "updated_at": "2026-12-05T12:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ProductOut"];
                 };
             };
@@ -2011,6 +2259,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "quantity": 1
+                 *     }
+                 */
                 "application/json": components["schemas"]["StockReceipt"];
             };
         };
@@ -2021,6 +2274,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "text",
+                     *       "sku": "text",
+                     *       "name": "text",
+                     *       "slug": "text",
+                     *       "description": "text",
+                     *       "price": "text",
+                     *       "currency": "text",
+                     *       "category": "text",
+                     *       "attributes": {},
+                     *       "images": [
+                     *         "text"
+                     *       ],
+                     *       "active": true,
+                     *       "available": 1,
+                     *       "reserved": 1,
+                     *       "received": 1,
+                     *       "created_at": "2026-12-05T12:00:00Z",
+                     *       "updated_at": "2026-12-05T12:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ProductOut"];
                 };
             };
@@ -2149,6 +2424,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "slug": "text",
+                     *           "name": "text",
+                     *           "description": "text",
+                     *           "attribute_labels": {},
+                     *           "product_count": 1
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["CategoryList"];
                 };
             };
@@ -2217,6 +2505,14 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "text",
+                 *       "slug": null,
+                 *       "description": "",
+                 *       "attribute_labels": {}
+                 *     }
+                 */
                 "application/json": components["schemas"]["CategoryCreate"];
             };
         };
@@ -2227,6 +2523,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "slug": "text",
+                     *       "name": "text",
+                     *       "description": "text",
+                     *       "attribute_labels": {},
+                     *       "product_count": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["CategoryOut"];
                 };
             };
@@ -2351,6 +2656,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": null,
+                 *       "description": null,
+                 *       "attribute_labels": null
+                 *     }
+                 */
                 "application/json": components["schemas"]["CategoryPatch"];
             };
         };
@@ -2361,6 +2673,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "slug": "text",
+                     *       "name": "text",
+                     *       "description": "text",
+                     *       "attribute_labels": {},
+                     *       "product_count": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["CategoryOut"];
                 };
             };
@@ -2483,6 +2804,16 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "lines": [
+                 *         {
+                 *           "product_id": "text",
+                 *           "quantity": 1
+                 *         }
+                 *       ]
+                 *     }
+                 */
                 "application/json": components["schemas"]["QuoteRequest"];
             };
         };
@@ -2493,6 +2824,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "lines": [
+                     *         {
+                     *           "product_id": "text",
+                     *           "quantity": 1,
+                     *           "name": "text",
+                     *           "sku": "text",
+                     *           "unit_price": "text",
+                     *           "line_total": "text",
+                     *           "currency": "text",
+                     *           "active": true,
+                     *           "available": true,
+                     *           "stock_available": 1
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["Quote"];
                 };
             };
@@ -2613,6 +2962,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "text",
+                     *       "sku": "text",
+                     *       "name": "text",
+                     *       "slug": "text",
+                     *       "description": "text",
+                     *       "price": "text",
+                     *       "currency": "text",
+                     *       "category": "text",
+                     *       "attributes": {},
+                     *       "images": [
+                     *         "text"
+                     *       ],
+                     *       "active": true,
+                     *       "available": 1,
+                     *       "reserved": 1,
+                     *       "received": 1,
+                     *       "created_at": "2026-12-05T12:00:00Z",
+                     *       "updated_at": "2026-12-05T12:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ProductOut"];
                 };
             };
@@ -2788,6 +3159,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
             429: {
                 headers: {
@@ -2890,6 +3270,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
             429: {
                 headers: {
@@ -2981,6 +3370,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description At the gateway: `rate_limited`: too many requests; see `Retry-After`. */
             429: {
                 headers: {
@@ -3033,6 +3431,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "keys": [
+                     *         {
+                     *           "kty": "text",
+                     *           "kid": "text",
+                     *           "use": "text",
+                     *           "alg": "text",
+                     *           "n": "text",
+                     *           "e": "text"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["JWKS"];
                 };
             };
@@ -3106,6 +3518,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "keys": [
+                     *         {
+                     *           "kty": "text",
+                     *           "kid": "text",
+                     *           "use": "text",
+                     *           "alg": "text",
+                     *           "n": "text",
+                     *           "e": "text"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["JWKS"];
                 };
             };
@@ -3174,6 +3600,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "email": "text",
+                 *       "password": "text"
+                 *     }
+                 */
                 "application/json": components["schemas"]["LoginRequest"];
             };
         };
@@ -3183,6 +3615,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "access": "text",
+                     *       "refresh": "text"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TokenPair"];
                 };
             };
@@ -3278,6 +3716,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "refresh": "text"
+                 *     }
+                 */
                 "application/json": components["schemas"]["RefreshRequest"];
             };
         };
@@ -3390,6 +3833,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "email": "ann@example.com"
+                 *     }
+                 */
                 "application/json": components["schemas"]["PasswordResetRequest"];
             };
         };
@@ -3399,6 +3847,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "detail": "text"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Detail"];
                 };
             };
@@ -3485,6 +3938,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "token": "text",
+                 *       "password": "text"
+                 *     }
+                 */
                 "application/json": components["schemas"]["PasswordResetConfirmRequest"];
             };
         };
@@ -3579,6 +4038,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "refresh": "text"
+                 *     }
+                 */
                 "application/json": components["schemas"]["RefreshRequest"];
             };
         };
@@ -3588,6 +4052,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "access": "text",
+                     *       "refresh": "text"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TokenPair"];
                 };
             };
@@ -3692,6 +4162,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "email": "ann@example.com",
+                 *       "password": "text",
+                 *       "name": ""
+                 *     }
+                 */
                 "application/json": components["schemas"]["RegisterRequest"];
             };
         };
@@ -3701,6 +4178,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+                     *       "email": "ann@example.com",
+                     *       "name": "text",
+                     *       "roles": [
+                     *         "text"
+                     *       ],
+                     *       "date_joined": "2026-12-05T12:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["User"];
                 };
             };
@@ -3792,6 +4280,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+                     *       "email": "ann@example.com",
+                     *       "name": "text",
+                     *       "roles": [
+                     *         "text"
+                     *       ],
+                     *       "date_joined": "2026-12-05T12:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["User"];
                 };
             };
@@ -3869,6 +4368,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "current_password": "text"
+                 *     }
+                 */
                 "application/json": components["schemas"]["AccountDeleteRequest"];
             };
         };
@@ -3972,6 +4476,13 @@ export interface operations {
         };
         requestBody?: {
             content: {
+                /**
+                 * @example {
+                 *       "email": "ann@example.com",
+                 *       "name": "text",
+                 *       "current_password": "text"
+                 *     }
+                 */
                 "application/json": components["schemas"]["PatchedUserRequest"];
             };
         };
@@ -3981,6 +4492,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+                     *       "email": "ann@example.com",
+                     *       "name": "text",
+                     *       "roles": [
+                     *         "text"
+                     *       ],
+                     *       "date_joined": "2026-12-05T12:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["User"];
                 };
             };
@@ -4076,6 +4598,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "current_password": "text",
+                 *       "new_password": "text"
+                 *     }
+                 */
                 "application/json": components["schemas"]["PasswordChangeRequest"];
             };
         };
@@ -4185,6 +4713,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "product_id": "text",
+                     *           "quantity": 1,
+                     *           "name": "text",
+                     *           "unit_price": "text",
+                     *           "currency": "text",
+                     *           "line_total": "text",
+                     *           "orderable": true
+                     *         }
+                     *       ],
+                     *       "priced": true,
+                     *       "currency": "text",
+                     *       "subtotal": "text"
+                     *     }
+                     */
                     "application/json": components["schemas"]["CartOut"];
                 };
             };
@@ -4346,6 +4892,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "quantity": 0
+                 *     }
+                 */
                 "application/json": components["schemas"]["QuantityIn"];
             };
         };
@@ -4356,6 +4907,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "product_id": "text",
+                     *           "quantity": 1,
+                     *           "name": "text",
+                     *           "unit_price": "text",
+                     *           "currency": "text",
+                     *           "line_total": "text",
+                     *           "orderable": true
+                     *         }
+                     *       ],
+                     *       "priced": true,
+                     *       "currency": "text",
+                     *       "subtotal": "text"
+                     *     }
+                     */
                     "application/json": components["schemas"]["CartOut"];
                 };
             };
@@ -4463,6 +5032,40 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+                     *           "status": "pending",
+                     *           "user_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+                     *           "currency": "text",
+                     *           "total": "text",
+                     *           "lines": [
+                     *             {
+                     *               "product_id": "text",
+                     *               "name": "text",
+                     *               "unit_price": "text",
+                     *               "quantity": 1,
+                     *               "line_total": "text"
+                     *             }
+                     *           ],
+                     *           "reasons": [
+                     *             {}
+                     *           ],
+                     *           "version": 1,
+                     *           "created_at": "2026-12-05T12:00:00Z",
+                     *           "updated_at": "2026-12-05T12:00:00Z",
+                     *           "confirmed_at": "2026-12-05T12:00:00Z",
+                     *           "rejected_at": "2026-12-05T12:00:00Z",
+                     *           "cancelled_at": "2026-12-05T12:00:00Z"
+                     *         }
+                     *       ],
+                     *       "total": 1,
+                     *       "page": 1,
+                     *       "page_size": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["OrderPage"];
                 };
             };
@@ -4561,6 +5164,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["CheckoutIn"];
             };
         };
@@ -4571,6 +5175,33 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+                     *       "status": "pending",
+                     *       "user_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+                     *       "currency": "text",
+                     *       "total": "text",
+                     *       "lines": [
+                     *         {
+                     *           "product_id": "text",
+                     *           "name": "text",
+                     *           "unit_price": "text",
+                     *           "quantity": 1,
+                     *           "line_total": "text"
+                     *         }
+                     *       ],
+                     *       "reasons": [
+                     *         {}
+                     *       ],
+                     *       "version": 1,
+                     *       "created_at": "2026-12-05T12:00:00Z",
+                     *       "updated_at": "2026-12-05T12:00:00Z",
+                     *       "confirmed_at": "2026-12-05T12:00:00Z",
+                     *       "rejected_at": "2026-12-05T12:00:00Z",
+                     *       "cancelled_at": "2026-12-05T12:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["OrderOut"];
                 };
             };
@@ -4674,6 +5305,33 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+                     *       "status": "pending",
+                     *       "user_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+                     *       "currency": "text",
+                     *       "total": "text",
+                     *       "lines": [
+                     *         {
+                     *           "product_id": "text",
+                     *           "name": "text",
+                     *           "unit_price": "text",
+                     *           "quantity": 1,
+                     *           "line_total": "text"
+                     *         }
+                     *       ],
+                     *       "reasons": [
+                     *         {}
+                     *       ],
+                     *       "version": 1,
+                     *       "created_at": "2026-12-05T12:00:00Z",
+                     *       "updated_at": "2026-12-05T12:00:00Z",
+                     *       "confirmed_at": "2026-12-05T12:00:00Z",
+                     *       "rejected_at": "2026-12-05T12:00:00Z",
+                     *       "cancelled_at": "2026-12-05T12:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["OrderOut"];
                 };
             };
@@ -4777,6 +5435,33 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+                     *       "status": "pending",
+                     *       "user_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+                     *       "currency": "text",
+                     *       "total": "text",
+                     *       "lines": [
+                     *         {
+                     *           "product_id": "text",
+                     *           "name": "text",
+                     *           "unit_price": "text",
+                     *           "quantity": 1,
+                     *           "line_total": "text"
+                     *         }
+                     *       ],
+                     *       "reasons": [
+                     *         {}
+                     *       ],
+                     *       "version": 1,
+                     *       "created_at": "2026-12-05T12:00:00Z",
+                     *       "updated_at": "2026-12-05T12:00:00Z",
+                     *       "confirmed_at": "2026-12-05T12:00:00Z",
+                     *       "rejected_at": "2026-12-05T12:00:00Z",
+                     *       "cancelled_at": "2026-12-05T12:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["OrderOut"];
                 };
             };
@@ -4998,6 +5683,42 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "from": "2026-12-05",
+                     *       "to": "2026-12-05",
+                     *       "group_by": "day",
+                     *       "orders": 1,
+                     *       "revenue": {},
+                     *       "periods": [
+                     *         {
+                     *           "period_start": "2026-12-05",
+                     *           "orders": 1,
+                     *           "revenue": {}
+                     *         }
+                     *       ],
+                     *       "top_products": {
+                     *         "by_quantity": [
+                     *           {
+                     *             "product_id": "text",
+                     *             "name": "text",
+                     *             "currency": "text",
+                     *             "quantity": 1,
+                     *             "revenue": "text"
+                     *           }
+                     *         ],
+                     *         "by_revenue": [
+                     *           {
+                     *             "product_id": "text",
+                     *             "name": "text",
+                     *             "currency": "text",
+                     *             "quantity": 1,
+                     *             "revenue": "text"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["SalesOut"];
                 };
             };

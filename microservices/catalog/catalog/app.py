@@ -14,6 +14,7 @@ from flask_openapi3 import Info, OpenAPI
 from catalog.api import register_routes
 from catalog.api.bodies import install_bounded_json
 from catalog.api.context import EXTENSION, CatalogContext, init_context
+from catalog.api.docs import with_docstrings
 from catalog.api.edge import ForwardedHeaders
 from catalog.api.errors import (
     install_error_handlers,
@@ -86,6 +87,6 @@ def create_app(
     @app.get("/openapi.json", doc_ui=False)
     def openapi_document() -> Response:
         """This service's OpenAPI document (the gateway merges every service's)."""
-        return jsonify(without_default_validation_errors(app.api_doc))
+        return jsonify(with_docstrings(app, without_default_validation_errors(app.api_doc)))
 
     return app

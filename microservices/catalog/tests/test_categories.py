@@ -14,6 +14,7 @@ def test_staff_create_categories_everyone_lists_them_with_counts(
         "slug": "garden-patio",
         "name": "Garden & Patio",
         "description": "",
+        "attribute_labels": {},
         "product_count": 0,
     }
     make_product(category="garden-patio")

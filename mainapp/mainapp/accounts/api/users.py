@@ -37,6 +37,7 @@ class MeView(AccountsAPIView):
     @extend_schema(
         tags=["users"],
         summary="The caller's profile",
+        description="Who the access token names: id, e-mail, name, roles and when they joined.",
         responses={200: UserSerializer, 401: NOT_AUTHENTICATED},
     )
     def get(self, request: Request) -> Response:
@@ -87,6 +88,9 @@ class PasswordChangeView(AccountsAPIView):
     @extend_schema(
         tags=["users"],
         summary="Change the password (logs out every session; their access tokens stop)",
+        description="Needs `current_password`; the new one must pass the password rules "
+        "(length, not common, not like the e-mail). Every session ends, this one too: log in "
+        "again with the new password.",
         request=PasswordChangeSerializer,
         responses={
             204: OpenApiResponse(description="Password changed."),

@@ -82,7 +82,10 @@ def category_out(doc: dict, count: int) -> dict:
 
 @bp.get("", responses={200: CategoryList})
 def list_categories() -> Response:
-    """Every category, by name, with its number of active products."""
+    """Every category, by name.
+
+    Each with its number of active products and the labels of its products' attributes.
+    """
     store = context().store
     counts = store.products.counts_by_category()
     items = [category_out(doc, counts.get(doc["_id"], 0)) for doc in store.categories.all()]
@@ -95,7 +98,10 @@ def list_categories() -> Response:
     security=SECURITY,
 )
 def create_category(body: CategoryCreate) -> Response:
-    """Create a category (staff)."""
+    """Create a category (staff).
+
+    The slug defaults to one made from the name and is unique (409).
+    """
     slug = body.slug or slugify(body.name)
     if not slug:
         raise invalid({"slug": ["cannot derive a slug from the name; send one"]})
@@ -120,7 +126,10 @@ class CategoryPath(BaseModel):
     security=SECURITY,
 )
 def update_category(path: CategoryPath, body: CategoryPatch) -> Response:
-    """Change a category's name, description or attribute labels (staff)."""
+    """Change a category (staff).
+
+    Its name, description or attribute labels (replaced whole); the slug never changes.
+    """
     changes = {
         name: value
         for name, value in body.model_dump(include=body.model_fields_set).items()

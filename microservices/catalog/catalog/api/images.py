@@ -20,7 +20,7 @@ from .blueprints import resource_blueprint
 from .context import context
 from .errors import ApiError, not_found
 from .products import ProductOut, product_out
-from .schemas import MAX_IMAGES, STAFF, ErrorResponse, Identifier, errors
+from .schemas import MAX_IMAGES, STAFF, Identifier, errors
 
 # Public, for a year, never revalidated while fresh: an image's bytes never change.
 CACHE_CONTROL = "public, max-age=31536000, immutable"
@@ -65,12 +65,13 @@ _UPLOAD_BODY = {
     openapi_extensions=_UPLOAD_BODY,
 )
 def upload_image(query: UploadQuery) -> Response:
-    """Add an image to a product (staff): stored re-encoded without metadata, with a
-    thumbnail; answers the product with the image's URL appended to ``images``.
+    """Add an image to a product (staff).
 
-    415 ``unsupported_media_type``: not a JPEG, PNG or WebP; 422 ``invalid_image``: not
-    readable; 422 ``image_too_large``: over CATALOG_MAX_IMAGE_PIXELS; 413: over
-    CATALOG_MAX_IMAGE_BYTES; 409: the product has 20 images already.
+    The body is the picture's bytes. Stored re-encoded from its pixels alone (no metadata), with
+    a thumbnail; answers the product with the image's path appended to ``images``. 415
+    ``unsupported_media_type``: not a JPEG, PNG or WebP (read from the bytes); 422
+    ``invalid_image``: not readable; 422 ``image_too_large``: over CATALOG_MAX_IMAGE_PIXELS; 413:
+    over CATALOG_MAX_IMAGE_BYTES; 409: the product has 20 images already.
     """
     settings = context().settings
     request.max_content_length = settings.catalog_max_image_bytes
@@ -104,21 +105,31 @@ def upload_image(query: UploadQuery) -> Response:
     return response
 
 
-@bp.get("/<image_id>", responses={200: None, 304: None, 404: ErrorResponse}, security=[])
+@bp.get("/<image_id>", responses={200: None, 304: None, **errors(404, 422)}, security=[])
 def get_image(path: ImagePath) -> Response:
-    """An image as uploaded (re-encoded); ``If-None-Match`` with its ``ETag`` answers 304."""
+    """An image, as stored.
+
+    Public. An image's id never names other bytes: cacheable for a year (``immutable``), and
+    ``If-None-Match`` with its ``ETag`` answers 304.
+    """
     return _serve(path.image_id)
 
 
-@bp.get("/<image_id>/thumbnail", responses={200: None, 304: None, 404: ErrorResponse}, security=[])
+@bp.get("/<image_id>/thumbnail", responses={200: None, 304: None, **errors(404, 422)}, security=[])
 def get_image_thumbnail(path: ImagePath) -> Response:
-    """An image's thumbnail (WebP, at most 480 pixels a side), for lists."""
+    """An image's thumbnail, for lists.
+
+    WebP, at most 480 pixels a side; cached like the image.
+    """
     return _serve(path.image_id + THUMBNAIL_SUFFIX)
 
 
-@bp.delete("/<image_id>", responses={204: None, **errors(*STAFF, 404)}, security=SECURITY)
+@bp.delete("/<image_id>", responses={204: None, **errors(*STAFF, 404, 422)}, security=SECURITY)
 def delete_image(path: ImagePath) -> Response:
-    """Remove an image from its product and from the store (staff)."""
+    """Remove an image (staff).
+
+    From its product's ``images`` and from the store, thumbnail included.
+    """
     store = context().store
     url = image_url(path.image_id)
     owner = store.products.find_by_image(url)

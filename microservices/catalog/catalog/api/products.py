@@ -183,7 +183,14 @@ def _product(doc: dict[str, Any] | None, status: int = 200) -> Response:
 # include_inactive=true is for staff: 401/403/503 as for writes.
 @bp.get("", responses={200: ProductPage, **errors(*STAFF, 422)}, security=OPTIONAL_SECURITY)
 def list_products(query: ProductListQuery) -> Response:
-    """Browse and search active products, one page at a time, with the total count."""
+    """Browse and search products, one page at a time.
+
+    Active products only, unless staff ask for ``include_inactive=true``. ``q`` matches every
+    word (name, description, category, SKU, attribute values); filters combine: ``category``,
+    ``min_price``/``max_price`` (decimal strings), ``currency``, ``in_stock``, and up to 10
+    ``attr.<name>=<value>`` (e.g. ``attr.roast=light``). Unknown parameters are
+    refused (422), never ignored. The answer carries the total count and the number of pages.
+    """
     settings = context().settings
     page_size = query.page_size or settings.catalog_default_page_size
     problems: dict[str, list[str]] = {}
@@ -254,13 +261,20 @@ def _attribute_filters(extra: dict[str, Any], problems: dict[str, list[str]]) ->
 
 @bp.get("/<product_id>", responses={200: ProductOut, 404: ErrorResponse})
 def get_product(path: ProductPath) -> Response:
-    """One product by id (inactive ones too: order history still names them)."""
+    """One product by id.
+
+    Inactive products too: order history still names them. ``available`` is what can be ordered
+    now, ``reserved`` what orders hold, ``received`` every unit ever booked in.
+    """
     return _product(context().store.products.get(path.product_id))
 
 
 @bp.get("/by-slug/<slug>", responses={200: ProductOut, 404: ErrorResponse})
 def get_product_by_slug(path: SlugPath) -> Response:
-    """One product by its URL slug."""
+    """One product by its URL slug.
+
+    The shop's product pages are addressed by slug (``/products/<slug>``); slugs are unique.
+    """
     return _product(context().store.products.get_by_slug(path.slug))
 
 
@@ -270,7 +284,12 @@ def get_product_by_slug(path: SlugPath) -> Response:
     security=SECURITY,
 )
 def create_product(body: ProductCreate) -> Response:
-    """Create a product (staff), with no stock until a receipt is recorded."""
+    """Create a product (staff).
+
+    It has no stock until a receipt is recorded (``POST .../stock``). The slug defaults to one
+    made from the name; SKU and slug are unique (409). ``images`` are paths on the shop's own
+    origin (upload pictures with ``POST /api/catalog/images``).
+    """
     fields = body.model_dump(exclude={"price"})
     fields["price_minor"] = parse_price(body.price)
     fields["currency"] = _currency(body.currency)
@@ -292,7 +311,11 @@ def create_product(body: ProductCreate) -> Response:
     security=SECURITY,
 )
 def update_product(path: ProductPath, body: ProductPatch) -> Response:
-    """Change some fields of a product (staff); ``{"active": false}`` deactivates it."""
+    """Change some fields of a product (staff).
+
+    Only the fields sent change; ``attributes`` and ``images`` are replaced whole; the SKU never
+    changes. ``{"active": false}`` deactivates it.
+    """
     changes = body.model_dump(include=body.model_fields_set, exclude={"price"})
     if "price" in body.model_fields_set:
         changes["price_minor"] = parse_price(body.price or "")
@@ -313,8 +336,10 @@ def update_product(path: ProductPath, body: ProductPatch) -> Response:
     security=SECURITY,
 )
 def deactivate_product(path: ProductPath) -> Response:
-    """Take a product off sale (staff): hidden from browsing, refused for new orders; what is
-    already reserved stays reserved."""
+    """Take a product off sale (staff).
+
+    Hidden from browsing and refused for new orders; what is already reserved stays reserved.
+    """
     return _product(context().store.products.update(path.product_id, {"active": False}))
 
 
@@ -324,7 +349,10 @@ def deactivate_product(path: ProductPath) -> Response:
     security=SECURITY,
 )
 def delete_product(path: ProductPath) -> Response:
-    """Delete a product (staff); refused while stock is reserved for orders."""
+    """Delete a product (staff).
+
+    Refused (409) while stock is reserved for orders: deactivate it instead.
+    """
     try:
         deleted = context().store.products.delete(path.product_id)
     except Conflict as exc:
@@ -340,7 +368,10 @@ def delete_product(path: ProductPath) -> Response:
     security=SECURITY,
 )
 def receive_stock(path: ProductPath, body: StockReceipt) -> Response:
-    """Record a receipt of stock (staff): ``available`` and ``received`` grow together."""
+    """Record a receipt of stock (staff).
+
+    ``available`` and ``received`` grow together by ``quantity``; reservations are untouched.
+    """
     return _product(context().store.stock.receive(path.product_id, body.quantity))
 
 

@@ -50,8 +50,11 @@ class Quote(BaseModel):
 
 @bp.post("", responses={200: Quote, **errors(*SIGNED_IN, *JSON_BODY, 422)}, security=SECURITY)
 def create_quote(body: QuoteRequest) -> Response:
-    """Current price and availability of each line. Nothing is reserved: stock is reserved
-    when the order is placed (event ``order.placed``)."""
+    """Current price and availability of each line.
+
+    For any signed-in user, and for orders at checkout. Nothing is reserved: stock is reserved
+    when the order is placed (event ``order.placed``).
+    """
     products = context().store.products.get_many(sorted({line.product_id for line in body.lines}))
     unknown = {
         f"lines.{index}.product_id": ["no such product"]

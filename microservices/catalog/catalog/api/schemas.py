@@ -47,23 +47,39 @@ def _price(value: str) -> str:
 
 Slug = Annotated[str, Field(pattern=SLUG_PATTERN, max_length=MAX_SLUG)]
 Sku = Annotated[str, Field(pattern=KEY_PATTERN, examples=["APP-001"])]
-Name = Annotated[PlainText, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Description = Annotated[MultilineText, Field(max_length=5000)]
+Name = Annotated[
+    PlainText,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    Field(examples=["Ethiopia Yirgacheffe coffee beans"]),
+]
+Description = Annotated[
+    MultilineText,
+    Field(max_length=5000, examples=["Light roast with jasmine and bergamot notes."]),
+]
 Price = Annotated[
     str,
     Field(max_length=20, examples=["12.50"], description="decimal string, > 0, 2 decimals max"),
     AfterValidator(_price),
 ]
-Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")]
-# An absolute URL, or a path on the shop's own origin (what the SPA's CSP lets it show).
+Currency = Annotated[
+    str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code", examples=["EUR"])
+]
 # A path on the shop's own origin: the catalog's own images (/api/catalog/images/<id>) or the
 # SPA's files. Not another site: a shopper's browser would tell it who looks at what (and the
 # SPA's Content-Security-Policy would not show it anyway).
-ImageUrl = Annotated[str, Field(max_length=2048, pattern=r"^/([^/\\\s][^\s]*)?$"), SINGLE_LINE]
+ImageUrl = Annotated[
+    str,
+    Field(
+        max_length=2048,
+        pattern=r"^/([^/\\\s][^\s]*)?$",
+        examples=["/api/catalog/images/9b2f4c1e7d3a4e0f8a6b5c4d3e2f1a0b"],
+    ),
+    SINGLE_LINE,
+]
 MAX_IMAGES = 20
 Attributes = Annotated[
     dict[str, Any],
-    Field(examples=[{"color": "red", "size": "M"}]),
+    Field(examples=[{"origin": "Ethiopia", "roast": "light", "weight_g": 250}]),
     AfterValidator(check_attributes),
 ]
 Quantity = Annotated[int, Field(strict=True, ge=1, le=1_000_000)]

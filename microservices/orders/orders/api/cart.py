@@ -92,6 +92,9 @@ def _cart(db: DatabaseDep, catalog: CatalogDep, caller: CallerDep) -> CartOut:
 
 @router.get("", response_model=CartOut, summary="The caller's cart, priced by the catalog")
 def get_cart(db: DatabaseDep, catalog: CatalogDep, caller: CallerDep) -> CartOut:
+    """Every line with the catalog's current price and availability; a product that can no
+    longer be ordered stays in the cart, unpriced, with the reason. Prices here are
+    indicative: checkout prices again."""
     return _cart(db, catalog, caller)
 
 
@@ -126,6 +129,8 @@ def set_cart_item(
     caller: CallerDep,
     settings: SettingsDep,
 ) -> CartOut:
+    """Sets the quantity, not adds to it (0 removes the line). The product must be one the
+    catalog sells now; answers the whole cart, priced."""
     if body.quantity > settings.orders_max_quantity:
         raise ApiError(
             422,
@@ -159,6 +164,7 @@ def set_cart_item(
 
 @router.delete("", status_code=status.HTTP_204_NO_CONTENT, summary="Empty the cart")
 def empty_cart(db: DatabaseDep, caller: CallerDep) -> Response:
+    """Removes every line. Emptying an empty cart is not an error."""
     with db.transaction() as session:
         carts.clear(session, caller.user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

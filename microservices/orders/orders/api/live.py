@@ -119,6 +119,8 @@ async def stream_order_events(
     caller: CallerDep,
     settings: SettingsDep,
 ) -> StreamingResponse:
+    """Follow an order until the saga decides it, without polling; see the 200 response for
+    the events. The owner (or staff) only: another's order answers 404."""
     oid = parse_order_id(order_id)
     if await run_in_threadpool(snapshot, db, oid, caller.owner_filter) is None:
         raise not_found()

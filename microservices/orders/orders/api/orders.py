@@ -205,6 +205,8 @@ def list_orders(
         Literal["mine", "all"], Query(description="`all`: every customer's (staff only)")
     ] = "mine",
 ) -> OrderPage:
+    """The caller's orders (``scope=all``: every customer's, staff only), newest first, one
+    page at a time, optionally of one ``status``."""
     if scope == "all" and not caller.is_staff:
         raise ApiError(403, "Only staff may list every order.", code="permission_denied")
     page_size = min(page_size, settings.orders_page_size_max)
@@ -227,6 +229,8 @@ def list_orders(
     responses=error_docs([404]),
 )
 def get_order(order_id: str, db: DatabaseDep, caller: CallerDep) -> OrderOut:
+    """With its lines (the price snapshot taken at checkout) and, once decided, why it was
+    rejected. Another customer's order answers 404, as an unknown id does."""
     with db.transaction() as session:
         return OrderOut.of(visible_order(session, order_id, caller))
 
@@ -246,6 +250,9 @@ def cancel_order(
     caller: CallerDep,
     traceparent: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> OrderOut:
+    """A pending or confirmed order becomes ``cancelled`` and ``order.cancelled`` releases its
+    stock in the catalog. Cancelling a cancelled order answers it unchanged; a rejected one
+    cannot be cancelled (409)."""
     with db.transaction() as session:
         order = visible_order(session, order_id, caller)
         oid = order.id  # parsed and checked by visible_order

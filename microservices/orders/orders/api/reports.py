@@ -96,6 +96,9 @@ def get_sales_report(
     group_by: Annotated[GroupBy, Query()] = "day",
     top: Annotated[int, Query(ge=1, le=100, description="How many top products")] = 10,
 ) -> SalesOut:
+    """Staff only. Revenue per currency and order counts of confirmed orders, per period of
+    ``group_by`` between ``from`` and ``to`` (UTC days, both included), and the ``top`` products
+    by units sold."""
     first, last = report_range(from_, to, group_by)
     with db.transaction() as session:
         report = sales_report(session, first=first, last=last, group_by=group_by, top=top)
