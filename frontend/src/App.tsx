@@ -1,17 +1,30 @@
-import { useState, type ReactNode } from "react";
+import { lazy, Suspense, useState, type ComponentType, type ReactNode } from "react";
 import { Link, NavLink, Navigate, Route, Routes, useLocation } from "react-router";
 import { useAuth } from "./auth";
 import { Bell, Toasts } from "./notifications";
 import { Loading } from "./components/ui";
 import { CatalogPage } from "./pages/CatalogPage";
 import { ProductPage } from "./pages/ProductPage";
-import { LoginPage, RegisterPage, ForgotPasswordPage, ResetPasswordPage } from "./pages/AuthPages";
-import { AccountPage } from "./pages/AccountPage";
-import { CartPage } from "./pages/CartPage";
-import { OrderPage, OrdersPage } from "./pages/OrdersPages";
-import { StaffProductsPage, ProductEditorPage } from "./pages/StaffProducts";
-import { ReportsPage } from "./pages/ReportsPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
+
+// Browsing is in the first bundle; every other page is fetched when first visited (its own
+// chunk), so a first visit to the shop downloads only what it shows.
+const named = <K extends string>(load: () => Promise<Record<K, ComponentType>>, name: K) =>
+  lazy(() => load().then((module) => ({ default: module[name] })));
+const auth = () => import("./pages/AuthPages");
+const LoginPage = named(auth, "LoginPage");
+const RegisterPage = named(auth, "RegisterPage");
+const ForgotPasswordPage = named(auth, "ForgotPasswordPage");
+const ResetPasswordPage = named(auth, "ResetPasswordPage");
+const AccountPage = named(() => import("./pages/AccountPage"), "AccountPage");
+const CartPage = named(() => import("./pages/CartPage"), "CartPage");
+const orders = () => import("./pages/OrdersPages");
+const OrdersPage = named(orders, "OrdersPage");
+const OrderPage = named(orders, "OrderPage");
+const staff = () => import("./pages/StaffProducts");
+const StaffProductsPage = named(staff, "StaffProductsPage");
+const ProductEditorPage = named(staff, "ProductEditorPage");
+const ReportsPage = named(() => import("./pages/ReportsPage"), "ReportsPage");
 
 function RequireAuth({ staff = false, children }: { staff?: boolean; children: ReactNode }) {
   const { user, ready, isStaff } = useAuth();
@@ -109,6 +122,7 @@ export function App() {
       <Header />
       <Toasts />
       <main id="main" className="mx-auto max-w-6xl px-4 py-6">
+        <Suspense fallback={<Loading what="Loading the page" />}>
         <Routes>
           <Route path="/" element={<CatalogPage />} />
           <Route path="/products/:slug" element={<ProductPage />} />
@@ -126,6 +140,7 @@ export function App() {
           <Route path="/staff/reports" element={<RequireAuth staff><ReportsPage /></RequireAuth>} />
           <Route path="*" element={<NotFoundPage />} />
         </Routes>
+        </Suspense>
       </main>
     </>
   );

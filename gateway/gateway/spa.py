@@ -9,7 +9,10 @@ Every file goes out with the SPA's Content-Security-Policy: scripts, styles and 
 only from the gateway's own origin, so an injected ``<script>`` or inline handler never runs.
 
 The build is small, so its files are held in memory; a rebuild (``make dev`` rebuilds on
-change) is noticed by ``index.html``'s modification time and the files are read again.
+change) is noticed by ``index.html``'s modification time and the files are read again. The build
+writes a brotli (``.br``) and a gzip (``.gz``) variant beside each text file
+(``frontend/vite.config.ts``); the variant the request's ``Accept-Encoding`` allows is sent, with
+``Vary: Accept-Encoding``, and no compression happens here.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import hashlib
 import mimetypes
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from starlette.types import Send
@@ -51,24 +54,56 @@ _TYPES = {
 }
 
 
+# Preferred first; the build's file suffix for each.
+ENCODINGS = ((b"br", ".br"), (b"gzip", ".gz"))
+_VARY = (b"vary", b"Accept-Encoding")
+
+
 @dataclass(frozen=True, slots=True)
 class _File:
     body: bytes
     headers: tuple[tuple[bytes, bytes], ...]
     etag: bytes
+    # Content-coding -> the same file encoded so (built beside it), with its own ETag.
+    encoded: dict[bytes, tuple[bytes, bytes]] = field(default_factory=dict)
+
+
+def _etag(body: bytes) -> bytes:
+    return b'"' + hashlib.blake2b(body, digest_size=12).hexdigest().encode("ascii") + b'"'
 
 
 def _load(path: Path, cache: bytes) -> _File:
     body = path.read_bytes()
     kind = _TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0]
-    etag = b'"' + hashlib.blake2b(body, digest_size=12).hexdigest().encode("ascii") + b'"'
-    headers = (
+    encoded = {
+        coding: (variant, _etag(variant))
+        for coding, suffix in ENCODINGS
+        if (variant_path := path.with_name(path.name + suffix)).is_file()
+        for variant in (variant_path.read_bytes(),)
+    }
+    headers: tuple[tuple[bytes, bytes], ...] = (
         (b"content-type", (kind or "application/octet-stream").encode("latin-1")),
         (b"cache-control", cache),
-        (b"etag", etag),
         _CSP,
     )
-    return _File(body, headers, etag)
+    if encoded:
+        headers += (_VARY,)
+    return _File(body, headers, _etag(body), encoded)
+
+
+def accepted_codings(request_headers: list[tuple[bytes, bytes]]) -> set[bytes]:
+    """The content-codings ``Accept-Encoding`` allows (``q=0`` refuses one)."""
+    codings: set[bytes] = set()
+    for name, value in request_headers:
+        if name != b"accept-encoding":
+            continue
+        for item in value.split(b","):
+            coding, _, params = item.strip().partition(b";")
+            q = params.strip().lower()
+            if q.startswith(b"q=") and q[2:].strip() in (b"0", b"0.0", b"0.00", b"0.000"):
+                continue
+            codings.add(coding.strip().lower())
+    return codings
 
 
 class SpaFiles:
@@ -90,6 +125,8 @@ class SpaFiles:
         for root, _dirs, names in os.walk(self.dist):
             for name in names:
                 path = Path(root, name)
+                if path.suffix in (".br", ".gz") and path.with_suffix("").is_file():
+                    continue  # a variant, served in place of the file beside it
                 url = "/" + path.relative_to(self.dist).as_posix()
                 cache = IMMUTABLE if url.startswith("/assets/") else NO_CACHE
                 files[url] = _load(path, cache)
@@ -136,9 +173,16 @@ class SpaFiles:
         found = self.lookup(path)
         headers = list(found.headers)
         status = 200
-        body = found.body
+        body, etag = found.body, found.etag
+        if found.encoded:
+            accepted = accepted_codings(request_headers)
+            coding = next((c for c, _ in ENCODINGS if c in accepted and c in found.encoded), None)
+            if coding is not None:
+                body, etag = found.encoded[coding]
+                headers.append((b"content-encoding", coding))
+        headers.append((b"etag", etag))
         if_none_match = next((v for n, v in request_headers if n == b"if-none-match"), None)
-        if if_none_match is not None and found.etag in if_none_match:
+        if if_none_match is not None and etag in if_none_match:
             status, body = 304, b""
         else:
             headers.append((b"content-length", b"%d" % len(body)))

@@ -12,6 +12,9 @@ INDEX = (
     b'<script src="/assets/app-1a2b.js"></script></body></html>'
 )
 ASSET = b"console.log('app');"
+# What the build writes beside it (frontend/vite.config.ts); the gateway never compresses.
+ASSET_BR = b"brotli bytes of the app"
+ASSET_GZ = b"gzip bytes of the app"
 
 
 @pytest.fixture(scope="module")
@@ -20,6 +23,8 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "assets").mkdir()
     (root / "index.html").write_bytes(INDEX)
     (root / "assets" / "app-1a2b.js").write_bytes(ASSET)
+    (root / "assets" / "app-1a2b.js.br").write_bytes(ASSET_BR)
+    (root / "assets" / "app-1a2b.js.gz").write_bytes(ASSET_GZ)
     (root / "favicon.svg").write_bytes(b"<svg/>")
     return root
 
@@ -47,6 +52,37 @@ def test_hashed_assets_are_immutable(spa_gateway):
     assert reply.header("content-type").startswith("text/javascript")
     assert reply.header("cache-control") == "public, max-age=31536000, immutable"
     assert reply.header("content-length") == str(len(ASSET))
+
+
+@pytest.mark.parametrize(
+    ("accept", "coding", "body"),
+    [
+        ("gzip, deflate, br, zstd", "br", ASSET_BR),
+        ("gzip", "gzip", ASSET_GZ),
+        ("br;q=0, gzip;q=0.8", "gzip", ASSET_GZ),
+        ("identity", None, ASSET),
+        (None, None, ASSET),
+    ],
+)
+def test_the_prebuilt_variant_the_browser_accepts_is_sent(spa_gateway, accept, coding, body):
+    headers = [("Accept-Encoding", accept)] if accept else []
+    reply = spa_gateway.request("GET", "/assets/app-1a2b.js", headers=headers)
+    assert reply.status == 200 and reply.body == body
+    assert reply.header("content-encoding") == coding
+    assert reply.header("content-length") == str(len(body))
+    assert reply.header("vary") == "Accept-Encoding"
+    assert reply.header("content-type").startswith("text/javascript")
+    # Each variant revalidates by its own ETag.
+    again = spa_gateway.request(
+        "GET", "/assets/app-1a2b.js", headers=[*headers, ("If-None-Match", reply.header("etag"))]
+    )
+    assert again.status == 304
+
+
+def test_variants_are_not_files_of_their_own_and_others_have_no_vary(spa_gateway):
+    reply = spa_gateway.request("GET", "/favicon.svg", headers=[("Accept-Encoding", "br")])
+    assert reply.header("content-encoding") is None and reply.header("vary") is None
+    assert spa_gateway.request("GET", "/assets/app-1a2b.js.br").status == 404
 
 
 def test_other_files_of_the_build_are_served_uncached(spa_gateway):
