@@ -26,6 +26,7 @@ from starlette.types import Receive, Scope, Send
 
 from gateway.auth import AuthError, EdgeAuthenticator, bearer_token
 from gateway.balancer import Balancer, Instance, Target
+from gateway.compression import accepted_codings, gzip, gzip_length, gzipped_headers
 from gateway.context import RequestContext
 from gateway.errors import GatewayError
 from gateway.headers import RequestHead, client_response_headers
@@ -151,7 +152,9 @@ class ReverseProxy:
                 context, client_response_headers(response.headers, response.status)
             )
             context.status = response.status
-            completed = await _relay(response, response_headers, receive, send)
+            # (a HEAD response's Content-Length describes a body it does not carry)
+            gzip_ok = outgoing.method != "HEAD" and b"gzip" in accepted_codings(head.forward)
+            completed = await _relay(response, response_headers, receive, send, gzip_ok)
         finally:
             instance.outstanding -= 1
             if completed:
@@ -453,8 +456,16 @@ async def _relay(
     headers: list[tuple[bytes, bytes]],
     receive: Receive,
     send: Send,
+    gzip_ok: bool = False,
 ) -> bool:
-    """Stream the upstream response to the client; True if it was relayed completely."""
+    """Stream the upstream response to the client; True if it was relayed completely. JSON
+    worth it goes gzipped when the client takes gzip (:mod:`gateway.compression`)."""
+    if gzip_ok and gzip_length(response.status, headers) is not None:
+        body = gzip(await _read_all(response))
+        headers = gzipped_headers(headers, len(body))
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        return True
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     if response.complete:
         # The whole body is already buffered (most API responses): nothing to wait for.
@@ -474,6 +485,18 @@ async def _relay(
         completed = await _pump(response, send)
         task_group.cancel_scope.cancel()
     return completed
+
+
+async def _read_all(response: UpstreamResponse) -> bytes:
+    """The whole body (its length is known and bounded); a 502 if the upstream breaks off."""
+    chunks = []
+    try:
+        while not response.exhausted:
+            chunks.append(await response.read_chunk())
+    except UpstreamError as exc:
+        logger.warning("upstream response broken off mid-body: %s", exc)
+        raise _bad_gateway() from exc
+    return b"".join(chunks)
 
 
 async def _pump(response: UpstreamResponse, send: Send) -> bool:

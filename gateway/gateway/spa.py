@@ -26,6 +26,7 @@ from pathlib import Path
 
 from starlette.types import Send
 
+from gateway.compression import accepted_codings
 from gateway.errors import GatewayError
 
 METHODS = frozenset(("GET", "HEAD"))
@@ -89,21 +90,6 @@ def _load(path: Path, cache: bytes) -> _File:
     if encoded:
         headers += (_VARY,)
     return _File(body, headers, _etag(body), encoded)
-
-
-def accepted_codings(request_headers: list[tuple[bytes, bytes]]) -> set[bytes]:
-    """The content-codings ``Accept-Encoding`` allows (``q=0`` refuses one)."""
-    codings: set[bytes] = set()
-    for name, value in request_headers:
-        if name != b"accept-encoding":
-            continue
-        for item in value.split(b","):
-            coding, _, params = item.strip().partition(b";")
-            q = params.strip().lower()
-            if q.startswith(b"q=") and q[2:].strip() in (b"0", b"0.0", b"0.00", b"0.000"):
-                continue
-            codings.add(coding.strip().lower())
-    return codings
 
 
 class SpaFiles:
