@@ -50,7 +50,10 @@ export function ProductPage() {
     <article className="grid gap-6 md:grid-cols-2">
       <div className="flex flex-col gap-3">
         {p.images.length > 0 ? (
-          p.images.map((src) => <img key={src} src={src} alt={p.name} className="w-full rounded-lg object-cover" />)
+          // A fixed 4:3 box before the picture arrives: the page does not shift when it does.
+          p.images.map((src) => (
+            <img key={src} src={src} alt={p.name} width={800} height={600} className="aspect-[4/3] w-full rounded-lg object-cover" />
+          ))
         ) : (
           <div className="flex h-64 items-center justify-center rounded-lg bg-slate-200 text-slate-500">No image</div>
         )}
