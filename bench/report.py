@@ -353,6 +353,13 @@ def load_section(result: dict[str, Any]) -> list[str]:
         f"{result['refresh_seconds']:g} s or on 401). Load generator on the same machine.",
         "",
     ]
+    idle = result.get("login_idle")
+    if idle:
+        lines += [
+            f"One login at a time on the idle stack, before the load: p50 {idle['p50_ms']} ms, "
+            f"max {idle['max_ms']} ms over {idle['count']}.",
+            "",
+        ]
     for level in result["levels"]:
         la = level["load_average"]
         lines += [

@@ -71,6 +71,24 @@ def make_users(client: httpx.Client, env: dict[str, str], count: int) -> list[di
     return [{"email": email, "password": PASSWORD} for email in [first, *emails]]
 
 
+def idle_logins(client: httpx.Client, user: dict, count: int = 12) -> dict:
+    """One login at a time on the idle stack (after a warm-up pair): what a single shopper
+    waits, mostly the password hash."""
+    times = []
+    for n in range(count + 2):
+        started = time.perf_counter()
+        client.post("/api/auth/login", json=user).raise_for_status()
+        if n >= 2:
+            times.append((time.perf_counter() - started) * 1000)
+        time.sleep(0.2)
+    times.sort()
+    return {
+        "count": count,
+        "p50_ms": round(times[len(times) // 2], 1),
+        "max_ms": round(times[-1], 1),
+    }
+
+
 def stock_catalog(client: httpx.Client, token: str) -> dict:
     headers = {"Authorization": f"Bearer {token}"}
     response = client.get("/api/catalog/products", params={"page_size": 100})
@@ -260,8 +278,10 @@ def main() -> int:
         with httpx.Client(base_url=stack.url, timeout=30) as client:
             catalog = stock_catalog(client, staff_token(client, env))
             users = make_users(client, env, max(args.shoppers, max(levels)))
-        time.sleep(3)  # let start-up work settle before measuring at rest
-        rest, rest_total = sampler.sample()
+            time.sleep(3)  # let start-up work settle before measuring at rest
+            rest, rest_total = sampler.sample()
+            login_idle = idle_logins(client, users[0])
+            print(f"one login on the idle stack: {login_idle}", flush=True)
         print(f"RSS at rest: {mib(rest_total)} MiB", flush=True)
         with tempfile.TemporaryDirectory() as tmp:
             users_file, products_file = Path(tmp) / "users.json", Path(tmp) / "products.json"
@@ -302,6 +322,7 @@ def main() -> int:
         "refresh_seconds": args.refresh_seconds,
         "spawn_rate": args.spawn_rate,
         "levels": results,
+        "login_idle": login_idle,
         "rss_at_rest_mib": {name: mib(v) for name, v in sorted(rest.items())},
         "rss_at_rest_total_mib": mib(rest_total),
         "rss_peak_mib": {name: mib(v) for name, v in sorted(sampler.peak_family.items())},
