@@ -129,12 +129,13 @@ FAMILIES = (
     ("mainapp web", "mainapp.wsgi"),
     ("mainapp worker", "mainapp.worker"),
     ("mainapp relay", "relay_outbox"),
-    ("gateway", "gateway.app"),
+    ("mainapp sockets (ASGI)", "mainapp.asgi"),
+    ("gateway", "-m gateway"),
     ("mongodb (nx-27017 or mongod)", "nx-27017"),
     ("mongodb (nx-27017 or mongod)", "mongod "),
     ("postgresql", "postgres"),
     ("redis", "redis-server"),
-    ("load generator", "orders_bench.py"),
+    ("load generator", "bench.orders_bench"),
 )
 
 
