@@ -22,7 +22,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 REPORT = ROOT / "bench" / "REPORT.md"
-SECTIONS = ("gateway", "orders", "load", "ws", "web", "chaos")
+SECTIONS = ("gateway", "orders", "ws", "web", "chaos")
 COMMANDS = {
     "gateway": "make bench-gateway",
     "orders": "make bench-orders",
@@ -564,6 +564,77 @@ RENDER = {
 }
 
 
+# --------------------------------------------------------------------------- issue 17
+
+
+# (figure, its key in before.json and in _now, target, higher is better)
+_SCOREBOARD: tuple[tuple[str, str, float, bool], ...] = (
+    ("confirmed orders/s at saturation", "confirmed_per_s", 100, True),
+    ("stack CPU per confirmed order, ms", "cpu_ms_per_order", 20, False),
+    ("MongoDB-compatible server's share, ms", "mongodb_ms_per_order", 4, False),
+    ("placed -> confirmed p99 at 20/s, ms", "p99_at_20_ms", 50, False),
+    ("login p95 in the 50-user load run, ms", "login_p95_50_users_ms", 150, False),
+    ("a single login on an idle stack, ms", "login_idle_ms", 60, False),
+    ("whole stack RSS at rest, MiB", "rss_at_rest_mib", 1024, False),
+    ("whole stack RSS peak at 100 users, MiB", "rss_peak_100_users_mib", 1536, False),
+    ("Lighthouse mobile performance, home", "lighthouse_home", 98, True),
+    ("Lighthouse mobile performance, product", "lighthouse_product", 98, True),
+    ("Lighthouse mobile performance, login", "lighthouse_login", 98, True),
+    ("SPA bytes on the wire, first visit (home), KB", "first_visit_kb", 120, False),
+)
+
+
+def _now(key: str, results: dict[str, dict[str, Any]]) -> float | None:
+    """Issue 17's figure ``key`` from the latest results (None when not measured yet)."""
+    orders, load, web = (results.get(n, {}) for n in ("orders", "load", "web"))
+    saturation = orders.get("saturation", {})
+    cpu = {k: v for k, v in saturation.get("cpu_ms_per_order", {}).items() if k != "load generator"}
+    levels = {level["users"]: level for level in load.get("levels", [])}
+    pages = web.get("pages", {})
+    found: dict[str, Any] = {
+        "confirmed_per_s": saturation.get("confirmed_per_s"),
+        "cpu_ms_per_order": round(sum(cpu.values()), 1) if cpu else None,
+        "mongodb_ms_per_order": cpu.get("mongodb (nx-27017 or mongod)"),
+        "p99_at_20_ms": orders.get("steady", {}).get("placed_to_confirmed", {}).get("p99_ms"),
+        "login_p95_50_users_ms": levels.get(50, {})
+        .get("groups", {})
+        .get("auth: login", {})
+        .get("p95_ms"),
+        "login_idle_ms": load.get("login_idle", {}).get("p50_ms"),
+        "rss_at_rest_mib": load.get("rss_at_rest_total_mib"),
+        "rss_peak_100_users_mib": levels.get(100, {}).get("peak_rss_total_mib"),
+        "first_visit_kb": round(pages["home"]["bytes"] / 1000) if "home" in pages else None,
+    }
+    for page in ("home", "product", "login"):
+        found[f"lighthouse_{page}"] = pages.get(page, {}).get("scores", {}).get("performance")
+    return found.get(key)
+
+
+def scoreboard_section(results: dict[str, dict[str, Any]], before: dict[str, Any]) -> list[str]:
+    """Issue 17's table: each figure before the issue, now (the latest run of its benchmark),
+    the target and whether it is met."""
+    lines = [
+        "## Issue 17: before and now",
+        "",
+        f"Before: {before.get('what', 'the starting point')} ({before.get('when', '?')}). Now: "
+        "the latest run of each benchmark, in its section below.",
+        "",
+        "| figure | before | now | target | |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for label, key, target, higher in _SCOREBOARD:
+        now = _now(key, results)
+        then = before.get("figures", {}).get(key)
+        if now is None:
+            verdict = "not measured"
+        else:
+            met = now >= target if higher else now <= target
+            verdict = "met" if met else "missed"
+        sign = ">=" if higher else "<="
+        lines.append(f"| {label} | {_cell(then)} | {_cell(now)} | {sign} {target:g} | {verdict} |")
+    return [*lines, ""]
+
+
 # --------------------------------------------------------------------------- the page
 
 
@@ -598,22 +669,37 @@ def render(results: dict[str, dict[str, Any]]) -> str:
     if missing:
         lines.append(f"Not run yet: {', '.join(missing)}.")
     lines.append("")
+    before = _read_before()
+    if before:
+        lines += scoreboard_section(results, before)
     for name in SECTIONS:
         if name in results:
-            problem = results[name].get("unreadable")
-            if not problem:
-                try:
-                    lines += RENDER[name](results[name])
-                    continue
-                except (KeyError, TypeError, ValueError, IndexError) as exc:  # a partial file
-                    problem = f"{type(exc).__name__}: {exc}"
-            lines += [
-                f"## {TITLES[name]} (`{COMMANDS[name]}`)",
-                "",
-                f"`results/{name}.json` could not be rendered: {problem}.",
-                "",
-            ]
+            lines += _section(name, results[name])
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _section(name: str, result: dict[str, Any]) -> list[str]:
+    """One benchmark's section, or a line saying why its file could not be rendered."""
+    problem = result.get("unreadable")
+    if not problem:
+        try:
+            return RENDER[name](result)
+        except (KeyError, TypeError, ValueError, IndexError) as exc:  # a partial file
+            problem = f"{type(exc).__name__}: {exc}"
+    return [
+        f"## {TITLES[name]} (`{COMMANDS[name]}`)",
+        "",
+        f"`results/{name}.json` could not be rendered: {problem}.",
+        "",
+    ]
+
+
+def _read_before(path: Path = RESULTS / "before.json") -> dict[str, Any] | None:
+    try:
+        data: dict[str, Any] = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data
 
 
 def write_report(
