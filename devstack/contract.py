@@ -14,8 +14,8 @@ from hypothesis_jsonschema import from_schema
 
 from msh_events import Event
 from msh_events.celery_app import EVENT_TASK_NAME
-from msh_events.contract import CONTRACT, schema_of
-from msh_events.topology import PRODUCERS, SUBSCRIPTIONS
+from msh_events.contract import consumed_by, schema_of
+from msh_events.topology import PRODUCERS
 
 # Handlers touch real stores: fewer examples than hypothesis' default, no per-example deadline,
 # and the service's function-scoped store fixtures are fine to share between examples.
@@ -24,11 +24,6 @@ contract_settings = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-
-
-def consumed(queue: str) -> list[tuple[str, int]]:
-    """The event types and versions delivered to ``queue``."""
-    return sorted(key for key in CONTRACT if queue in SUBSCRIPTIONS.get(key[0], ()))
 
 
 def _envelope(key: tuple[str, int], data: dict[str, Any]) -> Event:
@@ -49,7 +44,7 @@ def data_of(key: tuple[str, int]) -> st.SearchStrategy[dict[str, Any]]:
 
 def valid_events(queue: str) -> st.SearchStrategy[Event]:
     """Any event ``queue`` receives, with any data its schema allows (extra fields included)."""
-    return st.one_of([data_of(key).map(partial(_envelope, key)) for key in consumed(queue)])
+    return st.one_of([data_of(key).map(partial(_envelope, key)) for key in consumed_by(queue)])
 
 
 # A value no field of any event accepts: every field is a string, a number or a list.
@@ -60,7 +55,7 @@ _WRONG = {"$where": "1"}
 def broken_events(draw: st.DrawFn, queue: str) -> Event:
     """An event ``queue`` receives whose data breaks its schema: a required field missing, or
     one of the wrong type."""
-    key = draw(st.sampled_from(consumed(queue)))
+    key = draw(st.sampled_from(consumed_by(queue)))
     data = dict(draw(data_of(key)))
     field = draw(st.sampled_from(schema_of(*key)["required"]))
     if draw(st.booleans()):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .contract import CONTRACT
+from .contract import CONTRACT, consumed_by
 from .topology import PRODUCERS, SUBSCRIPTIONS
 
 ASYNCAPI_VERSION = "3.0.0"
@@ -62,29 +62,32 @@ def asyncapi_document(api_version: str = "1.0.0") -> dict[str, Any]:
     }
 
 
+def _queues() -> list[str]:
+    return sorted({queue for queues in SUBSCRIPTIONS.values() for queue in queues})
+
+
 def _channels() -> dict[str, Any]:
-    channels: dict[str, Any] = {}
-    for queue in sorted({q for queues in SUBSCRIPTIONS.values() for q in queues}):
-        channels[queue] = {
+    return {
+        queue: {
             "address": queue,
             "title": f"The {queue} queue",
             "description": f"What {queue} consumes; only its workers read it.",
             "servers": [{"$ref": "#/servers/broker"}],
             "messages": {
-                message_key(event_type, version): {
-                    "$ref": f"#/components/messages/{message_key(event_type, version)}"
-                }
-                for event_type, version in _versions_for(queue)
+                message_key(*key): {"$ref": f"#/components/messages/{message_key(*key)}"}
+                for key in consumed_by(queue)
             },
         }
-    return channels
+        for queue in _queues()
+    }
 
 
 def _operations() -> dict[str, Any]:
+    """A send by the producer and a receive by the consumer, per event and consumer queue."""
     operations: dict[str, Any] = {}
-    for queue, channel in _channels().items():
-        for key in channel["messages"]:
-            event_type, version = _parse_key(key)
+    for queue in _queues():
+        for event_type, version in consumed_by(queue):
+            key = message_key(event_type, version)
             message = [{"$ref": f"#/channels/{queue}/messages/{key}"}]
             producer = PRODUCERS[event_type]
             operations[f"{producer}_sends_{key}_to_{queue}"] = {
@@ -100,21 +103,6 @@ def _operations() -> dict[str, Any]:
                 "messages": message,
             }
     return operations
-
-
-def _versions_for(queue: str) -> list[tuple[str, int]]:
-    return sorted(
-        (event_type, version)
-        for event_type, version in CONTRACT
-        if queue in SUBSCRIPTIONS.get(event_type, ())
-    )
-
-
-def _parse_key(key: str) -> tuple[str, int]:
-    for event_type, version in CONTRACT:
-        if message_key(event_type, version) == key:
-            return event_type, version
-    raise KeyError(key)
 
 
 def _message(event_type: str, version: int, data_schema: str, summary: str) -> dict[str, Any]:

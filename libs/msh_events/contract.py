@@ -21,6 +21,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .envelope import Event, InvalidEnvelope
+from .topology import SUBSCRIPTIONS
 
 # A catalog product's id (the catalog's key pattern, the orders API's path parameter).
 ProductId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -169,6 +170,11 @@ class OrderCancelled(EventData):
         description="Absent when only stock held too late is released (the customer saw "
         "nothing change).",
     )
+
+
+def consumed_by(queue: str) -> list[tuple[str, int]]:
+    """The event types and versions delivered to ``queue`` (``topology.SUBSCRIPTIONS``)."""
+    return sorted(key for key in CONTRACT if queue in SUBSCRIPTIONS.get(key[0], ()))
 
 
 def schema_of(event_type: str, version: int) -> dict[str, Any]:

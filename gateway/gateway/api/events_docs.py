@@ -69,15 +69,13 @@ def _messages(doc: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 
 def _event_section(doc: dict[str, Any], key: str, message: dict[str, Any]) -> str:
-    senders = sorted(
-        {op_id.split("_sends_")[0] for op_id in doc["operations"] if f"_sends_{key}_to_" in op_id}
-    )
+    specific = message["payload"]["allOf"][1]["properties"]
+    sender = specific["producer"]["const"]
+    # Its consumers: the queues whose channel carries it.
     receivers = sorted(
-        op_id.removesuffix(f"_receives_{key}")
-        for op_id in doc["operations"]
-        if op_id.endswith(f"_receives_{key}")
+        queue for queue, channel in doc["channels"].items() if key in channel["messages"]
     )
-    data_ref = message["payload"]["allOf"][1]["properties"]["data"]["$ref"]
+    data_ref = specific["data"]["$ref"]
     name = data_ref.rsplit("/", 1)[-1]
     schemas = doc["components"]["schemas"]
     schema = json.dumps(schemas[name], indent=2)
@@ -88,7 +86,7 @@ def _event_section(doc: dict[str, Any], key: str, message: dict[str, Any]) -> st
     return (
         f'<h2 id="{escape(key)}"><code>{escape(message["title"])}</code></h2>'
         f"<p>{escape(message['summary'])}</p>"
-        f"<p>Sent by <b>{escape(', '.join(senders))}</b>; handled by "
+        f"<p>Sent by <b>{escape(sender)}</b>; handled by "
         f"<b>{escape(', '.join(receivers))}</b>.</p>"
         f"<h3>data: {escape(name)}</h3><pre>{escape(schema)}</pre>{defs}"
     )
@@ -96,5 +94,9 @@ def _event_section(doc: dict[str, Any], key: str, message: dict[str, Any]) -> st
 
 def _refs(schema: Any) -> set[str]:
     """The component names ``schema`` refers to (one level: the contract's shapes are flat)."""
-    text = json.dumps(schema)
-    return {part.split('"', 1)[0] for part in text.split('"#/components/schemas/')[1:]}
+    if isinstance(schema, list):
+        return set().union(*map(_refs, schema))
+    if not isinstance(schema, dict):
+        return set()
+    own = {str(schema["$ref"]).rsplit("/", 1)[-1]} if "$ref" in schema else set()
+    return own.union(*map(_refs, schema.values()))
