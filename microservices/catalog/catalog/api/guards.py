@@ -34,10 +34,15 @@ def check_json_body() -> None:
 
 
 def staff_writes() -> None:
-    """Reads are public; writes are for staff."""
+    """Reads are public; writes are for staff, with a JSON body."""
+    staff_writes_any_body()
+    check_json_body()
+
+
+def staff_writes_any_body() -> None:
+    """Reads are public; writes are for staff, whatever their body (image uploads)."""
     if request.method in WRITE_METHODS:
         require_staff()
-    check_json_body()
 
 
 def users_only() -> None:

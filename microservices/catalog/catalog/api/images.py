@@ -15,10 +15,11 @@ from catalog.domain.images import ImageRefused, process
 from catalog.store.images import THUMBNAIL_SUFFIX
 from catalog.store.products import Conflict
 
-from .auth import SECURITY, require_staff
+from .auth import SECURITY
 from .blueprints import resource_blueprint
 from .context import context
 from .errors import ApiError, not_found
+from .guards import staff_writes_any_body
 from .products import ProductOut, product_out
 from .schemas import MAX_IMAGES, STAFF, Identifier, errors
 
@@ -27,13 +28,11 @@ CACHE_CONTROL = "public, max-age=31536000, immutable"
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
 
 
-def _guard() -> None:
-    if request.method != "GET":
-        require_staff()
-
-
 bp = resource_blueprint(
-    "images", "Product images (stored by the catalog)", _guard, validates_every_route=False
+    "images",
+    "Product images (stored by the catalog)",
+    staff_writes_any_body,
+    validates_every_route=False,
 )
 
 
