@@ -567,7 +567,7 @@ RENDER = {
 # --------------------------------------------------------------------------- issue 17
 
 
-# (figure, its key in before.json and in _now, target, higher is better)
+# (figure, its key in before.json and in _now's figures, target, higher is better)
 _SCOREBOARD: tuple[tuple[str, str, float, bool], ...] = (
     ("confirmed orders/s at saturation", "confirmed_per_s", 100, True),
     ("stack CPU per confirmed order, ms", "cpu_ms_per_order", 20, False),
@@ -584,8 +584,8 @@ _SCOREBOARD: tuple[tuple[str, str, float, bool], ...] = (
 )
 
 
-def _now(key: str, results: dict[str, dict[str, Any]]) -> float | None:
-    """Issue 17's figure ``key`` from the latest results (None when not measured yet)."""
+def _now(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Issue 17's figures from the latest results, by key (None when not measured yet)."""
     orders, load, web = (results.get(n, {}) for n in ("orders", "load", "web"))
     saturation = orders.get("saturation", {})
     cpu = {k: v for k, v in saturation.get("cpu_ms_per_order", {}).items() if k != "load generator"}
@@ -607,7 +607,7 @@ def _now(key: str, results: dict[str, dict[str, Any]]) -> float | None:
     }
     for page in ("home", "product", "login"):
         found[f"lighthouse_{page}"] = pages.get(page, {}).get("scores", {}).get("performance")
-    return found.get(key)
+    return found
 
 
 def scoreboard_section(results: dict[str, dict[str, Any]], before: dict[str, Any]) -> list[str]:
@@ -622,8 +622,9 @@ def scoreboard_section(results: dict[str, dict[str, Any]], before: dict[str, Any
         "| figure | before | now | target | |",
         "|---|---:|---:|---:|---|",
     ]
+    figures = _now(results)
     for label, key, target, higher in _SCOREBOARD:
-        now = _now(key, results)
+        now = figures.get(key)
         then = before.get("figures", {}).get(key)
         if now is None:
             verdict = "not measured"

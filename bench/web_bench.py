@@ -89,18 +89,12 @@ def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return ordered[len(ordered) // 2]
 
 
-def install_lighthouse() -> None:
-    if not LIGHTHOUSE.exists():
-        subprocess.run(
-            ["npm", "ci", "--no-audit", "--no-fund"], cwd=LIGHTHOUSE.parents[2], check=True
-        )
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="Lighthouse runs per page")
     args = parser.parse_args()
-    install_lighthouse()
+    if not LIGHTHOUSE.exists():  # `make bench-web` installs it from bench/web's lock file
+        parser.error(f"{LIGHTHOUSE} is missing: run `make bench-web`")
     previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else None
     pages: dict[str, Any] = {}
     keep = RESULTS.parent / "lighthouse"
