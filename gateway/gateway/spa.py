@@ -76,12 +76,12 @@ def _etag(body: bytes) -> bytes:
 def _load(path: Path, cache: bytes) -> _File:
     body = path.read_bytes()
     kind = _TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0]
-    encoded = {
-        coding: (variant, _etag(variant))
-        for coding, suffix in ENCODINGS
-        if (variant_path := path.with_name(path.name + suffix)).is_file()
-        for variant in (variant_path.read_bytes(),)
-    }
+    encoded: dict[bytes, tuple[bytes, bytes]] = {}
+    for coding, suffix in ENCODINGS:
+        variant_path = path.with_name(path.name + suffix)
+        if variant_path.is_file():
+            variant = variant_path.read_bytes()
+            encoded[coding] = (variant, _etag(variant))
     headers: tuple[tuple[bytes, bytes], ...] = (
         (b"content-type", (kind or "application/octet-stream").encode("latin-1")),
         (b"cache-control", cache),
