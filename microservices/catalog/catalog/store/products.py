@@ -179,15 +179,31 @@ class ProductStore:
 
     def update(self, product_id: str, changes: Mapping[str, Any]) -> dict[str, Any] | None:
         """Apply a partial edit; None if there is no such product."""
+
+        def fields(current: dict[str, Any]) -> dict[str, Any]:
+            return {**changes, "search_text": _search_text({**current, **changes})}
+
+        return self._edit(product_id, fields)
+
+    def change_images(
+        self, product_id: str, change: Callable[[list[str]], list[str]]
+    ) -> dict[str, Any] | None:
+        """Replace a product's image list with ``change(current list)``, as one optimistic edit
+        (two uploads at once both land); None if there is no such product. ``change`` may raise
+        :class:`Conflict` to refuse."""
+        return self._edit(product_id, lambda current: {"images": change(current.get("images", []))})
+
+    def _edit(
+        self, product_id: str, fields: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> dict[str, Any] | None:
+        """Set ``fields(current document)`` in one single-document update, retried while
+        another edit changed the product meanwhile (``version``); None if there is none."""
         for _ in range(EDIT_RETRIES):
             current = self.collection.find_one({"_id": product_id}, {"reservations": 0})
             if current is None:
                 return None
-            merged = {**current, **changes}
-            update = {
-                "$set": {**changes, "search_text": _search_text(merged), "updated_at": utcnow()},
-                "$inc": {"version": 1},
-            }
+            changes = fields(current)
+            update = {"$set": {**changes, "updated_at": utcnow()}, "$inc": {"version": 1}}
             try:
                 # update_one, not find_one_and_update: nx-27017's findAndModify answers "no
                 # match" instead of raising on a unique-index violation.
@@ -196,30 +212,11 @@ class ProductStore:
                 )
             except DuplicateKeyError:
                 # the SKU never changes, so the slug is taken
-                raise Conflict("slug", f"A product with slug {merged['slug']!r} exists.") from None
+                slug = changes.get("slug", current["slug"])
+                raise Conflict("slug", f"A product with slug {slug!r} exists.") from None
             if result.matched_count:
                 return self.get(product_id)
         raise RuntimeError(f"product {product_id} kept changing; edit not applied")
-
-    def change_images(
-        self, product_id: str, change: Callable[[list[str]], list[str]]
-    ) -> dict[str, Any] | None:
-        """Replace a product's image list with ``change(current list)``, as one optimistic edit
-        (two uploads at once both land); None if there is no such product. ``change`` may raise
-        :class:`Conflict` to refuse."""
-        for _ in range(EDIT_RETRIES):
-            current = self.collection.find_one({"_id": product_id}, {"images": 1, "version": 1})
-            if current is None:
-                return None
-            update = {
-                "$set": {"images": change(list(current.get("images", []))), "updated_at": utcnow()},
-                "$inc": {"version": 1},
-            }
-            if self.collection.update_one(
-                {"_id": product_id, "version": current["version"]}, update
-            ).matched_count:
-                return self.get(product_id)
-        raise RuntimeError(f"product {product_id} kept changing; images not changed")
 
     def find_by_image(self, url: str) -> dict[str, Any] | None:
         return self.collection.find_one({"images": url}, {"_id": 1})
