@@ -153,8 +153,12 @@ class ReverseProxy:
             )
             context.status = response.status
             # (a HEAD response's Content-Length describes a body it does not carry)
-            gzip_ok = outgoing.method != "HEAD" and b"gzip" in accepted_codings(head.forward)
-            completed = await _relay(response, response_headers, receive, send, gzip_ok)
+            gzipped = (
+                outgoing.method != "HEAD"
+                and gzip_length(response.status, response_headers) is not None
+                and b"gzip" in accepted_codings(head.forward)
+            )
+            completed = await _relay(response, response_headers, receive, send, gzipped)
         finally:
             instance.outstanding -= 1
             if completed:
@@ -456,11 +460,11 @@ async def _relay(
     headers: list[tuple[bytes, bytes]],
     receive: Receive,
     send: Send,
-    gzip_ok: bool = False,
+    gzipped: bool = False,
 ) -> bool:
-    """Stream the upstream response to the client; True if it was relayed completely. JSON
-    worth it goes gzipped when the client takes gzip (:mod:`gateway.compression`)."""
-    if gzip_ok and gzip_length(response.status, headers) is not None:
+    """Stream the upstream response to the client; True if it was relayed completely.
+    ``gzipped``: JSON worth it that the client takes gzipped (:mod:`gateway.compression`)."""
+    if gzipped:
         body = gzip(await _read_all(response))
         headers = gzipped_headers(headers, len(body))
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
