@@ -294,6 +294,9 @@ def test_customer_on_staff_endpoints_is_forbidden_even_with_forged_identity_head
             ("POST", f"/api/catalog/products/{pid}/deactivate", None),
             ("DELETE", f"/api/catalog/products/{pid}", None),
             ("POST", "/api/catalog/categories", {"name": "Hacked", "slug": "hacked"}),
+            ("PATCH", f"/api/catalog/categories/{product['category']}", {"name": "Hacked"}),
+            ("POST", f"/api/catalog/images?product_id={pid}", None),
+            ("DELETE", "/api/catalog/images/" + "a" * 32, None),
         ]
     if via in ("gateway", "orders"):
         calls += [
@@ -307,14 +310,15 @@ def test_customer_on_staff_endpoints_is_forbidden_even_with_forged_identity_head
             response = client.request(method, path, json=body, headers=headers)
             assert_error(response, 403)
         after = gw.get(f"/api/catalog/products/{product['id']}").json()
-        assert (after["price"], after["available"], after["active"]) == (
+        assert (after["price"], after["available"], after["active"], after["images"]) == (
             before["price"],
             before["available"],
             before["active"],
+            before["images"],
         )
         assert product_count(gw, staff) == count
         categories = gw.get("/api/catalog/categories").json()
-        assert "hacked" not in json.dumps(categories)
+        assert "hacked" not in json.dumps(categories).lower()
 
 
 # --------------------------------------------------------------------------- NoSQL injection
