@@ -22,7 +22,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 REPORT = ROOT / "bench" / "REPORT.md"
-SECTIONS = ("gateway", "orders", "ws", "web", "chaos")
+# Each section's command, in the order REPORT.md shows them.
 COMMANDS = {
     "gateway": "make bench-gateway",
     "orders": "make bench-orders",
@@ -31,6 +31,7 @@ COMMANDS = {
     "web": "make bench-web",
     "chaos": "make chaos",
 }
+SECTIONS = tuple(COMMANDS)
 TITLES = {
     "gateway": "Gateway",
     "orders": "Orders",
