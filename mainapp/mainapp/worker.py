@@ -10,9 +10,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mainapp.settings")
 django.setup()
 
 from msh_common.tracing import instrument  # noqa: E402
-from msh_events.contrib.django.service import service_events  # noqa: E402
+from msh_events.contrib.django.service import worker  # noqa: E402
 
 instrument("mainapp", "celery", "psycopg")  # only when OTEL_EXPORTER_OTLP_ENDPOINT is set
 
-app = service_events().worker()
+app = worker()
 app.conf.include = ["mainapp.accounts.tasks"]

@@ -114,17 +114,6 @@ def test_a_failed_handler_frees_the_event_for_its_retry(store):
         assert not first
 
 
-def test_a_delivery_that_died_is_taken_over_when_its_lease_runs_out(store):
-    store.leases.seconds = 0.3
-    event = an_event()
-    dead = store.processed.first_time(event)
-    dead.__enter__()  # took the event, then died (kept referenced: no clean-up runs)
-    started = time.monotonic()
-    with store.processed.first_time(event) as first:
-        assert first
-    assert time.monotonic() - started >= 0.2
-
-
 def test_a_lease_lets_one_holder_in_at_a_time(store):
     inside: list[int] = []
     overlaps: list[int] = []

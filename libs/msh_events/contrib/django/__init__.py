@@ -7,5 +7,5 @@
 It brings the outbox, processed-event and dead-letter tables (app label ``eventbus``) with their
 admin, :func:`~.outbox.publish` (inside the caller's transaction, relayed after commit by a
 background thread), ``manage.py relay_outbox`` and ``manage.py deadletters``, and the worker:
-``app = service_events().worker()`` in the module ``celery -A`` loads.
+``app = worker()`` in the module ``celery -A`` loads.
 """

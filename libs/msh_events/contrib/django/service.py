@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
+from typing import Any
 
+from celery import Celery, signals
 from django.conf import settings
-from django.db import connection
+from django.db import close_old_connections, connection
 from django.utils.module_loading import import_string
 
 from msh_common.metrics import register_gauges
@@ -34,6 +36,28 @@ def service_events() -> ServiceEvents:
         consumer=consumer,
         store_gauges=register_store_gauges,
     )
+
+
+# Celery's Django fix-up closes every database connection before and after every task unless
+# this is set (celery#9824), so each event cost a new PostgreSQL backend; it now closes them only
+# once in this many task boundaries, and Django's own rules decide in between (below).
+DB_REUSE_MAX = 10_000
+
+
+def worker() -> Celery:
+    """The worker's app (``celery -A <project>.worker``): events as :meth:`ServiceEvents.worker`
+    gives them, each task treated like a request by Django: connections older than
+    ``CONN_MAX_AGE`` or broken are closed before and after it, others kept, and checked before
+    reuse when ``CONN_HEALTH_CHECKS`` is on."""
+    app = service_events().worker()
+    app.conf.CELERY_DB_REUSE_MAX = DB_REUSE_MAX
+    signals.task_prerun.connect(_close_old_connections, weak=False)
+    signals.task_postrun.connect(_close_old_connections, weak=False)
+    return app
+
+
+def _close_old_connections(**_: Any) -> None:
+    close_old_connections()
 
 
 def _closing(query: Callable[[], int]) -> Callable[[], int]:

@@ -35,7 +35,7 @@ class Store:
         self.decisions = DecisionStore(db["order_decisions"])
         self.outbox = MongoOutboxStore(db["outbox"], settings.outbox_claim_seconds)
         self.leases = Leases(db["leases"], settings.events_claim_seconds)
-        self.processed = MongoProcessedEventStore(db["processed_events"], self.leases)
+        self.processed = MongoProcessedEventStore(db["processed_events"])
         self.dead_letters = MongoDeadLetterStore(db["dead_letters"])
         self.images = ImageStore(db)
 

@@ -40,9 +40,11 @@ class DecisionStore:
     def decide(self, order_id: str, state: State, event: Event) -> dict[str, Any]:
         """Record ``state`` unless the order already has a decision; return the one that
         stands (ours, or the earlier one)."""
-        self._insert_once(order_id, {"state": str(state), "event": event.to_dict()})
+        fields = {"state": str(state), "event": event.to_dict()}
+        if self._insert_once(order_id, fields):
+            return {"_id": order_id, **fields}  # ours stands: no need to read it back
         decision = self.collection.find_one({"_id": order_id})
-        assert decision is not None  # inserted just now, or before
+        assert decision is not None  # inserted before
         return decision
 
     def cancel(self, order_id: str) -> State | None:

@@ -12,9 +12,10 @@ differently:
 * the record is written **after** the effect: it saves the work of a redelivery and tells
   operators what was handled. If the process dies between effect and record, the event runs
   again, harmlessly.
-* while an event is applied, its delivery holds a lease on the event id
-  (:mod:`catalog.store.leases`), so two deliveries of one event (a relay that published twice)
-  never run side by side: the second waits, then finds the record and skips.
+* two deliveries of one event (a relay that published twice) are kept from running side by
+  side by the handlers themselves: each holds a lease on its order (:mod:`catalog.events`), so
+  the second waits, then finds the order decided and says the same thing again. No lease on the
+  event id as well: it would cost three more round trips per event for no further guarantee.
 """
 
 from __future__ import annotations
@@ -27,31 +28,25 @@ from pymongo.collection import Collection
 from msh_events import Event
 
 from .documents import utcnow
-from .leases import Leases
 
 DONE = "done"
 
 
 class MongoProcessedEventStore:
-    def __init__(self, collection: Collection, leases: Leases) -> None:
+    def __init__(self, collection: Collection) -> None:
         self.collection = collection
-        self.leases = leases
 
     @contextmanager
     def first_time(self, event: Event) -> Iterator[bool]:
         if self.handled(event.id):
             yield False
             return
-        with self.leases.hold(f"event:{event.id}"):
-            if self.handled(event.id):  # another delivery applied it while we waited
-                yield False
-                return
-            yield True  # if the handler raises, nothing is recorded and a retry applies it
-            self.collection.update_one(
-                {"_id": event.id},
-                {"$set": {"type": event.type, "state": DONE, "handled_at": utcnow()}},
-                upsert=True,
-            )
+        yield True  # if the handler raises, nothing is recorded and a retry applies it
+        self.collection.update_one(
+            {"_id": event.id},
+            {"$set": {"type": event.type, "state": DONE, "handled_at": utcnow()}},
+            upsert=True,
+        )
 
     def handled(self, event_id: str) -> bool:
         return self.collection.find_one({"_id": event_id, "state": DONE}, {"_id": 1}) is not None
