@@ -1,2 +1,2 @@
 """Run the whole platform natively: throwaway PostgreSQL, Redis and MongoDB-compatible servers,
-then every service, worker and relay, then the gateway (``make dev``; the test fixtures)."""
+then every service and worker, then the gateway (``make dev``; the test fixtures)."""

@@ -1,4 +1,5 @@
-"""What runs on top of the data stores: every service, worker and relay, as commands.
+"""What runs on top of the data stores: every service and worker, as commands (each worker
+also sweeps its service's outbox: msh_events.worker).
 
 One list serves ``make dev`` (handed to honcho) and the whole-stack tests (started one by one so
 a test can kill and restart a worker).
@@ -49,14 +50,10 @@ def celery_worker(service: str, env: Mapping[str, str]) -> tuple[str, ...]:
     )
 
 
-def worker_and_relay(
-    service: str, env: Mapping[str, str], directory: Path, relay: tuple[str, ...]
-) -> list[ProcessSpec]:
-    """The two processes every service with events runs beside its web process."""
-    return [
-        ProcessSpec(f"{service}-worker", celery_worker(service, env), directory),
-        ProcessSpec(f"{service}-relay", relay, directory),
-    ]
+def worker(service: str, env: Mapping[str, str], directory: Path) -> ProcessSpec:
+    """The process every service with events runs beside its web process: it consumes the
+    service's queue and sweeps its outbox."""
+    return ProcessSpec(f"{service}-worker", celery_worker(service, env), directory)
 
 
 def mainapp_ws(env: Mapping[str, str], mainapp_dir: Path) -> ProcessSpec:
@@ -106,7 +103,7 @@ def service_processes(env: Mapping[str, str]) -> list[ProcessSpec]:
             mainapp_port,
         ),
         mainapp_ws(env, mainapp_dir),
-        *worker_and_relay("mainapp", env, mainapp_dir, mainapp_command("relay_outbox")),
+        worker("mainapp", env, mainapp_dir),
         *catalog_processes(env),
         *orders_processes(env),
         # on GATEWAY_HOST:GATEWAY_PORT, with the server options of gateway/gateway/__main__.py
@@ -135,7 +132,8 @@ ORDERS_DIR = ROOT / "microservices" / "orders"
 
 
 def orders_processes(env: Mapping[str, str]) -> list[ProcessSpec]:
-    """orders: the FastAPI app, its worker (queue ``orders``), its relay and pending sweeper."""
+    """orders: the FastAPI app and its worker (queue ``orders``, the outbox sweep and the
+    pending-order sweeper)."""
     port = env.get("ORDERS_PORT", "8003")
     return [
         # --no-proxy-headers: forwarding headers are orders.api.edge's (TRUSTED_PROXIES)
@@ -147,7 +145,7 @@ def orders_processes(env: Mapping[str, str]) -> list[ProcessSpec]:
             ORDERS_DIR,
             port,
         ),
-        *worker_and_relay("orders", env, ORDERS_DIR, (PYTHON, "-m", "orders", "relay")),
+        worker("orders", env, ORDERS_DIR),
     ]
 
 
@@ -160,7 +158,7 @@ CATALOG_DIR = ROOT / "microservices" / "catalog"
 
 
 def catalog_processes(env: Mapping[str, str]) -> list[ProcessSpec]:
-    """catalog: the Flask app (gunicorn), its worker (queue ``catalog``) and its outbox relay."""
+    """catalog: the Flask app (gunicorn) and its worker (queue ``catalog``, the outbox sweep)."""
     port = env.get("CATALOG_PORT", "8002")
     return [
         # --no-control-socket: its default path is one for every gunicorn on the host
@@ -172,7 +170,7 @@ def catalog_processes(env: Mapping[str, str]) -> list[ProcessSpec]:
             CATALOG_DIR,
             port,
         ),
-        *worker_and_relay("catalog", env, CATALOG_DIR, (PYTHON, "-m", "catalog", "relay")),
+        worker("catalog", env, CATALOG_DIR),
     ]
 
 
@@ -187,8 +185,8 @@ def with_replicas(
     replicas: Mapping[str, int],
     new_port: Callable[[], int],
 ) -> list[ProcessSpec]:
-    """``specs`` with ``replicas[service]`` copies of catalog and orders in all (web, worker and
-    relay each, the copies on ports of their own), and the gateway balancing over every web copy
+    """``specs`` with ``replicas[service]`` copies of catalog and orders in all (web and worker
+    each, the copies on ports of their own), and the gateway balancing over every web copy
     (its ``<NAME>_URL`` lists them; the services keep calling the first)."""
     makers = {"catalog": catalog_processes, "orders": orders_processes}
     copies: list[ProcessSpec] = []

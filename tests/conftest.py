@@ -1,4 +1,4 @@
-"""Whole-stack tests: the platform runs natively (real servers, services, workers, relay) and
+"""Whole-stack tests: the platform runs natively (real servers, services and workers) and
 the tests talk to it through the gateway only; they look into databases and queues to check
 what a user cannot see (exactly-once, published events)."""
 
@@ -75,7 +75,7 @@ def stack() -> Iterator[Stack]:
 
 @pytest.fixture(scope="session")
 def replicated_stack() -> Iterator[Stack]:
-    """A second platform with two replicas of catalog and of orders (web, worker, relay each),
+    """A second platform with two replicas of catalog and of orders (web and worker each),
     the gateway balancing over them (tests/test_replicas.py)."""
     settings = {**load_env(), **STACK_SETTINGS}
     replicas = {"catalog": 2, "orders": 2}

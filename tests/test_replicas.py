@@ -1,4 +1,4 @@
-"""Two replicas of orders and of catalog (web, worker and relay each), natively, behind the
+"""Two replicas of orders and of catalog (web and worker each), natively, behind the
 gateway's balancing: the racing-checkout and cancel tests run again here, against them, and every
 replica takes part. Nothing a replica needs lives in another one's memory: claims and
 idempotency are in the databases, live status comes from PostgreSQL's notifications."""
@@ -42,8 +42,8 @@ def test_every_replica_took_requests(stack, client, upstream):
     assert all(count > 0 for count in counts.values()), counts
 
 
-def test_both_relays_and_workers_of_a_service_run(stack):
+def test_both_workers_of_a_service_run_and_no_relay_process_does(stack):
     for service in ("catalog", "orders"):
-        for role in ("worker", "relay"):
-            for name in (f"{service}-{role}", f"{service}-{role}-2"):
-                assert stack.processes[name].alive, name
+        for name in (f"{service}-worker", f"{service}-worker-2"):
+            assert stack.processes[name].alive, name
+    assert not [name for name in stack.processes if "relay" in name]

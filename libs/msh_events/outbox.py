@@ -2,10 +2,11 @@
 
 A producer writes each event into its outbox in the same database transaction as the state
 change that caused it, so an event exists if and only if the change was committed. The relay then
-publishes what is pending and marks it sent: right after a commit (low latency) and on a periodic
-sweep (for anything a crash or a broker outage left behind); :mod:`.relay` runs both. A relay may
-publish an event twice (it crashed after publishing, before marking); consumers are idempotent,
-so that is harmless.
+publishes it and marks it sent: right after the commit, the events the transaction wrote, as they
+are (low latency, and no query to find them again), and on a periodic sweep whatever is still
+pending (anything a crash or a broker outage left behind); :mod:`.relay` runs both. An event may
+be published twice (a crash after publishing, before marking; the sweep meeting an event between
+its commit and its marking); consumers are idempotent, so that is harmless.
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ class OutboxStore(Protocol):
         """
         ...
 
+    def mark_sent(self, ids: Sequence[str]) -> None:
+        """Mark the events with these ids sent (those still pending)."""
+        ...
+
     def backlog(self) -> int:
         """How many events are pending (for health and metrics)."""
         ...
@@ -65,6 +70,19 @@ class OutboxRelay:
             _observe_published(events)
             if len(events) < self.batch_size:
                 return published
+
+    def publish_committed(self, events: Sequence[Event]) -> None:
+        """Publish events a transaction has just committed and mark them sent. If publishing
+        fails part way, the rest stay pending for the sweep (and the error propagates)."""
+        published: list[Event] = []
+        try:
+            for event in events:
+                self.publisher.publish(event)
+                published.append(event)
+        finally:
+            if published:
+                self.store.mark_sent([event.id for event in published])
+                _observe_published(published)
 
 
 def log_relay_failure(log: logging.Logger, message: str, *args: object) -> None:

@@ -1,6 +1,6 @@
 """Running the outbox relay, the same way in every service.
 
-- :class:`BackgroundRelay`: right after a commit that wrote events, in a daemon thread, so no
+- :class:`BackgroundRelay`: right after a commit, the events it wrote, in a daemon thread, so no
   request or handler ever waits for the broker (while Redis is down a request would otherwise
   wait out the publish retries).
 - :func:`run_relay_process`: the relay's own process: the periodic sweep for whatever the
@@ -14,19 +14,22 @@ import logging
 import signal
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from .envelope import Event
 from .outbox import OutboxRelay, log_relay_failure
 
 logger = logging.getLogger(__name__)
 
 
 class BackgroundRelay:
-    """Relays the outbox in a daemon thread each time it is kicked.
+    """Publishes committed events in a daemon thread.
 
-    A commit that wrote events calls :meth:`kick`; kicks that arrive while it is publishing are
-    served by one more pass. Anything it fails to send stays in the outbox for the sweep.
+    A commit that wrote events calls :meth:`kick` with them; events handed over while it is
+    publishing go out in its next pass. A kick without events relays whatever the outbox holds.
+    Anything it fails to send stays in the outbox for the sweep.
     """
 
     def __init__(self, relay: OutboxRelay) -> None:
@@ -35,10 +38,16 @@ class BackgroundRelay:
         self._stopped = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._committed: deque[Event] = deque()
+        self._sweep = False
 
-    def kick(self) -> None:
+    def kick(self, events: Sequence[Event] = ()) -> None:
         if self._stopped.is_set():
             return
+        if events:
+            self._committed.extend(events)
+        else:
+            self._sweep = True
         self._wake.set()
         if self._thread is None or not self._thread.is_alive():
             with self._lock:
@@ -61,9 +70,17 @@ class BackgroundRelay:
                 return
             self._wake.clear()
             try:
-                self.relay.relay_pending()
+                self._publish()
             except Exception:
                 log_relay_failure(logger, "immediate outbox relay failed; the sweep will retry")
+
+    def _publish(self) -> None:
+        committed = [self._committed.popleft() for _ in range(len(self._committed))]
+        if committed:
+            self.relay.publish_committed(committed)
+        if self._sweep:
+            self._sweep = False
+            self.relay.relay_pending()
 
 
 @dataclass(frozen=True, slots=True)

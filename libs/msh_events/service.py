@@ -2,9 +2,9 @@
 
 A service states three things about itself (where its outbox and its dead letters live, and
 which handlers consume which event types) and :class:`ServiceEvents` gives it the rest: the
-Celery app on its own queue, the worker's event task and metrics, the after-commit relay
-(never in a request's path), the relay process with its periodic sweep, and the operators'
-``relay`` and ``deadletters`` commands. Framework integrations build one from their settings
+Celery app on its own queue, the worker's event task, metrics and periodic outbox sweep, the
+after-commit relay (never in a request's path), and the operators' ``relay`` and
+``deadletters`` commands. Framework integrations build one from their settings
 (:mod:`msh_events.contrib.django`); a service without one builds it in its ``events`` module.
 """
 
@@ -23,11 +23,12 @@ from . import deadletters
 from .celery_app import make_celery_app
 from .config import EventsConfig
 from .consumer import DeadLetterStore, IdempotentConsumer
+from .envelope import Event
 from .outbox import OutboxRelay, OutboxStore
 from .publisher import CeleryPublisher
 from .relay import BackgroundRelay, Chore, run_relay_process
 from .tasks import register_event_task
-from .worker import serve_metrics_when_ready
+from .worker import serve_metrics_when_ready, sweep_when_ready
 
 
 class DeadLetterTable(DeadLetterStore, deadletters.DeadLetters, Protocol):
@@ -71,9 +72,10 @@ class ServiceEvents:
         """This process's after-commit relay, in a thread of its own (made on first use)."""
         return BackgroundRelay(self.relay())
 
-    def after_commit(self) -> None:
-        """Call once a transaction that wrote events has committed."""
-        self.background_relay.kick()
+    def after_commit(self, events: Sequence[Event] = ()) -> None:
+        """Call once a transaction that wrote ``events`` has committed: they are published
+        from a background thread (without them, whatever is pending is)."""
+        self.background_relay.kick(events)
 
     def stop(self) -> None:
         """Stop this process's after-commit relay, if it ever started (a shutting-down app)."""
@@ -81,8 +83,9 @@ class ServiceEvents:
             self.background_relay.stop()
 
     def worker(self) -> Celery:
-        """The app with the event task registered and metrics served once the worker is up
-        (what ``celery -A <service>.worker worker`` loads)."""
+        """The app with the event task registered, and, once the worker is up, metrics served
+        and the outbox swept in a thread with the service's chores (what
+        ``celery -A <service>.worker worker`` loads)."""
         register_event_task(
             self.app,
             consumer=self.consumer,
@@ -90,11 +93,13 @@ class ServiceEvents:
             policy=self.config.retry_policy(),
         )
         serve_metrics_when_ready(self.name, self.broker_url, self.store_gauges)
+        sweep_when_ready(self.app, self.relay, self.config.outbox_sweep_seconds, self.chores)
         return self.app
 
     def run_relay(self, *, once: bool = False, out: TextIO | None = None) -> int:
-        """``relay``: publish what is pending once, or be the relay process (the periodic sweep
-        and the service's chores, metrics on METRICS_PORT) until SIGINT or SIGTERM."""
+        """``relay``: publish what is pending once, or be a relay process (the periodic sweep
+        and the service's chores, metrics on METRICS_PORT) until SIGINT or SIGTERM. The worker
+        sweeps already; a process of its own is for sweeping without consuming."""
         if once:
             (out or sys.stdout).write(f"published {self.relay().relay_pending()} event(s)\n")
             return 0

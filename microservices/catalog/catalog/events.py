@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Annotated, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -76,10 +76,12 @@ def _parse(model: type[ModelT], event: Event) -> ModelT:
 
 
 class CatalogEvents:
-    """The handlers, bound to a store; ``published`` runs after an event went to the outbox
-    (the worker relays it at once; the sweep would send it anyway)."""
+    """The handlers, bound to a store; ``published`` is given each event once it is in the
+    outbox (the worker relays it at once; the sweep would send it anyway)."""
 
-    def __init__(self, store: Store, published: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self, store: Store, published: Callable[[Sequence[Event]], None] = lambda _: None
+    ) -> None:
         self.store = store
         self.published = published
 
@@ -121,7 +123,7 @@ class CatalogEvents:
             self.store.outbox.resend(decided)
         else:
             self.store.outbox.add(decided)
-        self.published()
+        self.published([decided])
 
     def order_cancelled(self, event: Event) -> None:
         order_id = _parse(OrderCancelled, event).order_id

@@ -76,15 +76,39 @@ def test_concurrent_relays_never_send_an_event_twice(db, settings, queued):
     assert len(ids) == len(set(ids)) == 200
 
 
-def test_a_commit_that_wrote_events_kicks_the_background_relay(db, settings, queued, wait_until):
+def test_a_commit_hands_its_events_to_the_background_relay_which_sends_and_marks_them(
+    db, settings, queued, wait_until, outbox
+):
     background = BackgroundRelay(service_events(settings, lambda: db).relay())
     db.on_outbox_commit = background.kick
     try:
-        place(db)
-        wait_until(lambda: len(queued("catalog")) == 1)
+        order_id = place(db)
+        wait_until(lambda: SqlOutboxStore(db).backlog() == 0)
     finally:
         background.stop()
         db.on_outbox_commit = None
+    [placed] = outbox("order.placed")
+    assert placed["data"]["order_id"] == str(order_id)
+    assert queued("catalog") == [placed]
+
+
+def test_committed_events_the_broker_refused_stay_pending_for_the_sweep(
+    db, settings, queued, wait_until, caplog
+):
+    down = Settings(
+        **{**settings.model_dump(), "redis_url": "redis://127.0.0.1:9/0", "celery_broker_url": None}
+    )
+    background = BackgroundRelay(service_events(down, lambda: db).relay())
+    db.on_outbox_commit = background.kick
+    try:
+        place(db)
+        wait_until(lambda: "the sweep will retry" in caplog.text, timeout=30)
+    finally:
+        background.stop()
+        db.on_outbox_commit = None
+    assert SqlOutboxStore(db).backlog() == 1
+    assert service_events(settings, lambda: db).relay().relay_pending() == 1
+    assert len(queued("catalog")) == 1
 
 
 def test_the_sweeper_republishes_order_placed_for_stale_pending_orders_only(db, settings, outbox):

@@ -25,5 +25,5 @@ def publish(event_type: str, data: dict[str, Any], traceparent: str | None = Non
         type=event_type, data=data, producer=settings.EVENTS_SERVICE, traceparent=traceparent
     )
     OutboxEvent.objects.create(id=event.id, type=event.type, envelope=event.to_dict())
-    transaction.on_commit(service_events().after_commit)
+    transaction.on_commit(lambda: service_events().after_commit([event]))
     return event

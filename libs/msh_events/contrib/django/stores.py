@@ -32,6 +32,9 @@ class DjangoOutboxStore:
                     sent_at=timezone.now()
                 )
 
+    def mark_sent(self, ids: Sequence[str]) -> None:
+        OutboxEvent.objects.filter(pk__in=ids, sent_at__isnull=True).update(sent_at=timezone.now())
+
     def backlog(self) -> int:
         return int(OutboxEvent.objects.filter(sent_at__isnull=True).count())
 

@@ -92,5 +92,11 @@ class MongoOutboxStore:
                 {"_id": {"$in": ids}}, {"$set": {"state": SENT, "sent_at": utcnow()}}
             )
 
+    def mark_sent(self, ids: Sequence[str]) -> None:
+        self.collection.update_many(
+            {"_id": {"$in": list(ids)}, "state": PENDING},
+            {"$set": {"state": SENT, "sent_at": utcnow()}},
+        )
+
     def backlog(self) -> int:
         return self.collection.count_documents({"state": PENDING})

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+
+from msh_events import Event
 
 logger = logging.getLogger(__name__)
 
@@ -28,9 +30,9 @@ class Database:
             connect_args={"connect_timeout": 5},
         )
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        # Set by the process (web, worker): kicks its outbox relay after a commit that wrote
-        # events, so they leave at once instead of at the next sweep.
-        self.on_outbox_commit: Callable[[], None] | None = None
+        # Set by the process (web, worker): hands the events a commit wrote to its outbox
+        # relay, so they leave at once instead of at the next sweep.
+        self.on_outbox_commit: Callable[[Sequence[Event]], None] | None = None
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -32,7 +32,8 @@ def add_to_outbox(session: Session, event: Event) -> None:
     session.add(OutboxEvent(id=uuid.UUID(event.id), type=event.type, envelope=event.to_dict()))
     database = session.info.get("database")
     if database is not None and database.on_outbox_commit is not None:
-        on_commit(session, database.on_outbox_commit)
+        relay = database.on_outbox_commit
+        on_commit(session, lambda: relay([event]))
 
 
 class SqlOutboxStore:
@@ -56,6 +57,15 @@ class SqlOutboxStore:
                     .where(OutboxEvent.id.in_([row.id for row in rows]))
                     .values(sent_at=func.now())
                 )
+
+    def mark_sent(self, ids: Sequence[str]) -> None:
+        with self.db.transaction() as session:
+            session.execute(
+                update(OutboxEvent)
+                .where(OutboxEvent.id.in_([uuid.UUID(id_) for id_ in ids]))
+                .where(OutboxEvent.sent_at.is_(None))
+                .values(sent_at=func.now())
+            )
 
     def backlog(self) -> int:
         with self.db.transaction() as session:

@@ -1,0 +1,78 @@
+"""Each service's worker sweeps its outbox: an event left pending (its process died between the
+commit and the after-commit relay; Redis was down) leaves within a few sweep rounds, with no
+relay process running anywhere."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from helpers import eventually, orders_db
+from psycopg.types.json import Jsonb
+from pymongo import MongoClient
+
+from msh_events import Event
+
+
+def cancellation(producer: str) -> Event:
+    """An ``order.cancelled`` for an order nobody knows: every consumer shrugs it off."""
+    return Event(type="order.cancelled", data={"order_id": str(uuid.uuid4())}, producer=producer)
+
+
+def test_no_relay_process_runs(stack):
+    assert [name for name in stack.processes if "relay" in name] == []
+
+
+def test_an_event_left_in_orders_outbox_is_sent_by_the_orders_worker(stack):
+    event = cancellation("orders")
+    with orders_db(stack) as db:
+        db.execute(
+            "INSERT INTO outbox_events (id, type, envelope, created_at) VALUES (%s, %s, %s, now())",
+            (event.id, event.type, Jsonb(event.to_dict())),
+        )
+
+        def sent() -> bool:
+            row = db.execute("SELECT sent_at FROM outbox_events WHERE id = %s", (event.id,))
+            return row.fetchone()[0] is not None
+
+        eventually(sent, timeout=30)
+
+
+def test_an_event_left_in_mainapps_outbox_is_sent_by_mainapps_worker(stack):
+    event = Event(type="user.deleted", data={"user_id": str(uuid.uuid4())}, producer="mainapp")
+    with stack.mainapp_db() as db:
+        db.execute(
+            "INSERT INTO eventbus_outboxevent (id, type, envelope, created_at) "
+            "VALUES (%s, %s, %s, now())",
+            (event.id, event.type, Jsonb(event.to_dict())),
+        )
+
+        def sent() -> bool:
+            row = db.execute("SELECT sent_at FROM eventbus_outboxevent WHERE id = %s", (event.id,))
+            return row.fetchone()[0] is not None
+
+        eventually(sent, timeout=30)
+
+
+def test_an_event_left_in_the_catalogs_outbox_is_sent_by_the_catalogs_worker(stack):
+    event = Event(
+        type="stock.rejected",
+        data={"order_id": str(uuid.uuid4()), "reasons": []},
+        producer="catalog",
+    )
+    client = MongoClient(stack.env["MONGO_URL"], tz_aware=True)
+    try:
+        outbox = client[stack.env.get("CATALOG_MONGO_DB", "catalog")]["outbox"]
+        outbox.insert_one(
+            {
+                "_id": event.id,
+                "type": event.type,
+                "envelope": event.to_dict(),
+                "state": "pending",
+                "claimed_until": 0.0,
+                "enqueued_at": time.time(),
+            }
+        )
+        eventually(lambda: outbox.find_one({"_id": event.id})["state"] == "sent", timeout=30)
+    finally:
+        client.close()
