@@ -1,6 +1,6 @@
-"""The catalog's side of the saga with its real worker and relay: an order.placed put on the
-catalog queue reserves stock and publishes stock.reserved to the orders queue; a duplicate
-changes nothing; order.cancelled releases the stock once."""
+"""The catalog's side of the saga with its real worker (which relays what its handlers wrote): an
+order.placed put on the catalog queue reserves stock and publishes stock.reserved to the orders
+queue; a duplicate changes nothing; order.cancelled releases the stock once."""
 
 from __future__ import annotations
 

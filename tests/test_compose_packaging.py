@@ -56,6 +56,22 @@ DOCKERFILES = {
 DATABASES = {"mainapp-postgres": "mainapp", "catalog-mongo": "catalog", "orders-postgres": "orders"}
 DB_DATA_DIRS = {"postgres": "/var/lib/postgresql/data", "mongo": "/data/db"}
 
+# The services with events: each one's worker consumes its queue and sweeps its outbox (a thread,
+# msh_events.worker) with the service's chores; no relay process of their own any more. What
+# the sweep reads, beyond what every process of the service reads.
+EVENT_SERVICES = ("mainapp", "catalog", "orders")
+SWEEP_VARIABLES = {
+    "mainapp": {"OUTBOX_SWEEP_SECONDS"},
+    "catalog": {"OUTBOX_SWEEP_SECONDS"},
+    # orders' chore: the pending-order sweeper
+    "orders": {
+        "OUTBOX_SWEEP_SECONDS",
+        "ORDERS_SWEEP_SECONDS",
+        "ORDERS_PENDING_REPUBLISH_SECONDS",
+        "ORDERS_PENDING_REPUBLISH_MAX",
+    },
+}
+
 # Variables that are secrets or must be chosen deliberately: always ${VAR:?message}.
 REQUIRED_VARIABLES = {
     "POSTGRES_USER",
@@ -70,7 +86,7 @@ REQUIRED_VARIABLES = {
     "GATEWAY_PORT",
 }
 
-# Images built here; workers, relays and jobs reuse them (never a build of their own).
+# Images built here; workers and jobs reuse them (never a build of their own).
 OWN_IMAGE = re.compile(r"^microservicehub/(?P<name>[a-z]+):")
 
 _VARIABLE = re.compile(
@@ -297,9 +313,8 @@ def test_every_image_is_pinned_and_workers_reuse_their_services_image() -> None:
         if own and "build" not in service:
             assert service["image"] in built, f"{name}: nobody builds {service['image']}"
             assert service.get("pull_policy") == "never", f"{name} would try to pull our image"
-    for prefix in ("mainapp", "catalog", "orders"):
-        for suffix in ("worker", "relay"):
-            assert services()[f"{prefix}-{suffix}"]["image"] == services()[prefix]["image"]
+    for prefix in EVENT_SERVICES:
+        assert services()[f"{prefix}-worker"]["image"] == services()[prefix]["image"]
 
 
 # --- compose structure -------------------------------------------------------------------------
@@ -446,6 +461,39 @@ def test_every_process_runs_the_launchers_command() -> None:
             continue
         assert job.name in services(), f"the launcher runs {job.name} first; compose does not"
         assert services()[job.name]["command"] == normalise_argv(job.argv), job.name
+
+
+def test_the_long_running_containers_are_the_launchers_processes_and_no_relay() -> None:
+    native = {spec.name for spec in service_processes(native_env())}
+    ours = {
+        name
+        for name, service in services().items()
+        if OWN_IMAGE.match(service["image"]) and not is_job(service)
+    }
+    assert ours == native | {"frontend"}, ours ^ (native | {"frontend"})
+    for name, service in services().items():
+        assert "relay" not in name, f"{name}: the workers sweep the outboxes now"
+        command = " ".join(service.get("command", []))
+        assert not re.search(r"\brelay(_outbox)?\b", command), f"{name} runs {command}"
+
+
+@pytest.mark.parametrize("service", EVENT_SERVICES)
+def test_each_worker_sweeps_its_outbox_with_what_the_sweep_needs(service: str) -> None:
+    worker, web = services()[f"{service}-worker"], services()[service]
+    environment = worker["environment"]
+    assert SWEEP_VARIABLES[service] <= set(environment), SWEEP_VARIABLES[service] - set(environment)
+    for name in SWEEP_VARIABLES[service]:
+        assert environment[name] == dotenv()[name], name
+    # every setting the service's web process has, but the multi-process metrics directory
+    web_only = {"PROMETHEUS_MULTIPROC_DIR"}
+    assert set(web["environment"]) - web_only <= set(environment)
+    # the outbox and dead-letter gauges: on METRICS_PORT, probed by the healthcheck, scraped
+    assert environment["METRICS_PORT"] == "9100"
+    assert "127.0.0.1:9100/metrics" in " ".join(worker["healthcheck"]["test"])
+    # its database and the broker, from the start (the relay container's start order)
+    database = next(name for name, owner in DATABASES.items() if owner == service)
+    assert {"broker", f"{service}-db", "observability"} <= service_networks(worker)
+    assert {database, "redis"} <= set(depends_on(worker))
 
 
 def test_web_services_get_their_upstreams_by_service_name() -> None:

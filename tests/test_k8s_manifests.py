@@ -35,6 +35,18 @@ COMPOSE_FILES = (
 NOT_FOR_A_CLUSTER = {"EMAIL_FILE_PATH"}
 # Processes only the dev overlay runs, or that compose runs but a cluster does not need.
 WEB_REPLICATED = ("gateway", "catalog", "orders", "mainapp")
+# Each service's worker consumes its queue and sweeps its outbox (a thread, msh_events.worker),
+# orders' with the pending-order sweeper as a chore: what the sweep reads, beyond the rest.
+SWEEP_VARIABLES = {
+    "mainapp": {"OUTBOX_SWEEP_SECONDS"},
+    "catalog": {"OUTBOX_SWEEP_SECONDS", "OUTBOX_CLAIM_SECONDS"},  # its claim lease (MongoDB)
+    "orders": {
+        "OUTBOX_SWEEP_SECONDS",
+        "ORDERS_SWEEP_SECONDS",
+        "ORDERS_PENDING_REPUBLISH_SECONDS",
+        "ORDERS_PENDING_REPUBLISH_MAX",
+    },
+}
 
 
 def tool(name: str) -> str:
@@ -114,21 +126,26 @@ def read_by_services() -> set[str]:
     return variables | {a or b for a, b in DJANGO_ENV_READ.findall(source)} | set(EVENTS_VARIABLES)
 
 
-def configured(overlay: str) -> set[str]:
-    """Names set in some container: its env, and every key of the ConfigMaps and Secrets it
-    reads whole (envFrom)."""
+def container_variables(overlay: str, container: dict[str, Any]) -> set[str]:
+    """Names set in ``container``: its env, and every key of the ConfigMaps and Secrets it reads
+    whole (envFrom). Production's Secrets are the operator's (not rendered): nothing from them."""
     data = {
         (doc["kind"], doc["metadata"]["name"]): set(doc.get("data", {}))
         for doc in of_kind(overlay, "ConfigMap", "Secret")
     }
-    names: set[str] = set()
-    for _, container in containers(overlay):
-        names |= {item["name"] for item in container.get("env", [])}
-        for source in container.get("envFrom", []):
-            kind = "ConfigMap" if "configMapRef" in source else "Secret"
-            ref = source.get("configMapRef") or source["secretRef"]
-            names |= data[(kind, ref["name"])]
+    names = {item["name"] for item in container.get("env", [])}
+    for source in container.get("envFrom", []):
+        kind = "ConfigMap" if "configMapRef" in source else "Secret"
+        ref = source.get("configMapRef") or source["secretRef"]
+        if kind == "Secret" and overlay == "production":
+            continue
+        names |= data[(kind, ref["name"])]
     return names
+
+
+def configured(overlay: str) -> set[str]:
+    """Names set in some container."""
+    return set().union(*(container_variables(overlay, c) for _, c in containers(overlay)))
 
 
 def test_every_variable_a_service_reads_is_configured_in_the_cluster() -> None:
@@ -202,6 +219,48 @@ def test_every_process_runs_the_compose_image_and_command() -> None:
         checked.add(name)
     python_processes = {n for n, s in compose.items() if "microservicehub/" in s.get("image", "")}
     assert python_processes <= checked | {"frontend"}, python_processes - checked
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_deployments_are_the_compose_processes_and_no_relay(overlay: str) -> None:
+    """The workers sweep the outboxes (msh_events.worker): no relay Deployment, nor anything
+    that selected one (a budget, a policy, an autoscaler, a monitor)."""
+    compose = compose_services()
+    long_running = {
+        name
+        for name, service in compose.items()
+        if "microservicehub/" in service.get("image", "")
+        and service.get("labels", {}).get("org.microservicehub.kind") != "job"
+    }
+    deployments = {d["metadata"]["name"] for d in of_kind(overlay, "Deployment")}
+    assert deployments == long_running, deployments ^ long_running
+    for doc in rendered(overlay):
+        labels = doc["metadata"].get("labels", {})
+        assert "relay" not in doc["metadata"]["name"], (doc["kind"], doc["metadata"]["name"])
+        assert labels.get("app.kubernetes.io/component") != "relay", doc["metadata"]["name"]
+        spec = yaml.safe_dump(doc.get("spec", {}), width=1000)  # selectors, scale targets
+        assert "component: relay" not in spec and "-relay" not in spec, doc["metadata"]["name"]
+    for workload, container in containers(overlay):
+        command = " ".join(container.get("command", []) + container.get("args", []))
+        assert not re.search(r"\brelay(_outbox)?\b", command), workload["metadata"]["name"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_worker_sweeps_its_outbox_with_what_the_sweep_needs(overlay: str) -> None:
+    workers = {
+        workload["metadata"]["name"]: container
+        for workload, container in containers(overlay)
+        if workload["kind"] == "Deployment" and workload["metadata"]["name"].endswith("-worker")
+    }
+    assert set(workers) == {f"{service}-worker" for service in SWEEP_VARIABLES}
+    for service, needed in SWEEP_VARIABLES.items():
+        container = workers[f"{service}-worker"]
+        variables = container_variables(overlay, container)
+        assert needed | {"METRICS_PORT"} <= variables, (service, needed - variables)
+        # its outbox and dead-letter gauges, on the port its probes ask
+        assert container["ports"] == [{"name": "metrics", "containerPort": 9100}], service
+        for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+            assert container[probe]["httpGet"] == {"path": "/metrics", "port": "metrics"}
 
 
 def test_every_long_running_process_is_probed_limited_and_locked_down() -> None:

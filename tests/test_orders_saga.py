@@ -1,5 +1,5 @@
-"""The order saga through the gateway, with the real catalog, workers and relays: cart to
-confirmed (polling, the live stream, the e-mail), rejection, cancel, idempotency, duplicates."""
+"""The order saga through the gateway, with the real catalog and workers: cart to confirmed
+(polling, the live stream, the e-mail), rejection, cancel, idempotency, duplicates."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The catalog on the event bus (msh_events.service): its outbox, dead letters and handlers on
 MongoDB. Events written by a handler leave right after it (the worker's after-commit relay);
-the relay process (``python -m catalog relay``) sweeps whatever that could not send."""
+the worker's outbox sweep sends whatever that could not."""
 
 from __future__ import annotations
 

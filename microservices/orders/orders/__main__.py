@@ -1,7 +1,8 @@
-"""``python -m orders relay|sweep|deadletters``: the relay process and operators' commands.
+"""``python -m orders relay|sweep|deadletters``: operators' commands.
 
 relay [--once]               publish the outbox every OUTBOX_SWEEP_SECONDS and re-publish
-                             order.placed for stale pending orders (its own process)
+                             order.placed for stale pending orders, as a process of its own
+                             (the worker does both already), or one pass (--once)
 sweep                        one pass of the pending-order sweeper
 deadletters list [--all]     messages the worker gave up on (--all: replayed ones too)
 deadletters replay ID...     send them back to the orders queue (--all: every pending one)

@@ -1,6 +1,6 @@
 """orders on the event bus (msh_events.service): its outbox, processed events and dead letters
-in PostgreSQL, its handlers, and the saga's pending-order sweep as a chore of the relay process
-(``python -m orders relay``). Every process (web, worker, relay) publishes through it."""
+in PostgreSQL, its handlers, and the saga's pending-order sweep as a chore of the worker's outbox
+sweep. Every process (web, worker) publishes through it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""``manage.py relay_outbox``: the periodic outbox sweep, as a long-running process."""
+"""``manage.py relay_outbox``: the periodic outbox sweep as a process of its own (the worker
+sweeps already), or one pass (``--once``)."""
 
 from __future__ import annotations
 
