@@ -122,13 +122,10 @@ def make_product(client: httpx.Client, token: str, stock: int = STOCK) -> str:
 FAMILIES = (
     ("orders web", "orders.app"),
     ("orders worker", "orders.worker"),
-    ("orders relay", "-m orders relay"),
     ("catalog web", "catalog.app"),
     ("catalog worker", "catalog.worker"),
-    ("catalog relay", "-m catalog relay"),
     ("mainapp web", "mainapp.wsgi"),
     ("mainapp worker", "mainapp.worker"),
-    ("mainapp relay", "relay_outbox"),
     ("mainapp sockets (ASGI)", "mainapp.asgi"),
     ("gateway", "-m gateway"),
     ("mongodb (nx-27017 or mongod)", "nx-27017"),
