@@ -410,8 +410,9 @@ def load_section(result: dict[str, Any]) -> list[str]:
         "",
         "Logins cost a password hash each: Argon2id at OWASP's parameters (19 MiB, t = 2, "
         "p = 1, ~17 ms; mainapp/accounts/hashers.py) since issue 17, Django's defaults (100 MiB, "
-        "p = 8, ~135 ms) before, in 2 gunicorn workers x 4 threads, so a burst of logins queues "
-        "on the CPU; the at-rest figure is taken before any load.",
+        "p = 8, ~135 ms) before. Every user logs in as it starts (10 a second), on the 2 cores "
+        "every other process and the load generator share, so that burst of logins queues on "
+        "the CPU; the at-rest figure is taken before any load.",
         "",
     ]
     return lines

@@ -97,7 +97,7 @@ def service_processes(env: Mapping[str, str]) -> list[ProcessSpec]:
         web_process(
             "mainapp",
             f"""gunicorn mainapp.wsgi:application --bind 127.0.0.1:{mainapp_port}
-            --workers {env.get("MAINAPP_WEB_WORKERS", "2")} --worker-class gthread --threads 4
+            --workers {env.get("MAINAPP_WEB_WORKERS", "1")} --worker-class gthread --threads 4
             --graceful-timeout 5 --timeout 30 --no-control-socket""",
             mainapp_dir,
             mainapp_port,
@@ -165,7 +165,7 @@ def catalog_processes(env: Mapping[str, str]) -> list[ProcessSpec]:
         web_process(
             "catalog",
             f"""gunicorn catalog.app:create_app() --bind 127.0.0.1:{port} --no-control-socket
-            --workers {env.get("CATALOG_WEB_WORKERS", "2")} --worker-class gthread --threads 4
+            --workers {env.get("CATALOG_WEB_WORKERS", "1")} --worker-class gthread --threads 4
             --graceful-timeout 5 --timeout 30""",
             CATALOG_DIR,
             port,
