@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import uuid
 
+import psycopg
 import pytest
 import redis
 from django.conf import settings
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
+from psycopg.types.json import Jsonb
 
 from devstack.waiting import eventually, queued
 from devstack.workers import failing_worker as worker_failing_always
@@ -61,6 +63,29 @@ def test_the_sweep_relays_what_a_broker_outage_left_behind(broker):
     assert service_events().relay().relay_pending() == 1
     assert OutboxEvent.objects.get(pk=event.id).sent_at is not None
     assert service_events().relay().relay_pending() == 0
+    assert [e["id"] for e in queued(broker, "orders")] == [event.id]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweep_outlives_a_connection_the_server_dropped(broker):
+    """A PostgreSQL restart ends every connection; the relay's thread must not keep its dead
+    one."""
+    relay = service_events().relay()
+    assert relay.relay_pending() == 0  # the thread's connection is open now
+    with (
+        connection.cursor() as cursor,
+        psycopg.connect(**connection.get_connection_params()) as admin,
+    ):
+        cursor.execute("SELECT pg_backend_pid()")
+        admin.execute("SELECT pg_terminate_backend(%s)", cursor.fetchone())
+    event = Event(type="user.deleted", data={"user_id": "9"}, producer="mainapp")
+    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
+        other.execute(
+            "INSERT INTO eventbus_outboxevent (id, type, envelope, created_at) "
+            "VALUES (%s, %s, %s, now())",
+            (event.id, event.type, Jsonb(event.to_dict())),
+        )
+    assert relay.relay_pending() == 1
     assert [e["id"] for e in queued(broker, "orders")] == [event.id]
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, close_old_connections, connection, transaction
 from django.utils import timezone
 
 from msh_events import Event
@@ -15,11 +15,21 @@ from msh_events.deadletters import DeadLetter as OperatorView
 from .models import DeadLetter, OutboxEvent, ProcessedEvent
 
 
+def _fresh_connection() -> None:
+    """Relays run in threads of their own, outside any request: each round treats its database
+    connection as a request would (closed if broken or older than ``CONN_MAX_AGE``, checked
+    before reuse with ``CONN_HEALTH_CHECKS``), so a PostgreSQL restart costs one round, not every
+    one after it."""
+    if not connection.in_atomic_block:
+        close_old_connections()
+
+
 class DjangoOutboxStore:
     """Claims pending rows with ``FOR UPDATE SKIP LOCKED`` so concurrent relays never collide."""
 
     @contextmanager
     def claim(self, limit: int) -> Iterator[Sequence[Event]]:
+        _fresh_connection()
         with transaction.atomic():
             rows = list(
                 OutboxEvent.objects.select_for_update(skip_locked=True)
@@ -33,6 +43,7 @@ class DjangoOutboxStore:
                 )
 
     def mark_sent(self, ids: Sequence[str]) -> None:
+        _fresh_connection()
         OutboxEvent.objects.filter(pk__in=ids, sent_at__isnull=True).update(sent_at=timezone.now())
 
     def backlog(self) -> int:
