@@ -23,35 +23,30 @@ def test_no_relay_process_runs(stack):
     assert [name for name in stack.processes if "relay" in name] == []
 
 
+def left_in_sql_outbox(db, table: str, event: Event) -> None:
+    """Write ``event`` straight into ``table`` (no process hands it to a relay), then wait for
+    the service's worker to send it."""
+    db.execute(
+        f"INSERT INTO {table} (id, type, envelope, created_at) VALUES (%s, %s, %s, now())",  # noqa: S608 - our table names
+        (event.id, event.type, Jsonb(event.to_dict())),
+    )
+
+    def sent() -> bool:
+        row = db.execute(f"SELECT sent_at FROM {table} WHERE id = %s", (event.id,))  # noqa: S608
+        return row.fetchone()[0] is not None
+
+    eventually(sent, timeout=30)
+
+
 def test_an_event_left_in_orders_outbox_is_sent_by_the_orders_worker(stack):
-    event = cancellation("orders")
     with orders_db(stack) as db:
-        db.execute(
-            "INSERT INTO outbox_events (id, type, envelope, created_at) VALUES (%s, %s, %s, now())",
-            (event.id, event.type, Jsonb(event.to_dict())),
-        )
-
-        def sent() -> bool:
-            row = db.execute("SELECT sent_at FROM outbox_events WHERE id = %s", (event.id,))
-            return row.fetchone()[0] is not None
-
-        eventually(sent, timeout=30)
+        left_in_sql_outbox(db, "outbox_events", cancellation("orders"))
 
 
 def test_an_event_left_in_mainapps_outbox_is_sent_by_mainapps_worker(stack):
     event = Event(type="user.deleted", data={"user_id": str(uuid.uuid4())}, producer="mainapp")
     with stack.mainapp_db() as db:
-        db.execute(
-            "INSERT INTO eventbus_outboxevent (id, type, envelope, created_at) "
-            "VALUES (%s, %s, %s, now())",
-            (event.id, event.type, Jsonb(event.to_dict())),
-        )
-
-        def sent() -> bool:
-            row = db.execute("SELECT sent_at FROM eventbus_outboxevent WHERE id = %s", (event.id,))
-            return row.fetchone()[0] is not None
-
-        eventually(sent, timeout=30)
+        left_in_sql_outbox(db, "eventbus_outboxevent", event)
 
 
 def test_an_event_left_in_the_catalogs_outbox_is_sent_by_the_catalogs_worker(stack):

@@ -63,7 +63,7 @@ class Settings(BaseSettings):
 
     # CELERY_*, EVENTS_*, OUTBOX_SWEEP_SECONDS: the event bus's own settings, read by msh_events.
     events: EventsConfig = Field(default_factory=EventsConfig.from_env)
-    # How long a handler holds an event id or an order id against a concurrent delivery; the
+    # How long a handler holds an order against a concurrent delivery or event about it; the
     # holder that dies leaves it to run out.
     events_claim_seconds: float = Field(30.0, gt=0)
     # How long a relay holds the outbox documents it claimed before another relay may take them.
