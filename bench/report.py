@@ -617,12 +617,13 @@ def _now(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
 _MISSED: dict[str, str] = {
     "confirmed_per_s": "bound by the CPU per order below: 2 cores / CPU per order is the ceiling, "
     "and the load generator takes its share of the same cores.",
-    "cpu_ms_per_order": "what is left is spread thin: Celery and kombu's per-message work (a "
-    "Redis client object per publish, the ack pipeline) is about a third of each worker; "
-    "SQLAlchemy's ORM and FastAPI's threadpool hop most of the orders web process; the "
-    "MongoDB stand-in the largest single share. Closing it: fewer hops per order (the catalog "
-    "answering the reservation in the checkout's own call instead of two events), a leaner "
-    "transport than Celery for events, and a real mongod.",
+    "cpu_ms_per_order": "what is left is spread thin: Celery and kombu's per-message work (the "
+    "Redis commands that deliver, acknowledge and publish each event) is about a third of each "
+    "worker; in orders' web process, SQLAlchemy's ORM, the HTTP call that prices the lines and "
+    "the sync endpoint's threadpool hop (~0.15 ms); the MongoDB stand-in the largest single "
+    "share. Closing it needs fewer hops per order (e.g. the reservation answered in the "
+    "checkout's own call to the catalog instead of two events), a leaner event transport than "
+    "Celery, and a real mongod.",
     "mongodb_ms_per_order": "nine round trips per order remain (the processed-event check and "
     "record, the order's lease taken and given back, the decision read and written, the "
     "reservation, the outbox write and its marking), each ~0.6 ms of the pure-Python stand-in's "
