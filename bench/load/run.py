@@ -89,6 +89,28 @@ def idle_logins(client: httpx.Client, user: dict, count: int = 12) -> dict:
     }
 
 
+def login_burst(url: str, users: list[dict], rate: float, count: int = 50) -> dict:
+    """Logins at the levels' spawn rate (each user logs in as it starts) on the otherwise idle
+    stack, each from a client of its own: what the start-up burst costs without the rest of the
+    load and the load generator beside it."""
+    times: list[float] = []
+
+    def login(user: dict) -> None:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            started = time.perf_counter()
+            client.post("/api/auth/login", json=user).raise_for_status()
+            times.append((time.perf_counter() - started) * 1000)
+
+    threads = []
+    for user in users[:count]:
+        threads.append(threading.Thread(target=login, args=(user,)))
+        threads[-1].start()
+        time.sleep(1 / rate)
+    for thread in threads:
+        thread.join()
+    return {"rate_per_s": rate, **summary_ms([t / 1000 for t in times])}
+
+
 def stock_catalog(client: httpx.Client, token: str) -> dict:
     headers = {"Authorization": f"Bearer {token}"}
     response = client.get("/api/catalog/products", params={"page_size": 100})
@@ -282,6 +304,8 @@ def main() -> int:
             rest, rest_total = sampler.sample()
             login_idle = idle_logins(client, users[0])
             print(f"one login on the idle stack: {login_idle}", flush=True)
+        burst = login_burst(stack.url, users, args.spawn_rate)
+        print(f"logins at {args.spawn_rate:g}/s on the idle stack: {burst}", flush=True)
         print(f"RSS at rest: {mib(rest_total)} MiB", flush=True)
         with tempfile.TemporaryDirectory() as tmp:
             users_file, products_file = Path(tmp) / "users.json", Path(tmp) / "products.json"
@@ -323,6 +347,7 @@ def main() -> int:
         "spawn_rate": args.spawn_rate,
         "levels": results,
         "login_idle": login_idle,
+        "login_burst": burst,
         "rss_at_rest_mib": {name: mib(v) for name, v in sorted(rest.items())},
         "rss_at_rest_total_mib": mib(rest_total),
         "rss_peak_mib": {name: mib(v) for name, v in sorted(sampler.peak_family.items())},
