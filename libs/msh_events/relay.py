@@ -3,9 +3,10 @@
 - :class:`BackgroundRelay`: right after a commit, the events it wrote, in a daemon thread, so no
   request or handler ever waits for the broker (while Redis is down a request would otherwise
   wait out the publish retries).
-- :func:`run_relay_process`: the relay's own process: the periodic sweep for whatever the
-  background relay could not send (broker down, process killed), plus any periodic chores a
-  service adds (orders' pending-order sweeper), until SIGINT or SIGTERM.
+- :func:`run_relay_process`: the periodic sweep for whatever the background relay could not send
+  (broker down, process killed), plus any periodic chores a service adds (orders' pending-order
+  sweeper), until stopped: in a thread of every worker (:mod:`.worker`), or as a process of its
+  own (the ``relay`` command, until SIGINT or SIGTERM).
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ class BackgroundRelay:
     """Publishes committed events in a daemon thread.
 
     A commit that wrote events calls :meth:`kick` with them; events handed over while it is
-    publishing go out in its next pass. A kick without events relays whatever the outbox holds.
-    Anything it fails to send stays in the outbox for the sweep.
+    publishing go out in its next pass. Anything it fails to send stays in the outbox for the
+    sweep.
     """
 
     def __init__(self, relay: OutboxRelay) -> None:
@@ -39,15 +40,11 @@ class BackgroundRelay:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._committed: deque[Event] = deque()
-        self._sweep = False
 
-    def kick(self, events: Sequence[Event] = ()) -> None:
+    def kick(self, events: Sequence[Event]) -> None:
         if self._stopped.is_set():
             return
-        if events:
-            self._committed.extend(events)
-        else:
-            self._sweep = True
+        self._committed.extend(events)
         self._wake.set()
         if self._thread is None or not self._thread.is_alive():
             with self._lock:
@@ -78,14 +75,11 @@ class BackgroundRelay:
         committed = [self._committed.popleft() for _ in range(len(self._committed))]
         if committed:
             self.relay.publish_committed(committed)
-        if self._sweep:
-            self._sweep = False
-            self.relay.relay_pending()
 
 
 @dataclass(frozen=True, slots=True)
 class Chore:
-    """Something the relay process also does every ``every`` seconds."""
+    """Something the sweep also does every ``every`` seconds."""
 
     name: str
     every: float

@@ -72,9 +72,9 @@ class ServiceEvents:
         """This process's after-commit relay, in a thread of its own (made on first use)."""
         return BackgroundRelay(self.relay())
 
-    def after_commit(self, events: Sequence[Event] = ()) -> None:
+    def after_commit(self, events: Sequence[Event]) -> None:
         """Call once a transaction that wrote ``events`` has committed: they are published
-        from a background thread (without them, whatever is pending is)."""
+        from a background thread."""
         self.background_relay.kick(events)
 
     def stop(self) -> None:
