@@ -8,14 +8,19 @@ from typing import Any
 
 from celery import Celery, signals
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import connection
 from django.utils.module_loading import import_string
 
 from msh_common.metrics import register_gauges
 from msh_events.consumer import IdempotentConsumer
 from msh_events.service import ServiceEvents
 
-from .stores import DjangoDeadLetterStore, DjangoOutboxStore, DjangoProcessedEventStore
+from .stores import (
+    DjangoDeadLetterStore,
+    DjangoOutboxStore,
+    DjangoProcessedEventStore,
+    fresh_connection,
+)
 
 
 @cache
@@ -51,13 +56,13 @@ def worker() -> Celery:
     reuse when ``CONN_HEALTH_CHECKS`` is on."""
     app = service_events().worker()
     app.conf.CELERY_DB_REUSE_MAX = DB_REUSE_MAX
-    signals.task_prerun.connect(_close_old_connections, weak=False)
-    signals.task_postrun.connect(_close_old_connections, weak=False)
+    signals.task_prerun.connect(_fresh_connection, weak=False)
+    signals.task_postrun.connect(_fresh_connection, weak=False)
     return app
 
 
-def _close_old_connections(**_: Any) -> None:
-    close_old_connections()
+def _fresh_connection(**_: Any) -> None:
+    fresh_connection()
 
 
 def _closing(query: Callable[[], int]) -> Callable[[], int]:

@@ -15,13 +15,17 @@ from msh_events.deadletters import DeadLetter as OperatorView
 from .models import DeadLetter, OutboxEvent, ProcessedEvent
 
 
-def _fresh_connection() -> None:
-    """Relays run in threads of their own, outside any request: each round treats its database
-    connection as a request would (closed if broken or older than ``CONN_MAX_AGE``, checked
-    before reuse with ``CONN_HEALTH_CHECKS``), so a PostgreSQL restart costs one round, not every
-    one after it."""
+def fresh_connection() -> None:
+    """Work outside any request (a relay's round, a worker's task) treats this thread's database
+    connection as a request would: closed if broken or older than ``CONN_MAX_AGE``, checked
+    before reuse with ``CONN_HEALTH_CHECKS``, so a PostgreSQL restart costs one round or task,
+    not every one after it. Inside a transaction it leaves the connection alone."""
     if not connection.in_atomic_block:
         close_old_connections()
+
+
+def _mark_sent(ids: Sequence[object]) -> None:
+    OutboxEvent.objects.filter(pk__in=ids, sent_at__isnull=True).update(sent_at=timezone.now())
 
 
 class DjangoOutboxStore:
@@ -29,7 +33,7 @@ class DjangoOutboxStore:
 
     @contextmanager
     def claim(self, limit: int) -> Iterator[Sequence[Event]]:
-        _fresh_connection()
+        fresh_connection()
         with transaction.atomic():
             rows = list(
                 OutboxEvent.objects.select_for_update(skip_locked=True)
@@ -38,13 +42,11 @@ class DjangoOutboxStore:
             )
             yield [row.to_event() for row in rows]
             if rows:
-                OutboxEvent.objects.filter(pk__in=[row.pk for row in rows]).update(
-                    sent_at=timezone.now()
-                )
+                _mark_sent([row.pk for row in rows])
 
     def mark_sent(self, ids: Sequence[str]) -> None:
-        _fresh_connection()
-        OutboxEvent.objects.filter(pk__in=ids, sent_at__isnull=True).update(sent_at=timezone.now())
+        fresh_connection()
+        _mark_sent(ids)
 
     def backlog(self) -> int:
         return int(OutboxEvent.objects.filter(sent_at__isnull=True).count())

@@ -88,9 +88,7 @@ class MongoOutboxStore:
             )
             raise
         if ids:
-            self.collection.update_many(
-                {"_id": {"$in": ids}}, {"$set": {"state": SENT, "sent_at": utcnow()}}
-            )
+            self.mark_sent(ids)
 
     def mark_sent(self, ids: Sequence[str]) -> None:
         self.collection.update_many(

@@ -36,6 +36,14 @@ def add_to_outbox(session: Session, event: Event) -> None:
         on_commit(session, lambda: relay([event]))
 
 
+def _mark_sent(session: Session, ids: Sequence[uuid.UUID]) -> None:
+    session.execute(
+        update(OutboxEvent)
+        .where(OutboxEvent.id.in_(ids), OutboxEvent.sent_at.is_(None))
+        .values(sent_at=func.now())
+    )
+
+
 class SqlOutboxStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -52,20 +60,11 @@ class SqlOutboxStore:
             ).all()
             yield [Event.from_dict(row.envelope) for row in rows]
             if rows:
-                session.execute(
-                    update(OutboxEvent)
-                    .where(OutboxEvent.id.in_([row.id for row in rows]))
-                    .values(sent_at=func.now())
-                )
+                _mark_sent(session, [row.id for row in rows])
 
     def mark_sent(self, ids: Sequence[str]) -> None:
         with self.db.transaction() as session:
-            session.execute(
-                update(OutboxEvent)
-                .where(OutboxEvent.id.in_([uuid.UUID(id_) for id_ in ids]))
-                .where(OutboxEvent.sent_at.is_(None))
-                .values(sent_at=func.now())
-            )
+            _mark_sent(session, [uuid.UUID(id_) for id_ in ids])
 
     def backlog(self) -> int:
         with self.db.transaction() as session:
