@@ -16,6 +16,9 @@ import redis
 from devstack.config import load_env
 from devstack.stack import PlatformRun
 
+# What Django's console and file e-mail backends write after each message.
+MAIL_SEPARATOR = "-" * 79
+
 # Faster than production so crash recovery fits in a test: a killed worker's message returns
 # after ~VISIBILITY seconds.
 STACK_SETTINGS = {
@@ -63,8 +66,11 @@ class Stack(PlatformRun):
     def mails_to(self, address: str) -> list[str]:
         if not self.mail_dir.exists():
             return []
+        # Django's file backend names a file by the second and the backend object's id, so two
+        # messages a process sends within a second can share a file: split it into messages.
         texts = (path.read_text(errors="replace") for path in sorted(self.mail_dir.iterdir()))
-        return [text for text in texts if f"To: {address}" in text]
+        messages = (message for text in texts for message in text.split(MAIL_SEPARATOR))
+        return [message for message in messages if f"To: {address}" in message]
 
 
 @pytest.fixture(scope="session")

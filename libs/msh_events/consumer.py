@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol
 
 from .envelope import Event
@@ -37,6 +37,17 @@ class ProcessedEventStore(Protocol):
         is recorded and the event can be handled again.
         """
         ...
+
+
+class RecordNothing:
+    """The :class:`ProcessedEventStore` of a consumer whose handlers are idempotent by their own
+    documents (the catalog: one decision per order): every delivery reaches the handler, which
+    finds its earlier effect. Recording ids as well would cost a read and a write per event to
+    save the work of a rare redelivery."""
+
+    @contextmanager
+    def first_time(self, event: Event) -> Iterator[bool]:
+        yield True
 
 
 class DeadLetterStore(Protocol):

@@ -9,13 +9,14 @@ from collections.abc import Callable
 from catalog.events import CatalogEvents
 from catalog.settings import SERVICE, Settings
 from catalog.store import Store
-from msh_events.consumer import IdempotentConsumer
+from msh_events.consumer import IdempotentConsumer, RecordNothing
 from msh_events.service import ServiceEvents
 
 
 def service_events(settings: Settings, store: Callable[[], Store]) -> ServiceEvents:
     def consumer() -> IdempotentConsumer:
-        return IdempotentConsumer(store().processed, handlers)
+        # The handlers are idempotent by the order's decision document (catalog.events).
+        return IdempotentConsumer(RecordNothing(), handlers)
 
     def store_gauges() -> None:
         from catalog.metrics import register_store_gauges  # only where metrics are served

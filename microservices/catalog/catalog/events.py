@@ -4,10 +4,15 @@ Consumed (queue ``catalog``): ``order.placed`` reserves the order's stock, all o
 publishes ``stock.reserved`` or ``stock.rejected``; ``order.cancelled`` releases what the order
 holds. ``user.deleted`` is not subscribed: the catalog keeps no personal data.
 
-Without transactions, each handler is idempotent by construction (see
-:mod:`catalog.store.processed`): reservations are keyed by order id, the first decision about an
-order stands (:mod:`catalog.store.decisions`), and the event that announces it has an id derived
-from the order id, so running a handler again publishes the same event, not a second one.
+Without transactions, each handler is idempotent by construction, so every delivery may run it
+(no processed-event record, see :class:`msh_events.consumer.RecordNothing`): reservations are
+keyed by order id, one delivery at a time decides an order and the first decision stands
+(:mod:`catalog.store.decisions`), and the event that announces it has an id derived from the
+order id, so running a handler again publishes the same event, not a second one.
+
+Round trips to MongoDB for an order placed: the order taken, a conditional update per line, the
+decision, the announcement into the outbox, and its marking as sent (shared with the events
+relayed beside it).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -23,7 +28,7 @@ from catalog.domain.keys import KEY_PATTERN
 from catalog.domain.reservation import Decision, Line, Rejected, Reserved, reserve_order
 from catalog.settings import SERVICE
 from catalog.store import Store
-from catalog.store.decisions import State
+from catalog.store.decisions import Hold, State
 from msh_events import Event
 from msh_events.consumer import Handler
 from msh_events.tasks import PermanentError
@@ -90,46 +95,56 @@ class CatalogEvents:
 
     def order_placed(self, event: Event) -> None:
         placed = _parse(OrderPlaced, event)
-        # One event about an order at a time: two order.placed (orders re-publishes stale ones)
-        # or a racing order.cancelled never interleave their single-document steps.
-        with self.store.leases.hold(f"order:{placed.order_id}"):
-            self._place(placed, event)
+        # One delivery decides an order at a time: two order.placed (orders re-publishes stale
+        # ones) or a racing order.cancelled never interleave their single-document steps.
+        hold = self.store.decisions.take(placed.order_id)
+        if hold.decision is not None:
+            self._say_again(hold.decision)
+            return
+        try:
+            decision = self._decide(hold, placed, event)
+        except BaseException:
+            self.store.decisions.let_go(hold)
+            raise
+        if decision is None:
+            return  # our hold ran out and another delivery is deciding: it answers
+        if decision.get("cause") != event.id:
+            self._say_again(decision)  # that delivery decided first
+            return
+        announced = Event.from_dict(decision["event"])
+        self.store.outbox.add(announced)
+        self.published([announced])
 
-    def _place(self, placed: OrderPlaced, event: Event) -> None:
-        order_id = placed.order_id
-        decision_doc = self.store.decisions.get(order_id)
-        asked_again = decision_doc is not None
-        if decision_doc is None:
-            lines = [Line(line.product_id, line.quantity) for line in placed.lines]
-            decision = reserve_order(order_id, lines, self.store.stock)
-            announcement = self._announcement(decision, event)
-            decision_doc = self.store.decisions.decide(order_id, _state_of(decision), announcement)
-            logger.info(
-                "order stock %s",
-                _state_of(decision),
-                extra={"order_id": order_id, "event_id": event.id},
-            )
-        state = State(decision_doc["state"])
+    def _decide(self, hold: Hold, placed: OrderPlaced, event: Event) -> dict[str, Any] | None:
+        lines = [Line(line.product_id, line.quantity) for line in placed.lines]
+        decision = reserve_order(placed.order_id, lines, self.store.stock)
+        state = _state_of(decision)
+        logger.info(
+            "order stock %s", state, extra={"order_id": placed.order_id, "event_id": event.id}
+        )
+        return self.store.decisions.decide(
+            hold, state, self._announcement(decision, event), event.id
+        )
+
+    def _say_again(self, decision: dict[str, Any]) -> None:
+        """An order decided before: nothing may stay held unless it is reserved, and the
+        decision is announced again (same event id; stock may have changed since)."""
+        order_id = decision["_id"]
+        state = State(decision["state"])
         if state is not State.RESERVED:
-            # Rejected or cancelled meanwhile: nothing may stay held for this order.
             released = self.store.stock.release_order(order_id)
             if released:
                 logger.info("released for a %s order", state, extra={"order_id": order_id})
         if state is State.CANCELLED:
             return  # the order is gone; nobody waits for an answer
-        decided = Event.from_dict(decision_doc["event"])
-        if asked_again:
-            # The decision stands (stock may have changed since); say it again, same event id.
-            self.store.outbox.resend(decided)
-        else:
-            self.store.outbox.add(decided)
-        self.published([decided])
+        announced = Event.from_dict(decision["event"])
+        self.store.outbox.resend(announced)
+        self.published([announced])
 
     def order_cancelled(self, event: Event) -> None:
         order_id = _parse(OrderCancelled, event).order_id
-        with self.store.leases.hold(f"order:{order_id}"):
-            previous = self.store.decisions.cancel(order_id)
-            released = self.store.stock.release_order(order_id)
+        previous = self.store.decisions.cancel(order_id)
+        released = self.store.stock.release_order(order_id)
         logger.info(
             "order cancelled",
             extra={

@@ -1,4 +1,4 @@
-"""The outbox, processed events and dead letters on MongoDB, and a real Celery worker on the
+"""The outbox, the order holds and dead letters on MongoDB, and a real Celery worker on the
 real Redis: an order.placed in the catalog queue becomes stock.reserved in the orders queue."""
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from dataclasses import replace
 
 import pytest
 from celery.contrib.testing.worker import start_worker
-from prometheus_client import REGISTRY
 
 from catalog.__main__ import main
 from catalog.bus import service_events
@@ -101,20 +100,9 @@ def test_a_claim_abandoned_by_a_dead_relay_is_taken_again_after_its_lease(store)
     assert store.outbox.backlog() == 0
 
 
-def test_a_failed_handler_frees_the_event_for_its_retry(store):
-    event = an_event()
-    with pytest.raises(ValueError, match="transient"), store.processed.first_time(event) as first:  # noqa: PT012
-        assert first
-        raise ValueError("transient")
-    assert not store.processed.handled(event.id)
-    with store.processed.first_time(event) as first:
-        assert first
-    assert store.processed.handled(event.id)
-    with store.processed.first_time(event) as first:
-        assert not first
-
-
-def test_a_lease_lets_one_holder_in_at_a_time(store):
+def test_an_order_is_decided_by_one_delivery_at_a_time(store):
+    """The order's decision document is its hold: one holder at a time, and a hold given back
+    (a failed delivery) leaves nothing behind."""
     inside: list[int] = []
     overlaps: list[int] = []
     start = threading.Barrier(6)
@@ -122,17 +110,19 @@ def test_a_lease_lets_one_holder_in_at_a_time(store):
     def work(n: int) -> None:
         start.wait()
         for _ in range(3):
-            with store.leases.hold("order:o1"):
-                if inside:
-                    overlaps.append(n)
-                inside.append(n)
-                time.sleep(0.005)
-                inside.remove(n)
+            hold = store.decisions.take("o1")
+            assert hold.token is not None
+            if inside:
+                overlaps.append(n)
+            inside.append(n)
+            time.sleep(0.005)
+            inside.remove(n)
+            store.decisions.let_go(hold)
 
     with ThreadPoolExecutor(max_workers=6) as pool:
         list(pool.map(work, range(6)))
     assert overlaps == []
-    assert store.db.leases.count_documents({}) == 0
+    assert store.db.order_decisions.count_documents({}) == 0
 
 
 @pytest.fixture
@@ -147,15 +137,6 @@ def worker(settings, store, broker):
         app, pool="threads", concurrency=4, perform_ping_check=False, shutdown_timeout=10
     ):
         yield app
-
-
-def duplicates_seen(event_type: str) -> float:
-    """How many deliveries of ``event_type`` the in-process worker skipped as duplicates."""
-    value = REGISTRY.get_sample_value(
-        "msh_events_handled_total",
-        {"service": "catalog", "type": event_type, "outcome": "duplicate"},
-    )
-    return value or 0.0
 
 
 def sender(settings):
@@ -181,14 +162,14 @@ def test_order_placed_in_the_catalog_queue_becomes_stock_reserved_in_the_orders_
     eventually(lambda: store.outbox.backlog() == 0)  # relayed after the handler: no sweep runs
     doc = store.db.products.find_one({"_id": product["_id"]})
     assert (doc["available"], doc["reserved"], doc["reservations"]) == (1, 3, {order_id: 3})
-    eventually(lambda: store.processed.handled(event.id))
+    assert store.decisions.get(order_id)["cause"] == event.id
 
-    # The same message again (a redelivery) changes nothing and publishes nothing new.
-    before = duplicates_seen("order.placed")
+    # The same message again (a redelivery) reserves nothing more and says the same again.
     sender(settings).send_task(EVENT_TASK_NAME, args=[event.to_dict()], queue="catalog")
-    eventually(lambda: duplicates_seen("order.placed") == before + 1)  # the worker took it
-    assert len(queued(broker, "orders")) == 1
-    assert store.db.products.find_one({"_id": product["_id"]})["available"] == 1
+    again = eventually(lambda: len(queued(broker, "orders")) == 2 and queued(broker, "orders"))
+    assert {message["id"] for message in again} == {announced["id"]}
+    doc = store.db.products.find_one({"_id": product["_id"]})
+    assert (doc["available"], doc["reserved"], doc["reservations"]) == (1, 3, {order_id: 3})
 
 
 def test_a_poison_event_is_dead_lettered_at_once_and_can_be_replayed(
@@ -206,7 +187,7 @@ def test_a_poison_event_is_dead_lettered_at_once_and_can_be_replayed(
     assert "InvalidEnvelope" in dead[poison.id]["error"]  # the contract's check, before any handler
     assert dead[""]["attempts"] == 1 and "InvalidEnvelope" in dead[""]["error"]
     assert store.dead_letters.message(dead[""]) == {"$where": "not an envelope"}
-    assert not store.processed.handled(poison.id)
+    assert store.decisions.get(poison.data["order_id"]) is None
 
     monkeypatch.setenv("CATALOG_MONGO_DB", settings.catalog_mongo_db)
     assert main(["deadletters", "list"]) == 0

@@ -13,7 +13,7 @@ import pytest
 
 from catalog.events import CatalogEvents, InvalidEventData, decision_event_id
 from msh_events import Event
-from msh_events.consumer import IdempotentConsumer, Outcome
+from msh_events.consumer import IdempotentConsumer, Outcome, RecordNothing
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def events(store) -> CatalogEvents:
 
 @pytest.fixture
 def consumer(store, events) -> IdempotentConsumer:
-    return IdempotentConsumer(store.processed, events.handlers())
+    return IdempotentConsumer(RecordNothing(), events.handlers())
 
 
 def placed(order_id: str, *lines: tuple[str, int]) -> Event:
@@ -76,14 +76,16 @@ def test_an_order_reserves_every_line_and_announces_it(store, consumer, make_pro
             {"product_id": socks["_id"], "quantity": 1},
         ],
     }
-    assert store.processed.handled(event.id)
+    decision = store.decisions.get("order-1")
+    assert (decision["state"], decision["cause"]) == ("reserved", event.id)
+    assert "token" not in decision
     assert_invariant(store)
 
 
 def test_fifty_concurrent_orders_race_for_ten_units(store, events, make_product):
     product = make_product(stock=10)
     orders = [f"order-{n:02d}" for n in range(50)]
-    consumer = IdempotentConsumer(store.processed, events.handlers())
+    consumer = IdempotentConsumer(RecordNothing(), events.handlers())
     start = threading.Barrier(50)
 
     def place(order_id: str) -> Outcome:
@@ -107,7 +109,7 @@ def test_fifty_concurrent_orders_race_for_ten_units(store, events, make_product)
 
 def test_concurrent_multi_unit_orders_never_oversell(store, events, make_product):
     a, b = make_product(stock=10), make_product(stock=7)
-    consumer = IdempotentConsumer(store.processed, events.handlers())
+    consumer = IdempotentConsumer(RecordNothing(), events.handlers())
     start = threading.Barrier(30)
 
     def place(n: int) -> None:
@@ -134,10 +136,10 @@ def test_a_duplicate_order_placed_changes_nothing(store, consumer, events, make_
     product = make_product(stock=5)
     event = placed("order-1", (product["_id"], 3))
     consumer.handle(event)
+    store.db.outbox.update_many({}, {"$set": {"state": "sent"}})
     before = (stock(store, product["_id"]), outbox(store))
 
-    assert consumer.handle(event) is Outcome.DUPLICATE
-    # Even bypassing the processed record (a crash between effect and record), nothing changes.
+    assert consumer.handle(event) is Outcome.HANDLED
     events.order_placed(event)
     events.order_placed(Event.from_dict({**event.to_dict(), "id": str(uuid.uuid4())}))
     assert (stock(store, product["_id"]), outbox(store)) == before
@@ -158,10 +160,10 @@ def test_an_order_placed_sent_again_gets_the_same_answer_again(store, consumer, 
 
 def test_concurrent_duplicates_of_one_event_apply_it_once(store, events, make_product):
     """Eight deliveries of one order.placed at once (a relay that published it again): the
-    order's lease lets one decide; the others find the decision and say it again."""
+    order's document lets one decide; the others wait, find the decision and say it again."""
     product = make_product(stock=5)
     event = placed("order-1", (product["_id"], 2))
-    consumer = IdempotentConsumer(store.processed, events.handlers())
+    consumer = IdempotentConsumer(RecordNothing(), events.handlers())
     start = threading.Barrier(8)
 
     def deliver(_: int) -> Outcome:
@@ -171,31 +173,39 @@ def test_concurrent_duplicates_of_one_event_apply_it_once(store, events, make_pr
     with ThreadPoolExecutor(max_workers=8) as pool:
         outcomes = list(pool.map(deliver, range(8)))
 
-    assert Outcome.HANDLED in outcomes
-    assert set(outcomes) <= {Outcome.HANDLED, Outcome.DUPLICATE}
+    assert outcomes == [Outcome.HANDLED] * 8
     assert stock(store, product["_id"]) == (3, 2, 5)
     [announcement] = outbox(store)
     assert announcement["id"] == decision_event_id("order-1", "stock.reserved")
-    assert consumer.handle(event) is Outcome.DUPLICATE
+    assert store.decisions.get("order-1")["state"] == "reserved"
 
 
-def test_a_delivery_that_died_holding_its_order_is_taken_over_when_the_lease_runs_out(
-    store, consumer
+def test_a_delivery_that_died_holding_its_order_is_taken_over_when_its_hold_runs_out(
+    store, consumer, make_product
 ):
-    store.leases.seconds = 0.3
-    dead = store.leases.hold("order:o1")
-    dead.__enter__()  # took the order, then died (kept referenced: no clean-up runs)
+    product = make_product(stock=5)
+    store.decisions.seconds = 0.3
+    store.decisions.take("o1")  # took the order, then died
     started = time.monotonic()
-    assert consumer.handle(cancelled("o1")) is Outcome.HANDLED
+    assert consumer.handle(placed("o1", (product["_id"], 2))) is Outcome.HANDLED
     assert time.monotonic() - started >= 0.2
-    assert store.decisions.get("o1")["state"] == "cancelled"
+    assert store.decisions.get("o1")["state"] == "reserved"
+    assert stock(store, product["_id"]) == (3, 2, 5)
+
+    store.decisions.take("o2")  # and a cancellation takes over the same way
+    started = time.monotonic()
+    assert consumer.handle(cancelled("o2")) is Outcome.HANDLED
+    assert time.monotonic() - started >= 0.2
+    assert store.decisions.get("o2")["state"] == "cancelled"
+    consumer.handle(placed("o2", (product["_id"], 1)))  # late: reserves nothing
+    assert stock(store, product["_id"]) == (3, 2, 5)
 
 
 def test_events_about_one_order_never_interleave(store, events, make_product):
     """Two order.placed for one order (orders re-publishes a stale one) and its cancellation,
     all at once, with stock arriving meanwhile: one decision, and nothing left held."""
     a, b = make_product(stock=1), make_product(stock=0)
-    consumer = IdempotentConsumer(store.processed, events.handlers())
+    consumer = IdempotentConsumer(RecordNothing(), events.handlers())
     start = threading.Barrier(4)
 
     def deliver(n: int) -> None:
@@ -288,8 +298,7 @@ def test_order_cancelled_releases_exactly_what_the_order_holds_once(
     assert consumer.handle(cancel) is Outcome.HANDLED
     assert stock(store, a["_id"]) == (4, 1, 5)  # order-2 still holds its unit
     assert stock(store, b["_id"]) == (5, 0, 5)
-    assert consumer.handle(cancel) is Outcome.DUPLICATE
-    events.order_cancelled(cancel)  # applied again, bypassing the record
+    assert consumer.handle(cancel) is Outcome.HANDLED  # delivered again
     events.order_cancelled(cancelled("order-1"))  # a second cancellation event
     assert stock(store, a["_id"]) == (4, 1, 5)
     assert stock(store, b["_id"]) == (5, 0, 5)
@@ -329,7 +338,7 @@ def test_an_order_cancelled_before_it_was_placed_never_reserves(store, consumer,
 
 def test_invariant_after_a_storm_of_orders_cancellations_and_receipts(store, events, make_product):
     products = [make_product(stock=4) for _ in range(3)]
-    consumer = IdempotentConsumer(store.processed, events.handlers())
+    consumer = IdempotentConsumer(RecordNothing(), events.handlers())
 
     def work(n: int) -> None:
         pid = products[n % 3]["_id"]

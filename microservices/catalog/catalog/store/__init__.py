@@ -16,9 +16,7 @@ from .deadletters import MongoDeadLetterStore
 from .decisions import DecisionStore
 from .images import ImageStore
 from .indexes import ensure_indexes
-from .leases import Leases
 from .outbox import MongoOutboxStore
-from .processed import MongoProcessedEventStore
 from .products import ProductStore
 from .stock import StockStore
 
@@ -32,10 +30,8 @@ class Store:
         self.products = ProductStore(db["products"])
         self.stock = StockStore(db["products"])
         self.categories = CategoryStore(db["categories"])
-        self.decisions = DecisionStore(db["order_decisions"])
+        self.decisions = DecisionStore(db["order_decisions"], settings.events_claim_seconds)
         self.outbox = MongoOutboxStore(db["outbox"], settings.outbox_claim_seconds)
-        self.leases = Leases(db["leases"], settings.events_claim_seconds)
-        self.processed = MongoProcessedEventStore(db["processed_events"])
         self.dead_letters = MongoDeadLetterStore(db["dead_letters"])
         self.images = ImageStore(db)
 
