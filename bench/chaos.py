@@ -615,7 +615,8 @@ def _stock_invariants(stack: ChaosStack, traffic: Traffic, orders: dict[str, dic
     lines = []
     found = stack.mongo()["products"].find({"_id": {"$in": traffic.products}})
     products = {d["_id"]: d for d in found}
-    holding, missing_holds = _holdings(orders, products)
+    holds = _holds(stack, traffic.products)
+    holding, missing_holds = _holdings(orders, holds)
     oversold = [p for p, d in products.items() if d["available"] < 0 or holding[p] > d["received"]]
     lines.append(Line(
         "no stock oversold", not oversold,
@@ -626,7 +627,8 @@ def _stock_invariants(stack: ChaosStack, traffic: Traffic, orders: dict[str, dic
         p
         for p, d in products.items()
         if d["available"] + d["reserved"] != d["received"]
-        or d["reserved"] != sum((d.get("reservations") or {}).values())
+        or d["reserved"] != sum(holds[p].values())
+        or d.get("pending")
         or d["reserved"] != holding[p]
     ]
     lines.append(Line(
@@ -639,16 +641,25 @@ def _stock_invariants(stack: ChaosStack, traffic: Traffic, orders: dict[str, dic
     return lines
 
 
-def _holdings(orders: dict[str, dict], products: dict) -> tuple[Counter, list[str]]:
+def _holds(stack: ChaosStack, products: list[str]) -> dict[str, dict[str, int]]:
+    """Per product: the catalog's held units per order id (its hold documents)."""
+    holds: dict[str, dict[str, int]] = {p: {} for p in products}
+    query = {"product_id": {"$in": products}, "state": "held"}
+    for doc in stack.mongo()["stock_holds"].find(query):
+        holds[doc["product_id"]][doc["order_id"]] = doc["quantity"]
+    return holds
+
+
+def _holdings(orders: dict[str, dict], holds: dict) -> tuple[Counter, list[str]]:
     """Units each product holds for confirmed orders, and the confirmed orders whose
-    reservation is not the product's record of it."""
+    reservation is not the catalog's record of it."""
     holding: Counter = Counter()
     missing_holds = []
     for order_id, row in orders.items():
         if row["status"] == "confirmed":
             for product_id, quantity in row["lines"].items():
                 holding[product_id] += quantity
-                held = (products[product_id].get("reservations") or {}).get(order_id)
+                held = holds[product_id].get(order_id)
                 if held != quantity:
                     missing_holds.append(order_id)
     return holding, missing_holds

@@ -23,6 +23,9 @@ def setup(settings: Settings, store: Store, args: argparse.Namespace) -> int:
     from catalog.seed import seed_if_empty
 
     store.ensure_indexes()
+    adopted = store.stock.adopt_embedded_holds()
+    if adopted:
+        print(f"moved {adopted} hold(s) out of product documents")
     created = seed_if_empty(store, settings) if not args.no_seed else 0
     print(f"indexes ready; demo seed: {created} product(s) created")
     return 0
@@ -33,7 +36,7 @@ def check_stock(store: Store) -> int:
     for doc in broken:
         print(
             f"{doc['_id']}\tavailable={doc['available']} reserved={doc['reserved']} "
-            f"received={doc['received']} holds={sum((doc.get('reservations') or {}).values())}"
+            f"received={doc['received']} holds={doc['holds']} pending={doc.get('pending') or {}}"
         )
     print(f"{len(broken)} product(s) inconsistent")
     return 1 if broken else 0

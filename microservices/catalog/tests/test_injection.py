@@ -19,6 +19,7 @@ BODIES = [
     {**VALID, "attributes": {"": 1}},
     {**VALID, "available": 1000},
     {**VALID, "reservations": {"x": 1}},
+    {**VALID, "pending": {"x": "change"}},
     {**VALID, "_id": "chosen"},
 ]
 

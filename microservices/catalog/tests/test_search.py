@@ -52,7 +52,7 @@ def test_browse_lists_active_products_newest_first_with_a_total(client, shop):
     body = response.get_json()
     assert body["total"] == 4 and body["page"] == 1 and body["pages"] == 1
     assert ids(response) == [shop["pan"], shop["shirt"], shop["socks"], shop["sweater"]]
-    assert "reservations" not in body["items"][0] and "search_text" not in body["items"][0]
+    assert "pending" not in body["items"][0] and "search_text" not in body["items"][0]
 
 
 def test_search_matches_every_word_in_name_description_and_attribute_values(client, shop):

@@ -28,7 +28,7 @@ class Store:
         self.client = client
         self.db = db
         self.products = ProductStore(db["products"])
-        self.stock = StockStore(db["products"])
+        self.stock = StockStore(db["products"], db["stock_holds"])
         self.categories = CategoryStore(db["categories"])
         self.decisions = DecisionStore(db["order_decisions"], settings.events_claim_seconds)
         self.outbox = MongoOutboxStore(db["outbox"], settings.outbox_claim_seconds)

@@ -26,15 +26,14 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("active", ASCENDING), ("created_at", DESCENDING)]),
         IndexModel([("active", ASCENDING), ("price_minor", ASCENDING)]),
     ],
+    "stock_holds": [IndexModel([("order_id", ASCENDING)]), IndexModel([("state", ASCENDING)])],
     "outbox": [IndexModel([("state", ASCENDING), ("enqueued_at", ASCENDING)])],
     "dead_letters": [IndexModel([("state", ASCENDING), ("created_at", DESCENDING)])],
 }
 
-# Finds the products an order holds stock in (order.cancelled) without a collection scan.
-# MongoDB has wildcard indexes; nx-27017 refuses the name and scans instead.
-OPTIONAL_INDEXES: dict[str, list[IndexModel]] = {
-    "products": [IndexModel([("reservations.$**", ASCENDING)], name="reservations")],
-}
+# Indexes earlier versions created that nothing uses any more (dropped if present): the
+# wildcard index on the holds kept inside product documents before they had their own.
+OBSOLETE_INDEXES = {"products": ["reservations"]}
 
 
 def ensure_indexes(db: Database) -> None:
@@ -48,11 +47,10 @@ def ensure_indexes(db: Database) -> None:
                 # accepts the identical index silently); a working $text query proves it is there.
                 if not (_is_text(index) and _text_search_works(db[collection])):
                     raise
-    for collection, indexes in OPTIONAL_INDEXES.items():
-        try:
-            db[collection].create_indexes(indexes)
-        except OperationFailure as exc:
-            logger.info("optional index not supported here: %s", exc.details or exc)
+    for collection, names in OBSOLETE_INDEXES.items():
+        for name in set(names) & set(db[collection].index_information()):
+            db[collection].drop_index(name)
+            logger.info("dropped obsolete index %s.%s", collection, name)
 
 
 def _is_text(index: IndexModel) -> bool:

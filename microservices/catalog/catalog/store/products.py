@@ -4,11 +4,12 @@ A product document::
 
     {_id, sku, name, slug, description, price_minor, currency, category, attributes, images,
      active, created_at, updated_at, version, search_text,
-     available, reserved, received, reservations: {<order id>: quantity}}
+     available, reserved, received, pending: {<order id>: change under way}}
 
-Stock fields change only through :mod:`.stock`. Edits use optimistic concurrency on ``version``
-(stock updates leave it alone), so an edit and the ``search_text`` derived from it are written in
-one single-document update and two concurrent edits never interleave.
+Stock fields change only through :mod:`.stock`, which keeps the holds in documents of their own.
+Edits use optimistic concurrency on ``version`` (stock updates leave it alone), so an edit and the
+``search_text`` derived from it are written in one single-document update and two concurrent
+edits never interleave.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from .documents import new_id, utcnow
 
 Sort = Literal["relevance", "newest", "price_asc", "price_desc", "name"]
 
-# What a reader gets: never the reservations (order ids) or the derived search text.
-PUBLIC_PROJECTION = {"reservations": 0, "search_text": 0}
+# What a reader gets: never the changes under way (order ids) or the derived search text.
+PUBLIC_PROJECTION = {"pending": 0, "search_text": 0}
 EDIT_RETRIES = 5
 
 
@@ -160,7 +161,6 @@ class ProductStore:
             "available": 0,
             "reserved": 0,
             "received": 0,
-            "reservations": {},
         }
         doc["search_text"] = _search_text(doc)
         try:
@@ -199,7 +199,7 @@ class ProductStore:
         """Set ``fields(current document)`` in one single-document update, retried while
         another edit changed the product meanwhile (``version``); None if there is none."""
         for _ in range(EDIT_RETRIES):
-            current = self.collection.find_one({"_id": product_id}, {"reservations": 0})
+            current = self.collection.find_one({"_id": product_id}, {"pending": 0})
             if current is None:
                 return None
             changes = fields(current)

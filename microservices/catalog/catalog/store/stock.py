@@ -1,48 +1,122 @@
-"""Stock in the product document: ``available``, ``reserved``, ``received`` and the
-reservations keyed by order id (``reservations: {<order id>: quantity}``).
+"""Stock: the counters ``available``, ``reserved``, ``received`` in the product document, and one
+document per order and product that holds stock (collection ``stock_holds``).
 
-Every change is one atomic single-document update whose condition and effect go together, so the
-invariant ``available + reserved == received`` (and ``reserved == sum(reservations)``) holds at
-every moment, with no transaction:
+``{_id: "<order id>/<product id>", order_id, product_id, quantity, state}``, where ``state`` is
+``reserving`` → ``held`` → ``releasing`` → ``released``.
 
-* reserve: only when ``available >= q`` and this order holds none of it yet;
-* release: only while the order holds exactly the quantity read, then removes the hold;
-* receive: adds to ``available`` and ``received`` together.
+The holds live in their own documents, not in the product's: a product's document would
+otherwise gain an entry with every order and never lose it (an order stays cancellable), and
+every reservation rewrites the whole document (measured on nx-27017: 0.6 ms with no holds, 3.3 ms
+with 3,000; MongoDB also rewrites the document, and refuses one past 16 MB).
 
-The reservations are a map keyed by order id rather than an array of ``{order_id, quantity}``:
-nx-27017 (the local MongoDB-compatible server) stores pushed sub-documents as strings and
-mis-evaluates ``$ne`` on array paths, while ``$exists``/``$set``/``$unset`` on
-``reservations.<order id>`` behave the same there and on MongoDB. Order ids are checked to be
-safe field names first.
+Without a multi-document transaction, a change of the counters and of the hold is made safe by a
+marker in the product document, ``pending.<order id>``, written in the same atomic update as the
+counters and removed once the hold document records the change:
+
+1. the hold document says which change is under way (``reserving`` / ``releasing``, and a
+   ``change`` token): one change at a time per order and product;
+2. the counters change only if the product's marker for the order is not that token, and the
+   marker is set to it in the same update: a change is applied at most once;
+3. the hold document moves on (``held`` / ``released``), then the marker is removed.
+
+A process that dies between steps leaves the hold in ``reserving`` or ``releasing``; whoever
+comes next (the redelivered event) resumes it, and step 2 tells by the marker whether it had
+happened. So ``available + reserved == received`` holds at every moment, ``reserved`` equals the
+held quantities once nothing is under way, and a product's document stays the size of its
+catalogue entry plus the changes in flight.
 """
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from pymongo import ReturnDocument
 from pymongo.collection import Collection
+from pymongo.errors import DuplicateKeyError
 
 from catalog.domain.keys import check_key
 from catalog.domain.reservation import Line, Reason, Shortfall
 
+from .documents import utcnow
 from .products import PUBLIC_PROJECTION
 
 # A failed conditional update is diagnosed by a read; if the read says it would succeed now
 # (stock moved in between), try again, a bounded number of times.
 ATTEMPTS = 5
 
+RESERVING, HELD, RELEASING, RELEASED = "reserving", "held", "releasing", "released"
+OPEN = [RESERVING, HELD, RELEASING]
 
-def hold_field(order_id: str) -> str:
-    return f"reservations.{check_key(order_id)}"
+
+def hold_id(order_id: str, product_id: str) -> str:
+    return f"{check_key(order_id)}/{product_id}"
+
+
+def pending_field(order_id: str) -> str:
+    return f"pending.{check_key(order_id)}"
 
 
 class StockStore:
-    def __init__(self, products: Collection) -> None:
+    def __init__(self, products: Collection, holds: Collection) -> None:
         self.products = products
+        self.holds = holds
+
+    # -- reserving
 
     def reserve(self, order_id: str, line: Line) -> Reason | None:
-        field = hold_field(order_id)
+        """Hold ``line`` for ``order_id`` unless it holds it already; None when held after."""
+        hold = self._begin_reserving(order_id, line)
+        if hold["state"] == HELD:
+            return None  # held by this order already: a redelivered event
+        reason = self._take(hold)
+        if reason is not None:
+            self.holds.delete_one({"_id": hold["_id"], "change": hold["change"]})
+            return reason
+        if not self._finish(hold, RESERVING, HELD):
+            self._undo_take(hold)  # our hold was abandoned meanwhile (we outlived it)
+        return None
+
+    def _begin_reserving(self, order_id: str, line: Line) -> dict[str, Any]:
+        """The hold in ``reserving`` (new, or resumed), or already ``held``."""
+        key = hold_id(order_id, line.product_id)
+        for _ in range(ATTEMPTS):
+            change = uuid.uuid4().hex
+            hold = {
+                "_id": key,
+                "order_id": order_id,
+                "product_id": line.product_id,
+                "quantity": line.quantity,
+                "state": RESERVING,
+                "change": change,
+            }
+            try:
+                self.holds.insert_one({**hold, "updated_at": utcnow()})
+                return hold
+            except DuplicateKeyError:
+                pass
+            current = self.holds.find_one({"_id": key})
+            if current is None or current["state"] in (RESERVING, HELD):
+                if current is not None:
+                    return current  # resumed, or held already
+                continue
+            if current["state"] == RELEASING:
+                self.release(order_id, line.product_id)  # finish that first
+            fields = {"quantity": line.quantity, "state": RESERVING, "change": change}
+            again = self.holds.find_one_and_update(
+                {"_id": key, "state": RELEASED},
+                {"$set": {**fields, "updated_at": utcnow()}},
+                return_document=ReturnDocument.AFTER,
+            )
+            if again is not None:
+                return again
+        raise RuntimeError(f"hold {key} kept changing")
+
+    def _take(self, hold: dict[str, Any]) -> Reason | None:
+        """Step 2 of a reservation: the counters and the marker, if there is enough."""
+        line = Line(hold["product_id"], hold["quantity"])
+        field = pending_field(hold["order_id"])
         reason: Reason | None = None
         for _ in range(ATTEMPTS):
             done = self.products.find_one_and_update(
@@ -50,47 +124,108 @@ class StockStore:
                     "_id": line.product_id,
                     "active": True,
                     "available": {"$gte": line.quantity},
-                    field: {"$exists": False},
+                    **_not_applied(field, hold["change"]),
                 },
                 {
                     "$inc": {"available": -line.quantity, "reserved": line.quantity},
-                    "$set": {field: line.quantity},
+                    "$set": {field: hold["change"]},
                 },
                 projection={"_id": 1},
             )
             if done is not None:
                 return None
-            current = self._stock_of(line.product_id)
-            if current is not None and order_id in current.get("reservations", {}):
-                return None  # held by this order already: a redelivered event
+            current = self.products.find_one(
+                {"_id": line.product_id}, {"available": 1, "active": 1, "pending": 1}
+            )
+            if current is not None and _marker(current, hold["order_id"]) == hold["change"]:
+                return None  # taken before the process that began it died
             reason = _shortfall(line, current)
             if reason is not None:
                 return reason
         return reason or Reason(line.product_id, line.quantity, 0, Shortfall.INSUFFICIENT_STOCK)
 
+    def _undo_take(self, hold: dict[str, Any]) -> None:
+        quantity = hold["quantity"]
+        field = pending_field(hold["order_id"])
+        self.products.find_one_and_update(
+            {"_id": hold["product_id"], field: hold["change"]},
+            {"$inc": {"available": quantity, "reserved": -quantity}, "$unset": {field: ""}},
+            projection={"_id": 1},
+        )
+
     def shortfall(self, line: Line) -> Reason | None:
-        return _shortfall(line, self._stock_of(line.product_id))
+        current = self.products.find_one({"_id": line.product_id}, {"available": 1, "active": 1})
+        return _shortfall(line, current)
+
+    # -- releasing
 
     def release(self, order_id: str, product_id: str) -> int:
-        field = hold_field(order_id)
-        for _ in range(ATTEMPTS):
-            current = self._stock_of(product_id)
-            held = (current or {}).get("reservations", {}).get(order_id)
-            if not held:
+        """Give back what ``order_id`` holds of one product, once; returns the quantity."""
+        key = hold_id(order_id, product_id)
+        hold = self.holds.find_one_and_update(
+            {"_id": key, "state": HELD},
+            {"$set": {"state": RELEASING, "change": uuid.uuid4().hex, "updated_at": utcnow()}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if hold is None:
+            hold = self.holds.find_one({"_id": key, "state": {"$in": [RESERVING, RELEASING]}})
+            if hold is None:
                 return 0
-            done = self.products.find_one_and_update(
-                {"_id": product_id, field: held},
-                {"$inc": {"available": held, "reserved": -held}, "$unset": {field: ""}},
-                projection={"_id": 1},
-            )
-            if done is not None:
-                return held
-        return 0
+            if hold["state"] == RESERVING:
+                return self._abandon(hold)
+        quantity = int(hold["quantity"])
+        field = pending_field(order_id)
+        self.products.find_one_and_update(
+            {"_id": product_id, **_not_applied(field, hold["change"])},
+            {
+                "$inc": {"available": quantity, "reserved": -quantity},
+                "$set": {field: hold["change"]},
+            },
+            projection={"_id": 1},
+        )
+        self._finish(hold, RELEASING, RELEASED)
+        return quantity
+
+    def _abandon(self, hold: dict[str, Any]) -> int:
+        """A reservation its deliverer left half done: give back what it took, if anything."""
+        abandoned = self.holds.find_one_and_update(
+            {"_id": hold["_id"], "state": RESERVING, "change": hold["change"]},
+            {"$set": {"state": RELEASED, "updated_at": utcnow()}},
+        )
+        if abandoned is None:
+            return 0
+        field = pending_field(hold["order_id"])
+        taken = self.products.find_one_and_update(
+            {"_id": hold["product_id"], field: hold["change"]},
+            {
+                "$inc": {"available": hold["quantity"], "reserved": -hold["quantity"]},
+                "$unset": {field: ""},
+            },
+            projection={"_id": 1},
+        )
+        return int(hold["quantity"]) if taken is not None else 0
+
+    def _finish(self, hold: dict[str, Any], was: str, now: str) -> bool:
+        """Step 3: the hold records the change, then the product's marker goes. False if the
+        hold had moved on (the change was abandoned meanwhile): the marker stays, for the
+        caller to undo the change by it."""
+        moved = self.holds.find_one_and_update(
+            {"_id": hold["_id"], "state": was, "change": hold["change"]},
+            {"$set": {"state": now, "updated_at": utcnow()}},
+            projection={"_id": 1},
+        )
+        if moved is None:
+            return False
+        field = pending_field(hold["order_id"])
+        self.products.update_one(
+            {"_id": hold["product_id"], field: hold["change"]}, {"$unset": {field: ""}}
+        )
+        return True
 
     def holders(self, order_id: str) -> list[str]:
-        """Ids of the products that hold stock for ``order_id``."""
-        found = self.products.find({hold_field(order_id): {"$exists": True}}, {"_id": 1})
-        return [doc["_id"] for doc in found]
+        """Ids of the products that hold stock for ``order_id`` (or are changing it)."""
+        found = self.holds.find({"order_id": order_id, "state": {"$in": OPEN}}, {"product_id": 1})
+        return [doc["product_id"] for doc in found]
 
     def release_order(self, order_id: str) -> dict[str, int]:
         """Release everything ``order_id`` holds; product id -> quantity released now."""
@@ -101,6 +236,36 @@ class StockStore:
                 released[product_id] = quantity
         return released
 
+    def adopt_embedded_holds(self) -> int:
+        """Move holds kept inside product documents (``reservations: {<order id>: quantity}``,
+        before holds had documents of their own) into ``stock_holds``; idempotent, run by
+        ``setup``. Returns how many were moved."""
+        moved = 0
+        for product in self.products.find({"reservations": {"$exists": True}}, {"reservations": 1}):
+            for order_id, quantity in (product.get("reservations") or {}).items():
+                self.holds.update_one(
+                    {"_id": hold_id(order_id, product["_id"])},
+                    {
+                        "$setOnInsert": {
+                            "order_id": order_id,
+                            "product_id": product["_id"],
+                            "quantity": quantity,
+                            "state": HELD,
+                            "change": "adopted",
+                            "updated_at": utcnow(),
+                        }
+                    },
+                    upsert=True,
+                )
+                self.products.update_one(
+                    {"_id": product["_id"]}, {"$unset": {f"reservations.{check_key(order_id)}": ""}}
+                )
+                moved += 1
+            self.products.update_one({"_id": product["_id"]}, {"$unset": {"reservations": ""}})
+        return moved
+
+    # -- receipts and checks
+
     def receive(self, product_id: str, quantity: int) -> dict[str, Any] | None:
         """Record a receipt of stock; the product afterwards, or None if there is none."""
         return self.products.find_one_and_update(
@@ -110,22 +275,42 @@ class StockStore:
             return_document=ReturnDocument.AFTER,
         )
 
+    def held(self) -> dict[str, int]:
+        """Units held per product id, summed over the hold documents."""
+        totals: dict[str, int] = {}
+        for hold in self._held_documents():
+            totals[hold["product_id"]] = totals.get(hold["product_id"], 0) + hold["quantity"]
+        return totals
+
+    def _held_documents(self) -> Iterator[dict[str, Any]]:
+        return self.holds.find({"state": HELD}, {"product_id": 1, "quantity": 1})
+
     def inconsistencies(self) -> list[dict[str, Any]]:
-        """Products breaking ``available + reserved == received`` or
-        ``reserved == sum(reservations)`` (an operator check; expected empty)."""
+        """Products breaking ``available + reserved == received``, or whose ``reserved`` is not
+        what their holds add up to, or with a change left under way (an operator check, run
+        when the catalog is quiet; expected empty)."""
+        held = self.held()
         broken = []
-        fields = {"available": 1, "reserved": 1, "received": 1, "reservations": 1}
+        fields = {"available": 1, "reserved": 1, "received": 1, "pending": 1}
         for doc in self.products.find({}, fields):
-            holds = sum((doc.get("reservations") or {}).values())
-            if doc["available"] + doc["reserved"] != doc["received"] or holds != doc["reserved"]:
+            doc["holds"] = held.get(doc["_id"], 0)
+            if (
+                doc["available"] + doc["reserved"] != doc["received"]
+                or doc["holds"] != doc["reserved"]
+                or doc.get("pending")
+            ):
                 broken.append(doc)
         return broken
 
-    def _stock_of(self, product_id: str) -> dict[str, Any] | None:
-        # The whole map, not "reservations.<id>": nx-27017 flattens dotted projections.
-        return self.products.find_one(
-            {"_id": product_id}, {"available": 1, "active": 1, "reservations": 1}
-        )
+
+def _not_applied(field: str, change: str) -> dict[str, Any]:
+    """The marker ``field`` is not ``change``. Spelled with ``$exists`` as well: nx-27017's
+    updates do not match a missing field with ``$ne`` (its finds do, as MongoDB does)."""
+    return {"$or": [{field: {"$exists": False}}, {field: {"$ne": change}}]}
+
+
+def _marker(product: dict[str, Any], order_id: str) -> Any:
+    return (product.get("pending") or {}).get(order_id)
 
 
 def _shortfall(line: Line, current: dict[str, Any] | None) -> Reason | None:

@@ -1,0 +1,125 @@
+"""Holds in documents of their own: a process that dies between the steps of a reservation or a
+release leaves it half done, and the next delivery finishes it, never applying it twice. Each
+"death" here is the store's own steps run up to the point where a process could stop."""
+
+from __future__ import annotations
+
+import pytest
+
+from catalog.domain.reservation import Line
+from catalog.store.stock import HELD, RELEASED, RELEASING, RESERVING
+
+
+def stock(store, product_id: str) -> tuple[int, int, int]:
+    doc = store.db.products.find_one({"_id": product_id})
+    return doc["available"], doc["reserved"], doc["received"]
+
+
+def hold(store, order_id: str, product_id: str) -> dict | None:
+    return store.db.stock_holds.find_one({"order_id": order_id, "product_id": product_id})
+
+
+def pending(store, product_id: str) -> dict:
+    return store.db.products.find_one({"_id": product_id}).get("pending") or {}
+
+
+def test_the_product_document_does_not_grow_with_its_orders(store, make_product):
+    product = make_product(stock=100)
+    store.stock.reserve("o-0", Line(product["_id"], 1))
+    before = store.db.products.find_one({"_id": product["_id"]})
+    for n in range(1, 30):
+        assert store.stock.reserve(f"o-{n}", Line(product["_id"], 1)) is None
+    assert stock(store, product["_id"]) == (70, 30, 100)
+    after = store.db.products.find_one({"_id": product["_id"]})
+    assert set(after) == set(before) and not after.get("pending")  # no field per order
+    assert store.db.stock_holds.count_documents({"product_id": product["_id"], "state": HELD}) == 30
+    assert store.stock.inconsistencies() == []
+
+
+@pytest.mark.parametrize("died_after", ["begun", "taken", "recorded"])
+def test_a_reservation_left_half_done_is_finished_once(store, make_product, died_after):
+    product = make_product(stock=5)
+    line = Line(product["_id"], 2)
+    begun = store.stock._begin_reserving("o1", line)
+    if died_after in ("taken", "recorded"):
+        assert store.stock._take(begun) is None
+    if died_after == "recorded":  # the hold moved on, the product's marker stayed
+        store.db.stock_holds.update_one({"_id": begun["_id"]}, {"$set": {"state": HELD}})
+
+    assert store.stock.reserve("o1", line) is None  # the redelivery
+    assert stock(store, product["_id"]) == (3, 2, 5)
+    assert hold(store, "o1", product["_id"])["state"] == HELD
+    if died_after != "recorded":
+        assert pending(store, product["_id"]) == {}
+    assert store.stock.release("o1", product["_id"]) == 2  # a stale marker does not block it
+    assert stock(store, product["_id"]) == (5, 0, 5)
+    assert pending(store, product["_id"]) == {}
+    assert store.stock.inconsistencies() == []
+
+
+def test_a_release_left_half_done_is_finished_once(store, make_product):
+    product = make_product(stock=5)
+    store.stock.reserve("o1", Line(product["_id"], 2))
+    assert store.stock.release("o1", product["_id"]) == 2
+    # Died after giving the units back, before recording it: the hold still says releasing.
+    held = hold(store, "o1", product["_id"])
+    store.db.stock_holds.update_one({"_id": held["_id"]}, {"$set": {"state": RELEASING}})
+    store.db.products.update_one({"_id": product["_id"]}, {"$set": {"pending.o1": held["change"]}})
+
+    assert store.stock.release_order("o1") == {product["_id"]: 2}  # resumed, not repeated
+    assert stock(store, product["_id"]) == (5, 0, 5)
+    assert hold(store, "o1", product["_id"])["state"] == RELEASED
+    assert store.stock.inconsistencies() == []
+    assert store.stock.release_order("o1") == {}
+
+
+@pytest.mark.parametrize("taken", [True, False])
+def test_cancelling_an_order_whose_reservation_was_left_half_done(store, make_product, taken):
+    product = make_product(stock=5)
+    begun = store.stock._begin_reserving("o1", Line(product["_id"], 2))
+    if taken:
+        store.stock._take(begun)
+
+    assert store.stock.release_order("o1") == ({product["_id"]: 2} if taken else {})
+    assert stock(store, product["_id"]) == (5, 0, 5)
+    assert hold(store, "o1", product["_id"])["state"] == RELEASED
+    assert store.stock.inconsistencies() == []
+
+
+def test_a_delivery_that_outlived_its_abandoned_reservation_gives_the_units_back(
+    store, make_product
+):
+    product = make_product(stock=5)
+    line = Line(product["_id"], 2)
+    zombie = store.stock._begin_reserving("o1", line)
+    assert store.stock.release_order("o1") == {}  # cancelled meanwhile: abandoned
+    assert store.stock._take(zombie) is None  # the slow delivery carries on...
+    assert not store.stock._finish(zombie, RESERVING, HELD)  # ...finds its hold gone
+    store.stock._undo_take(zombie)
+    assert stock(store, product["_id"]) == (5, 0, 5)
+    assert store.stock.inconsistencies() == []
+
+
+def test_an_order_reserves_again_after_its_hold_was_released(store, make_product):
+    product = make_product(stock=5)
+    line = Line(product["_id"], 3)
+    store.stock.reserve("o1", line)
+    store.stock.release("o1", product["_id"])
+    assert store.stock.reserve("o1", line) is None  # e.g. a rejection re-run after a crash
+    assert stock(store, product["_id"]) == (2, 3, 5)
+    assert store.stock.inconsistencies() == []
+
+
+def test_holds_kept_in_product_documents_are_moved_to_their_own(store, make_product):
+    """Products written before holds had documents of their own: ``setup`` moves them."""
+    product = make_product(stock=5)
+    store.db.products.update_one(
+        {"_id": product["_id"]},
+        {"$inc": {"available": -3, "reserved": 3}, "$set": {"reservations": {"a": 1, "b": 2}}},
+    )
+    assert store.stock.adopt_embedded_holds() == 2
+    assert store.stock.adopt_embedded_holds() == 0
+    assert "reservations" not in store.db.products.find_one({"_id": product["_id"]})
+    assert store.stock.inconsistencies() == []
+    assert store.stock.release_order("b") == {product["_id"]: 2}
+    assert stock(store, product["_id"]) == (4, 1, 5)
