@@ -117,7 +117,7 @@ class CatalogEvents:
 
     def _decide(self, hold: Hold, placed: OrderPlaced, event: Event) -> dict[str, Any] | None:
         lines = [Line(line.product_id, line.quantity) for line in placed.lines]
-        decision = reserve_order(placed.order_id, lines, self.store.stock)
+        decision = reserve_order(placed.order_id, lines, self.store.stock, first=hold.first)
         state = _state_of(decision)
         logger.info(
             "order stock %s", state, extra={"order_id": placed.order_id, "event_id": event.id}

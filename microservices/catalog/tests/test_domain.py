@@ -89,7 +89,7 @@ class FakeStock:
         self.available = dict(available)
         self.holds: dict[tuple[str, str], int] = {}
 
-    def reserve(self, order_id: str, line: Line) -> Reason | None:
+    def reserve(self, order_id: str, line: Line, *, first: bool = False) -> Reason | None:
         if (order_id, line.product_id) in self.holds:
             return None
         reason = self.shortfall(line)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from catalog.domain.reservation import Line
-from catalog.store.stock import HELD, RELEASED, RELEASING, RESERVING
+from catalog.store.stock import HELD, RELEASED, RELEASING, RESERVING, _new_hold
 
 
 def stock(store, product_id: str) -> tuple[int, int, int]:
@@ -23,12 +23,13 @@ def pending(store, product_id: str) -> dict:
     return store.db.products.find_one({"_id": product_id}).get("pending") or {}
 
 
-def test_the_product_document_does_not_grow_with_its_orders(store, make_product):
+@pytest.mark.parametrize("first", [True, False])
+def test_the_product_document_does_not_grow_with_its_orders(store, make_product, first):
     product = make_product(stock=100)
-    store.stock.reserve("o-0", Line(product["_id"], 1))
+    store.stock.reserve("o-0", Line(product["_id"], 1), first=first)
     before = store.db.products.find_one({"_id": product["_id"]})
     for n in range(1, 30):
-        assert store.stock.reserve(f"o-{n}", Line(product["_id"], 1)) is None
+        assert store.stock.reserve(f"o-{n}", Line(product["_id"], 1), first=first) is None
     assert stock(store, product["_id"]) == (70, 30, 100)
     after = store.db.products.find_one({"_id": product["_id"]})
     assert set(after) == set(before) and not after.get("pending")  # no field per order
@@ -36,11 +37,14 @@ def test_the_product_document_does_not_grow_with_its_orders(store, make_product)
     assert store.stock.inconsistencies() == []
 
 
-@pytest.mark.parametrize("died_after", ["begun", "taken", "recorded"])
+@pytest.mark.parametrize("died_after", ["begun", "taken", "recorded", "taken first"])
 def test_a_reservation_left_half_done_is_finished_once(store, make_product, died_after):
     product = make_product(stock=5)
     line = Line(product["_id"], 2)
-    begun = store.stock._begin_reserving("o1", line)
+    if died_after == "taken first":  # a first attempt changes the counters before any hold
+        assert store.stock._take(_new_hold("o1", line, HELD)) is None
+    else:
+        begun = store.stock._begin_reserving("o1", line)
     if died_after in ("taken", "recorded"):
         assert store.stock._take(begun) is None
     if died_after == "recorded":  # the hold moved on, the product's marker stayed
@@ -123,3 +127,12 @@ def test_holds_kept_in_product_documents_are_moved_to_their_own(store, make_prod
     assert store.stock.inconsistencies() == []
     assert store.stock.release_order("b") == {product["_id"]: 2}
     assert stock(store, product["_id"]) == (4, 1, 5)
+
+
+def test_a_first_attempt_that_was_not_the_first_reserves_nothing_twice(store, make_product):
+    product = make_product(stock=5)
+    line = Line(product["_id"], 2)
+    store.stock.reserve("o1", line, first=True)
+    assert store.stock.reserve("o1", line, first=True) is None  # wrongly called first
+    assert stock(store, product["_id"]) == (3, 2, 5)
+    assert store.stock.inconsistencies() == []

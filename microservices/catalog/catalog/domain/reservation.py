@@ -49,9 +49,10 @@ class Reason:
 class Stock(Protocol):
     """The store's atomic single-document stock operations."""
 
-    def reserve(self, order_id: str, line: Line) -> Reason | None:
+    def reserve(self, order_id: str, line: Line, *, first: bool = False) -> Reason | None:
         """Hold ``line`` for ``order_id`` atomically, unless that order already holds it.
-        None when the order holds the line afterwards, else why not."""
+        None when the order holds the line afterwards, else why not. ``first``: the order's
+        first attempt, so nothing of it can be held or under way yet (fewer checks)."""
         ...
 
     def shortfall(self, line: Line) -> Reason | None:
@@ -100,10 +101,13 @@ def merge_lines(lines: Iterable[Line]) -> tuple[Line, ...]:
     return tuple(Line(product_id, quantity) for product_id, quantity in totals.items())
 
 
-def reserve_order(order_id: str, lines: Iterable[Line], stock: Stock) -> Decision:
+def reserve_order(
+    order_id: str, lines: Iterable[Line], stock: Stock, *, first: bool = False
+) -> Decision:
     """Reserve every line of the order, or release what was reserved and say why not.
 
     A rejection lists every line that cannot be reserved, not only the first one found.
+    ``first``: no attempt for this order came before (see :meth:`Stock.reserve`).
     """
     lines = merge_lines(lines)
     held: list[Line] = []
@@ -113,7 +117,7 @@ def reserve_order(order_id: str, lines: Iterable[Line], stock: Stock) -> Decisio
             # Already rejected: only find out which other lines fall short, reserve nothing.
             reason = stock.shortfall(line)
         else:
-            reason = stock.reserve(order_id, line)
+            reason = stock.reserve(order_id, line, first=first)
             if reason is None:
                 held.append(line)
         if reason is not None:

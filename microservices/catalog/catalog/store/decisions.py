@@ -51,11 +51,13 @@ class DecisionBusy(RuntimeError):
 @dataclass(frozen=True, slots=True)
 class Hold:
     """What :meth:`DecisionStore.take` returns: ``token`` when the caller now holds the order
-    (no decision yet), else the ``decision`` that stands."""
+    (no decision yet), else the ``decision`` that stands. ``first``: no delivery held the order
+    before, so nothing was reserved for it yet."""
 
     order_id: str
     token: str | None = None
     decision: dict[str, Any] | None = None
+    first: bool = False
 
 
 class DecisionStore:
@@ -76,7 +78,7 @@ class DecisionStore:
         deadline = time.monotonic() + self.seconds + 5
         while True:
             if self._insert_once(order_id, {"state": str(State.DECIDING), **self._hold(token)}):
-                return Hold(order_id, token=token)
+                return Hold(order_id, token=token, first=True)
             current = self.get(order_id)
             if current is not None and current["state"] != State.DECIDING:
                 return Hold(order_id, decision=current)
@@ -99,9 +101,11 @@ class DecisionStore:
         return None if current is None or current["state"] == State.DECIDING else current
 
     def let_go(self, hold: Hold) -> None:
-        """Give the order back undecided (the delivery failed): the retry takes it at once."""
-        self.collection.delete_one(
-            {"_id": hold.order_id, "token": hold.token, "state": State.DECIDING}
+        """Give the order back undecided (the delivery failed): its hold runs out now, and the
+        retry takes it over at once (not as a first attempt: lines may be held)."""
+        self.collection.update_one(
+            {"_id": hold.order_id, "token": hold.token, "state": State.DECIDING},
+            {"$set": {"until": 0.0}},
         )
 
     def cancel(self, order_id: str) -> State | None:
