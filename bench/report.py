@@ -628,14 +628,14 @@ _MISSED: dict[str, str] = {
     "cpu_ms_per_order": "what is left is spread thin: Celery and kombu's per-message work (the "
     "Redis commands that deliver, acknowledge and publish each event) is about a third of each "
     "worker; in orders' web process, SQLAlchemy's ORM, the HTTP call that prices the lines and "
-    "the sync endpoint's threadpool hop (~0.15 ms); the MongoDB stand-in the largest single "
-    "share. Closing it needs fewer hops per order (e.g. the reservation answered in the "
-    "checkout's own call to the catalog instead of two events), a leaner event transport than "
-    "Celery, and a real mongod.",
-    "mongodb_ms_per_order": "nine round trips per order remain (the processed-event check and "
-    "record, the order's lease taken and given back, the decision read and written, the "
-    "reservation, the outbox write and its marking), each ~0.6 ms of the pure-Python stand-in's "
-    "CPU; a real mongod does the same in a fraction of that.",
+    "the sync endpoint's threadpool hop (~0.15 ms); orders' two processes are the largest "
+    "shares, the MongoDB stand-in next. Closing it needs fewer hops per order (e.g. the "
+    "reservation answered in the checkout's own call to the catalog instead of two events), a "
+    "leaner event transport than Celery, and a real mongod.",
+    "mongodb_ms_per_order": "eight round trips per one-line order remain (the quote's read, the "
+    "order taken, the line's counters, hold and marker, the decision, the announcement and its "
+    "marking as sent), each ~0.45 ms of the pure-Python stand-in's CPU; a real mongod does the "
+    "same in a fraction of that.",
     "login_p95_50_users_ms": "a single login costs ~31 ms (Argon2id at OWASP's parameters), and "
     "the same 10 logins a second on the idle stack stay well under the target (the Load "
     "section's burst line); in the run they queue on the 2 cores with the other users' "
