@@ -2,8 +2,14 @@
 """The shop as Locust sees it (run by bench/load/run.py, headless; not meant to be run alone).
 
 Environment: BENCH_USERS_FILE (JSON list of {"email", "password"}), BENCH_PRODUCTS_FILE (JSON
-{"products": [ids], "categories": [slugs]}), BENCH_REFRESH_SECONDS (token refresh period).
-Request names are endpoint groups, so Locust's statistics come out per group.
+{"products": [ids], "categories": [slugs]}), BENCH_REFRESH_SECONDS (token refresh period),
+BENCH_SPAWN_RATE (users started a second). Request names are endpoint groups, so Locust's
+statistics come out per group.
+
+Locust starts a second's users all at the same instant (``floor(spawn rate)`` users per dispatch,
+one dispatch a second). Each user here waits its turn within that second before it logs in, so
+users arrive at the spawn rate, one every 1/rate s, as the report states; ``run.py`` measures
+logins arriving together separately.
 """
 
 from __future__ import annotations
@@ -17,11 +23,13 @@ import time
 import uuid
 from pathlib import Path
 
+import gevent
 from locust import FastHttpUser, between, task
 
 USERS = json.loads(Path(os.environ["BENCH_USERS_FILE"]).read_text())
 CATALOG = json.loads(Path(os.environ["BENCH_PRODUCTS_FILE"]).read_text())
 REFRESH_SECONDS = float(os.environ.get("BENCH_REFRESH_SECONDS", "120"))
+SPAWN_RATE = float(os.environ.get("BENCH_SPAWN_RATE", "10"))
 WORDS = ("item", "bench", "blue", "lamp", "chair", "mug")
 
 _next_user = itertools.count()
@@ -33,7 +41,10 @@ class Shopper(FastHttpUser):
 
     def on_start(self) -> None:
         with _lock:
-            self.account = USERS[next(_next_user) % len(USERS)]
+            number = next(_next_user)
+        self.account = USERS[number % len(USERS)]
+        per_dispatch = max(1, int(SPAWN_RATE))
+        gevent.sleep((number % per_dispatch) / SPAWN_RATE)  # this user's turn in its second
         self.orders: list[str] = []
         self.in_cart = False
         self.access = self.refresh_token = ""

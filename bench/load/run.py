@@ -91,12 +91,15 @@ def idle_logins(client: httpx.Client, user: dict, count: int = 12) -> dict:
 
 def login_burst(url: str, users: list[dict], rate: float, count: int = 50) -> dict:
     """Logins at the levels' spawn rate (each user logs in as it starts) on the otherwise idle
-    stack, each from a client of its own: what the start-up burst costs without the rest of the
-    load and the load generator beside it."""
+    stack, each from a client of its own; ``rate`` 0: ``count`` logins at the same instant.
+    What the start-up logins cost without the rest of the load and the load generator."""
     times: list[float] = []
+    start = threading.Barrier(count) if not rate else None
 
     def login(user: dict) -> None:
         with httpx.Client(base_url=url, timeout=30) as client:
+            if start is not None:
+                start.wait()
             started = time.perf_counter()
             client.post("/api/auth/login", json=user).raise_for_status()
             times.append((time.perf_counter() - started) * 1000)
@@ -105,7 +108,8 @@ def login_burst(url: str, users: list[dict], rate: float, count: int = 50) -> di
     for user in users[:count]:
         threads.append(threading.Thread(target=login, args=(user,)))
         threads[-1].start()
-        time.sleep(1 / rate)
+        if rate:
+            time.sleep(1 / rate)
     for thread in threads:
         thread.join()
     return {"rate_per_s": rate, **summary_ms([t / 1000 for t in times])}
@@ -306,6 +310,8 @@ def main() -> int:
             print(f"one login on the idle stack: {login_idle}", flush=True)
         burst = login_burst(stack.url, users, args.spawn_rate)
         print(f"logins at {args.spawn_rate:g}/s on the idle stack: {burst}", flush=True)
+        together = login_burst(stack.url, users, 0, count=int(args.spawn_rate))
+        print(f"{int(args.spawn_rate)} logins at once on the idle stack: {together}", flush=True)
         print(f"RSS at rest: {mib(rest_total)} MiB", flush=True)
         with tempfile.TemporaryDirectory() as tmp:
             users_file, products_file = Path(tmp) / "users.json", Path(tmp) / "products.json"
@@ -315,6 +321,7 @@ def main() -> int:
                 "BENCH_USERS_FILE": str(users_file),
                 "BENCH_PRODUCTS_FILE": str(products_file),
                 "BENCH_REFRESH_SECONDS": str(args.refresh_seconds),
+                "BENCH_SPAWN_RATE": f"{args.spawn_rate:g}",
             }
             sampler.start()
             results = []
@@ -348,6 +355,7 @@ def main() -> int:
         "levels": results,
         "login_idle": login_idle,
         "login_burst": burst,
+        "login_together": together,
         "rss_at_rest_mib": {name: mib(v) for name, v in sorted(rest.items())},
         "rss_at_rest_total_mib": mib(rest_total),
         "rss_peak_mib": {name: mib(v) for name, v in sorted(sampler.peak_family.items())},
