@@ -10,9 +10,9 @@ keyed by order id, one delivery at a time decides an order and the first decisio
 (:mod:`catalog.store.decisions`), and the event that announces it has an id derived from the
 order id, so running a handler again publishes the same event, not a second one.
 
-Round trips to MongoDB for an order placed: the order taken, a conditional update per line, the
-decision, the announcement into the outbox, and its marking as sent (shared with the events
-relayed beside it).
+Round trips to MongoDB for an order placed: the order taken, three per line (the counters, the
+hold, the marker: :mod:`catalog.store.stock`), the decision, the announcement into the outbox,
+and its marking as sent (shared with the events relayed beside it).
 """
 
 from __future__ import annotations
