@@ -381,3 +381,30 @@ def test_events_that_break_the_contract_raise_so_they_are_retried_then_dead_lett
             events.order_placed(Event(type="order.placed", producer="orders", data=data))
     with pytest.raises(InvalidEventData):
         events.order_cancelled(Event(type="order.cancelled", producer="orders", data={}))
+
+
+def test_a_delivery_that_failed_after_reserving_is_retried_at_once_and_reserves_once(
+    store, consumer, make_product, monkeypatch
+):
+    """The order's first delivery reserved its lines, then failed before deciding: it gives
+    the order back, and the retry takes it over at once (not as a first attempt), finds the
+    lines held and decides."""
+    a, b = make_product(stock=5), make_product(stock=5)
+    event = placed("order-1", (a["_id"], 2), (b["_id"], 1))
+    decide = store.decisions.decide
+
+    def fail_once(*args, **kwargs):
+        monkeypatch.setattr(store.decisions, "decide", decide)
+        raise ConnectionError("the database went away")
+
+    monkeypatch.setattr(store.decisions, "decide", fail_once)
+    with pytest.raises(ConnectionError):
+        consumer.handle(event)
+    assert stock(store, a["_id"]) == (3, 2, 5)  # held, not yet decided
+
+    started = time.monotonic()
+    assert consumer.handle(event) is Outcome.HANDLED
+    assert time.monotonic() - started < 1  # no waiting for the hold to run out
+    assert stock(store, a["_id"]) == (3, 2, 5) and stock(store, b["_id"]) == (4, 1, 5)
+    assert [e["type"] for e in outbox(store)] == ["stock.reserved"]
+    assert_invariant(store)
