@@ -1,4 +1,5 @@
-"""The Redis transport's connection-loss race (msh_events.transport), against a real Redis."""
+"""The Redis transport (msh_events.transport) against a real Redis: its connection-loss race, and
+one client per channel."""
 
 from __future__ import annotations
 
@@ -66,3 +67,19 @@ def test_the_race_is_survived_and_the_message_comes_back(redis_url):
         again = connection.SimpleQueue("race-mended").get(timeout=5)
         assert again.payload == {"n": 1}
         again.ack()
+
+
+def test_a_channel_keeps_one_client_while_its_pool_stands(redis_url):
+    app = make_celery_app("transport-test", redis_url)
+    with app.connection_for_write() as connection:
+        channel = connection.default_channel
+        producer = connection.Producer()
+        for n in range(3):
+            producer.publish({"n": n}, routing_key="one-client", declare=[])
+        client = channel._create_client()
+        assert channel._create_client() is client
+        assert client.llen("one-client") == 3
+        channel._pool = None  # kombu's connection-loss path drops the pool
+        again = channel._create_client()
+        assert again is not client and again.connection_pool is channel._pool
+        assert again.llen("one-client") == 3
