@@ -29,7 +29,6 @@ catalogue entry plus the changes in flight.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 from pymongo import ReturnDocument
@@ -112,10 +111,10 @@ class StockStore:
             except DuplicateKeyError:
                 pass
             current = self.holds.find_one({"_id": key})
-            if current is None or current["state"] in (RESERVING, HELD):
-                if current is not None:
-                    return current  # resumed, or held already
-                continue
+            if current is None:
+                continue  # refused and deleted meanwhile: insert it again
+            if current["state"] in (RESERVING, HELD):
+                return current  # resumed, or held already
             if current["state"] == RELEASING:
                 self.release(order_id, line.product_id)  # finish that first
             fields = {"quantity": line.quantity, "state": RESERVING, "change": uuid.uuid4().hex}
@@ -159,14 +158,16 @@ class StockStore:
                 return reason
         return reason or Reason(line.product_id, line.quantity, 0, Shortfall.INSUFFICIENT_STOCK)
 
-    def _undo_take(self, hold: dict[str, Any]) -> None:
+    def _undo_take(self, hold: dict[str, Any]) -> bool:
+        """Give back what ``hold``'s change took, if its marker says it did; True if so."""
         quantity = hold["quantity"]
         field = pending_field(hold["order_id"])
-        self.products.find_one_and_update(
+        undone = self.products.find_one_and_update(
             {"_id": hold["product_id"], field: hold["change"]},
             {"$inc": {"available": quantity, "reserved": -quantity}, "$unset": {field: ""}},
             projection={"_id": 1},
         )
+        return undone is not None
 
     def shortfall(self, line: Line) -> Reason | None:
         current = self.products.find_one({"_id": line.product_id}, {"available": 1, "active": 1})
@@ -207,18 +208,9 @@ class StockStore:
             {"_id": hold["_id"], "state": RESERVING, "change": hold["change"]},
             {"$set": {"state": RELEASED, "updated_at": utcnow()}},
         )
-        if abandoned is None:
+        if abandoned is None or not self._undo_take(hold):
             return 0
-        field = pending_field(hold["order_id"])
-        taken = self.products.find_one_and_update(
-            {"_id": hold["product_id"], field: hold["change"]},
-            {
-                "$inc": {"available": hold["quantity"], "reserved": -hold["quantity"]},
-                "$unset": {field: ""},
-            },
-            projection={"_id": 1},
-        )
-        return int(hold["quantity"]) if taken is not None else 0
+        return int(hold["quantity"])
 
     def _finish(self, hold: dict[str, Any], was: str, now: str) -> bool:
         """Step 3: the hold records the change, then the product's marker goes. False if the
@@ -293,12 +285,9 @@ class StockStore:
     def held(self) -> dict[str, int]:
         """Units held per product id, summed over the hold documents."""
         totals: dict[str, int] = {}
-        for hold in self._held_documents():
+        for hold in self.holds.find({"state": HELD}, {"product_id": 1, "quantity": 1}):
             totals[hold["product_id"]] = totals.get(hold["product_id"], 0) + hold["quantity"]
         return totals
-
-    def _held_documents(self) -> Iterator[dict[str, Any]]:
-        return self.holds.find({"state": HELD}, {"product_id": 1, "quantity": 1})
 
     def inconsistencies(self) -> list[dict[str, Any]]:
         """Products breaking ``available + reserved == received``, or whose ``reserved`` is not
