@@ -414,17 +414,25 @@ def load_section(result: dict[str, Any]) -> list[str]:
             shown = [f"{f['name']}: {f['error']} x{f['count']}" for f in level["failures"][:5]]
             lines += ["Failures: " + "; ".join(shown), ""]
     lines += [
-        "### Memory (RSS, MiB, summed per process family)",
+        "### Memory (MiB, summed per process family)",
         "",
-        "| process | at rest | peak under load |",
-        "|---|---:|---:|",
+        "RSS counts every page a process maps, so a page shared by several processes (a shared "
+        "library's code, PostgreSQL's shared buffers and the pages its backends inherit) counts "
+        "once per process. PSS (proportional set size) splits each shared page between the "
+        "processes that share it, so the stack's PSS counts each page once.",
+        "",
+        "| process | RSS at rest | RSS peak under load | PSS at rest |",
+        "|---|---:|---:|---:|",
     ]
     rest, peak = result["rss_at_rest_mib"], result["rss_peak_mib"]
+    pss = result.get("pss_at_rest_mib", {})
     for name in sorted((set(rest) | set(peak)) - {""}, key=lambda n: -peak.get(n, rest.get(n, 0))):
-        lines.append(f"| {name} | {rest.get(name, '-')} | {peak.get(name, '-')} |")
+        lines.append(
+            f"| {name} | {rest.get(name, '-')} | {peak.get(name, '-')} | {pss.get(name, '-')} |"
+        )
     lines += [
         f"| **whole stack** | **{result['rss_at_rest_total_mib']}** | "
-        f"**{result['rss_peak_total_mib']}** |",
+        f"**{result['rss_peak_total_mib']}** | **{result.get('pss_at_rest_total_mib', '-')}** |",
         "",
         "### Against the targets",
         "",

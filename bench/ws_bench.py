@@ -54,17 +54,17 @@ def rss_kib(pid: int) -> int:
 
 
 def serve_sockets_with_daphne(stack: Stack) -> None:
-    """mainapp-ws under daphne instead of uvicorn, the rest unchanged (the comparison the
-    choice of uvicorn rests on)."""
+    """mainapp under daphne instead of uvicorn, the rest unchanged (the comparison the choice
+    of uvicorn rests on)."""
     processes = stack.platform.processes
 
     def with_daphne() -> list[ProcessSpec]:
         specs = processes()
-        port = stack.env["MAINAPP_WS_PORT"]
+        port = stack.env["MAINAPP_PORT"]
         argv = (sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", port)
         return [
             replace(spec, argv=(*argv, "mainapp.asgi:application"))
-            if spec.name == "mainapp-ws"
+            if spec.name == "mainapp"
             else spec
             for spec in specs
         ]
@@ -189,8 +189,8 @@ def main() -> None:
     if args.asgi_server == "daphne":
         serve_sockets_with_daphne(stack)
     with stack:
-        gateway, mainapp_ws = stack.processes["gateway"], stack.processes["mainapp-ws"]
-        assert gateway.process is not None and mainapp_ws.process is not None
+        gateway, mainapp = stack.processes["gateway"], stack.processes["mainapp"]
+        assert gateway.process is not None and mainapp.process is not None
         shoppers = mint_shoppers(stack.env, args.sockets, ttl_seconds=3600)
         rest_latencies(stack.url, 2, 2)  # warm-up
         without = summary(rest_latencies(stack.url, args.clients, args.seconds))
@@ -198,7 +198,7 @@ def main() -> None:
 
         before = {
             "gateway": rss_kib(gateway.process.pid),
-            "mainapp": rss_kib(mainapp_ws.process.pid),
+            "mainapp": rss_kib(mainapp.process.pid),
         }
         url = stack.url.replace("http://", "ws://") + "/ws/notifications"
         loop = asyncio.new_event_loop()
@@ -206,7 +206,7 @@ def main() -> None:
         time.sleep(2)  # the processes settle (allocations after the handshakes)
         after = {
             "gateway": rss_kib(gateway.process.pid),
-            "mainapp": rss_kib(mainapp_ws.process.pid),
+            "mainapp": rss_kib(mainapp.process.pid),
         }
         per_socket = {k: round((after[k] - before[k]) / len(sockets), 1) for k in before}
         print(f"{len(sockets)} sockets open; KiB per socket: {per_socket}", flush=True)

@@ -56,16 +56,16 @@ def worker(service: str, env: Mapping[str, str], directory: Path) -> ProcessSpec
     return ProcessSpec(f"{service}-worker", celery_worker(service, env), directory)
 
 
-def mainapp_ws(env: Mapping[str, str], mainapp_dir: Path) -> ProcessSpec:
-    """mainapp's ASGI process: the notifications sockets (Django Channels) under uvicorn,
-    beside gunicorn's WSGI processes, which keep serving the REST API and the admin."""
-    port = env.get("MAINAPP_WS_PORT", "8004")
+def mainapp_server(env: Mapping[str, str], mainapp_dir: Path) -> ProcessSpec:
+    """mainapp's one server process (mainapp.asgi under uvicorn): the REST API, the admin and
+    the notifications sockets."""
+    port = env["MAINAPP_PORT"]
     # --no-proxy-headers: forwarding headers are mainapp.edge's (TRUSTED_PROXIES)
     return web_process(
-        "mainapp-ws",
-        f"""uvicorn mainapp.asgi:application --host 127.0.0.1 --port {port} --no-access-log
-        --no-proxy-headers --no-server-header --lifespan off --ws-max-size 65536
-        --timeout-graceful-shutdown 5""",
+        "mainapp",
+        f"""uvicorn mainapp.asgi:application --host 127.0.0.1 --port {port}
+        --workers {env.get("MAINAPP_WEB_WORKERS", "1")} --no-access-log --no-proxy-headers
+        --no-server-header --lifespan off --ws-max-size 65536 --timeout-graceful-shutdown 5""",
         mainapp_dir,
         port,
     )
@@ -90,19 +90,9 @@ def service_processes(env: Mapping[str, str]) -> list[ProcessSpec]:
     """The platform's long-running processes, the gateway last."""
     mainapp_dir = ROOT / "mainapp"
     gateway_dir = ROOT / "gateway"
-    mainapp_port = env["MAINAPP_PORT"]
     gateway_port = env["GATEWAY_PORT"]
     return [
-        # --no-control-socket: its default path is one for every gunicorn on the host
-        web_process(
-            "mainapp",
-            f"""gunicorn mainapp.wsgi:application --bind 127.0.0.1:{mainapp_port}
-            --workers {env.get("MAINAPP_WEB_WORKERS", "1")} --worker-class gthread --threads 4
-            --graceful-timeout 5 --timeout 30 --no-control-socket""",
-            mainapp_dir,
-            mainapp_port,
-        ),
-        mainapp_ws(env, mainapp_dir),
+        mainapp_server(env, mainapp_dir),
         worker("mainapp", env, mainapp_dir),
         *catalog_processes(env),
         *orders_processes(env),

@@ -39,7 +39,6 @@ class Platform:
             for key in (
                 "GATEWAY_PORT",
                 "MAINAPP_PORT",
-                "MAINAPP_WS_PORT",
                 "ORDERS_PORT",
                 "CATALOG_PORT",
             ):
@@ -55,7 +54,7 @@ class Platform:
         """The environment of every process: configuration, server URLs, upstream URLs."""
         env = {**self.settings, **self.infra.env()}
         env["MAINAPP_URL"] = f"http://127.0.0.1:{env['MAINAPP_PORT']}"
-        env["MAINAPP_WS_URL"] = f"http://127.0.0.1:{env.get('MAINAPP_WS_PORT', '8004')}"
+        env["MAINAPP_WS_URL"] = env["MAINAPP_URL"]  # one process serves the API and the sockets
         env["ORDERS_URL"] = f"http://127.0.0.1:{env.get('ORDERS_PORT', '8003')}"
         env["CATALOG_URL"] = f"http://127.0.0.1:{env.get('CATALOG_PORT', '8002')}"
         env.setdefault("MAINAPP_STATIC_ROOT", str(self.run_dir / "static"))
@@ -125,15 +124,28 @@ class PlatformRun:
         print("starting the platform (data stores, migrations, seed, services)...", flush=True)
         self.platform.start_infra()
         self.platform.run_setup()
-        for spec in self.platform.processes():
-            self.processes[spec.name] = ServiceProcess(spec, self.env, self.log_dir)
-            self.processes[spec.name].start()
+        # As compose's depends_on: the gateway starts once the services answer, so that its
+        # first fetch of mainapp's JWKS finds mainapp listening.
+        specs = self.platform.processes()
+        services = [spec for spec in specs if spec.name != "gateway"]
+        gateway = [spec for spec in specs if spec.name == "gateway"]
         try:
+            for spec in services:
+                self._start(spec)
+            for spec in services:
+                if spec.health_url:
+                    wait_healthy(spec.health_url, timeout=health_timeout)
+            for spec in gateway:
+                self._start(spec)
             wait_healthy(f"{self.url}/health", timeout=health_timeout)
         except Exception:
             for process in self.processes.values():
                 print(f"===== {process.spec.name} =====\n{process.log()[-3000:]}", flush=True)
             raise
+
+    def _start(self, spec: ProcessSpec) -> None:
+        self.processes[spec.name] = ServiceProcess(spec, self.env, self.log_dir)
+        self.processes[spec.name].start()
 
     def restart(self, name: str, **extra_env: str) -> ServiceProcess:
         """Start process ``name`` again (stopping it first if it still runs)."""

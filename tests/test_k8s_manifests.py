@@ -233,7 +233,18 @@ def test_the_deployments_are_the_compose_processes_and_no_relay(overlay: str) ->
         and service.get("labels", {}).get("org.microservicehub.kind") != "job"
     }
     deployments = {d["metadata"]["name"] for d in of_kind(overlay, "Deployment")}
-    assert deployments == long_running, deployments ^ long_running
+    # and mainapp's server once more for the sockets alone, so that they scale apart
+    assert deployments == long_running | {"mainapp-ws"}, deployments ^ long_running
+    commands = {
+        workload["metadata"]["name"]: container["command"]
+        for workload, container in containers(overlay)
+        if workload["metadata"]["name"] in ("mainapp", "mainapp-ws")
+        and container["name"] == workload["metadata"]["name"]
+    }
+    port = commands["mainapp"].index("--port") + 1
+    assert commands["mainapp"][port] == "8001" and commands["mainapp-ws"][port] == "8004"
+    del commands["mainapp"][port], commands["mainapp-ws"][port]
+    assert commands["mainapp-ws"] == commands["mainapp"]
     for doc in rendered(overlay):
         labels = doc["metadata"].get("labels", {})
         assert "relay" not in doc["metadata"]["name"], (doc["kind"], doc["metadata"]["name"])

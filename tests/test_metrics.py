@@ -8,7 +8,7 @@ from helpers import bearer, eventually, login, new_email, register
 
 
 def scrape(url: str) -> str:
-    # a new connection each time: natively each gunicorn worker answers for itself (compose sets
+    # a new connection each time: natively each web worker process answers for itself (compose sets
     # PROMETHEUS_MULTIPROC_DIR so that one scrape sums them), so polling reaches every worker
     response = httpx.get(f"{url}/metrics", timeout=10, headers={"Connection": "close"})
     assert response.status_code == 200

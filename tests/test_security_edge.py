@@ -37,7 +37,7 @@ def strict_mainapp(stack) -> Iterator[str]:
     spec = stack.processes["mainapp"].spec
     port = str(free_port())
     argv = list(spec.argv)
-    argv[argv.index("--bind") + 1] = f"127.0.0.1:{port}"
+    argv[argv.index("--port") + 1] = port
     argv[argv.index("--workers") + 1] = "1"
     strict = {"LOGIN_THROTTLE_RATE": f"{LIMIT}/min", "REGISTER_THROTTLE_RATE": f"{LIMIT}/min"}
     spec = replace(spec, name="mainapp-strict", argv=tuple(argv), env={**spec.env, **strict})

@@ -7,7 +7,8 @@ start-up does not spend minutes hashing), gives the demo catalog plenty of stock
 stack's memory at rest, then runs ``locust --headless`` (bench/load/locustfile.py) once per user
 level for ``--seconds``. While each level runs, the resident memory (RSS) of every process of the
 stack is sampled every 0.5 s (psutil; the process trees this script started, the load generator
-excluded). Placed -> confirmed latency of the checkouts is read from the orders database
+excluded); at rest, also their proportional set size (PSS), which counts each shared page
+once. Placed -> confirmed latency of the checkouts is read from the orders database
 (``created_at`` -> ``confirmed_at``). Figures go to ``bench/results/load.json`` and
 ``bench/REPORT.md`` (bench/report.py renders every benchmark's results there). A benchmark, not
 a test: nothing asserts.
@@ -150,7 +151,10 @@ class MemorySampler:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def sample(self) -> tuple[dict[str, int], int]:
+    def sample(self, measure: str = "rss") -> tuple[dict[str, int], int]:
+        """``measure`` of every process of the stack, summed per family, and their total.
+        ``"pss"`` (proportional set size: each shared page split between the processes that map
+        it) reads every process's page tables, too slow to sample under load: at rest only."""
         families: dict[str, int] = {}
         excluded: set[int] = set()
         for pid in self.exclude:
@@ -163,7 +167,7 @@ class MemorySampler:
             if child.pid in excluded:
                 continue
             try:
-                rss = child.memory_info().rss
+                info = child.memory_full_info() if measure == "pss" else child.memory_info()
                 cmdline = " ".join(child.cmdline())
             except psutil.Error:
                 continue
@@ -171,7 +175,7 @@ class MemorySampler:
             if not cmdline or "locust" in cmdline:
                 continue
             name = family_of(cmdline)
-            families[name] = families.get(name, 0) + rss
+            families[name] = families.get(name, 0) + getattr(info, measure)
         return families, sum(families.values())
 
     def _run(self) -> None:
@@ -306,13 +310,14 @@ def main() -> int:
             users = make_users(client, env, max(args.shoppers, max(levels)))
             time.sleep(3)  # let start-up work settle before measuring at rest
             rest, rest_total = sampler.sample()
+            rest_pss, rest_pss_total = sampler.sample("pss")
             login_idle = idle_logins(client, users[0])
             print(f"one login on the idle stack: {login_idle}", flush=True)
         burst = login_burst(stack.url, users, args.spawn_rate)
         print(f"logins at {args.spawn_rate:g}/s on the idle stack: {burst}", flush=True)
         together = login_burst(stack.url, users, 0, count=int(args.spawn_rate))
         print(f"{int(args.spawn_rate)} logins at once on the idle stack: {together}", flush=True)
-        print(f"RSS at rest: {mib(rest_total)} MiB", flush=True)
+        print(f"at rest: RSS {mib(rest_total)} MiB, PSS {mib(rest_pss_total)} MiB", flush=True)
         with tempfile.TemporaryDirectory() as tmp:
             users_file, products_file = Path(tmp) / "users.json", Path(tmp) / "products.json"
             users_file.write_text(json.dumps(users))
@@ -358,6 +363,8 @@ def main() -> int:
         "login_together": together,
         "rss_at_rest_mib": {name: mib(v) for name, v in sorted(rest.items())},
         "rss_at_rest_total_mib": mib(rest_total),
+        "pss_at_rest_mib": {name: mib(v) for name, v in sorted(rest_pss.items())},
+        "pss_at_rest_total_mib": mib(rest_pss_total),
         "rss_peak_mib": {name: mib(v) for name, v in sorted(sampler.peak_family.items())},
         "rss_peak_total_mib": mib(sampler.peak_total),
         "targets": targets,

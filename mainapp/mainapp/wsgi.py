@@ -1,4 +1,4 @@
-"""The WSGI application (``gunicorn mainapp.wsgi``)."""
+"""The WSGI application: the REST API and the admin, served through :mod:`mainapp.asgi`."""
 
 import os
 
