@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -43,6 +42,7 @@ from gateway.upstream import UpstreamPools
 from gateway.websocket import WebSocketLimits, WebSocketProxy
 from msh_auth import RevocationList
 from msh_common.breaker import CircuitBreaker
+from msh_common.gc_freeze import freeze_startup_objects
 from msh_common.tracing import configure_tracing
 
 logger = logging.getLogger("gateway")
@@ -156,11 +156,7 @@ def create_app(settings: Settings | None = None) -> Gateway:
             auth.revocations.start()  # follows Redis in a thread; no request waits for the load
         # Keys are fetched in the background: mainapp may still be starting.
         jwks = asyncio.create_task(auth.refresh())
-        # Everything built so far lives as long as the process: keep it out of the cyclic
-        # garbage collector's full passes, which otherwise pause the loop for milliseconds.
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(*_GC_THRESHOLDS)
+        freeze_startup_objects(_GC_THRESHOLDS)
         logger.info(
             "gateway started",
             extra={"routes": {route.name: route.upstream.name for route in routes.routes}},
