@@ -668,17 +668,14 @@ _MISSED: dict[str, str] = {
     "section's line for them), and in the run the other users' requests, the services' work for "
     "them and the load generator share the same cores. More cores, or the load generator on "
     "another machine, would close it; a cheaper hash would weaken the passwords.",
-    "rss_at_rest_mib": "nine Python processes of 75-160 MiB each (their imports: Django, Celery, "
-    "redis-py, cryptography...) and PostgreSQL's ~220 MiB. Measured and not kept: mainapp's "
-    "REST API served by its ASGI process, as one process instead of gunicorn's two and the "
-    "sockets' one, saved ~95 MiB (the one process grew to 175 MiB: a thread per request under "
-    "Django's ASGI handler) and made a login 13 ms slower (44 ms against 31). redis-py 8 "
-    "imports OpenTelemetry's metrics SDK whenever it is installed, ~8 MiB in each of the eight "
-    "Python processes. A fixed glibc mmap threshold for mainapp's web process "
+    "rss_at_rest_mib": "eight Python processes of 75-140 MiB each (their imports: Django, Celery, "
+    "redis-py, cryptography...) and PostgreSQL's ~210 MiB, most of it shared pages that RSS "
+    "counts once per process (the memory table's PSS column counts them once). redis-py 8 "
+    "imports OpenTelemetry's metrics SDK whenever it is installed, ~3 MiB in each Python "
+    "process. A fixed glibc mmap threshold for mainapp's web process "
     "(MALLOC_MMAP_THRESHOLD_=4 MiB: each login's 19 MiB Argon2 block is returned after the hash "
     "instead of staying in its thread's malloc arena) took 14 MiB off at rest and 127 MiB off "
-    "the peak, but made each login ~6 ms slower; not kept, the peak target being met. Closing "
-    "it needs fewer Python processes than the five services' web and worker roles.",
+    "the peak, but made each login ~6 ms slower; not kept, the peak target being met.",
 }
 
 
@@ -728,9 +725,25 @@ _VARIATION = (
 )
 
 
+# How the RSS at rest came under its target (2026-12-05), and what was tried first.
+_MEMORY = (
+    "The RSS at rest came under its target when mainapp's REST API, admin and sockets became "
+    "one uvicorn process (mainapp.asgi: Django's WSGI app in a2wsgi's pool of four threads, "
+    "Channels for the sockets) instead of gunicorn's master and worker beside a sockets "
+    "process: ~135 MiB less, a login within ~2 ms of gunicorn's (30.9 against 28.2-29.5 ms, "
+    "median of 12 on the same stack). Serving the API through Django's own ASGI handler had "
+    "been measured first and not kept: a thread per request grew the process to 175 MiB and "
+    "made a login 13 ms slower. Its start-up objects are frozen out of the garbage "
+    "collector's full passes (msh_common.gc_freeze, as the gateway's are), which also took "
+    "the sockets' fan-out p99 from 250-285 ms to 175-187 (the WebSockets section). The margin "
+    "is ~3%: the at-rest sample follows one registration, whose 19 MiB Argon2 block stays in "
+    "its thread's malloc arena."
+)
+
+
 def _method_notes(results: dict[str, dict[str, Any]]) -> list[str]:
     """What changed in how a figure is measured since "before", and how much figures vary."""
-    notes = ["", _VARIATION]
+    notes = ["", _VARIATION, "", _MEMORY]
     together = results.get("load", {}).get("login_together")
     if not together:
         return notes
