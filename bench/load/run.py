@@ -27,6 +27,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Literal
 
 import httpx
 import psutil
@@ -151,7 +152,7 @@ class MemorySampler:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def sample(self, measure: str = "rss") -> tuple[dict[str, int], int]:
+    def sample(self, measure: Literal["rss", "pss"] = "rss") -> tuple[dict[str, int], int]:
         """``measure`` of every process of the stack, summed per family, and their total.
         ``"pss"`` (proportional set size: each shared page split between the processes that map
         it) reads every process's page tables, too slow to sample under load: at rest only."""
