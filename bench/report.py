@@ -720,8 +720,11 @@ _VARIATION = (
     "Run to run on this machine the orders figures move by about 10%: five runs of make "
     "bench-orders on 2026-12-05, after the catalog's stock holds landed, gave CPU per order "
     "23.8-28.8 ms, the MongoDB stand-in's share 3.78-4.33 ms and 58-70 orders/s (the slowest "
-    "without the event transport's client reuse, which saves ~1 ms per order). The MongoDB "
-    "share sits at its target's edge."
+    "without the event transport's client reuse, which saves ~1 ms per order). Four more runs "
+    "late that evening, on the same order path (the mainapp change below does not touch it; "
+    "the stack's PostgreSQL and MongoDB stand-in, which nothing changed, took ~5-10% more CPU "
+    "per order than in the afternoon's runs), gave 25.6-28.4 ms, 4.11-4.44 ms and 58-64 "
+    "orders/s. The MongoDB share sits at its target's edge and is missed in the latest run."
 )
 
 
@@ -730,14 +733,15 @@ _MEMORY = (
     "The RSS at rest came under its target when mainapp's REST API, admin and sockets became "
     "one uvicorn process (mainapp.asgi: Django's WSGI app in a2wsgi's pool of four threads, "
     "Channels for the sockets) instead of gunicorn's master and worker beside a sockets "
-    "process: ~135 MiB less, a login within ~2 ms of gunicorn's (30.9 against 28.2-29.5 ms, "
-    "median of 12 on the same stack). Serving the API through Django's own ASGI handler had "
-    "been measured first and not kept: a thread per request grew the process to 175 MiB and "
-    "made a login 13 ms slower. Its start-up objects are frozen out of the garbage "
-    "collector's full passes (msh_common.gc_freeze, as the gateway's are), which also took "
-    "the sockets' fan-out p99 from 250-285 ms to 175-187 (the WebSockets section). The margin "
-    "is ~3%: the at-rest sample follows one registration, whose 19 MiB Argon2 block stays in "
-    "its thread's malloc arena."
+    "process: ~150 MiB less. The cost is in the logins: the stack before and after the change, "
+    "run alternately, twice each, gave a single login p50 32.8-34.8 ms against 35.1-35.8, logins at"
+    " 10/s p95 35.6-39.5 against 43.3-46.3, 10 at once p95 186-217 against 210-251. Serving the"
+    " API through Django's own ASGI handler had been measured first and not kept: a thread per "
+    "request grew the process to 175 MiB and made a login 13 ms slower. The process's start-up "
+    "objects are frozen out of the garbage collector's full passes (msh_common.gc_freeze, as "
+    "the gateway's are), which also took the sockets' fan-out p99 from 250-285 ms to 175-187 "
+    "(the WebSockets section). The margin is ~3%: the at-rest sample follows one registration, "
+    "whose 19 MiB Argon2 block stays in its thread's malloc arena."
 )
 
 

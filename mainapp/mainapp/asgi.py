@@ -4,8 +4,9 @@ sockets (``/ws/notifications``, Django Channels) over WebSockets. Served by uvic
 
 HTTP goes to the WSGI application (:mod:`mainapp.wsgi`) through a2wsgi's bounded thread pool,
 not to Django's ASGI handler: measured on the load bench, the handler's thread per request grew
-the process to 175 MiB and made a login 13 ms slower, where the pool keeps a login within ~2 ms
-of gunicorn's and one process serves what gunicorn's two and a separate sockets process did.
+the process to 175 MiB and made a login 13 ms slower, where the pool costs a login 1-3 ms
+against gunicorn and one process serves what gunicorn's two and a separate sockets process did
+(~150 MiB less at rest: bench/REPORT.md).
 """
 
 from __future__ import annotations
