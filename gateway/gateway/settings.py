@@ -83,8 +83,9 @@ class Settings(BaseSettings):
         "http://127.0.0.1:8001", description="Base URL of the mainapp upstream (Django)."
     )
     mainapp_ws_url: str = Field(
-        "http://127.0.0.1:8004",
-        description="Base URL of mainapp's ASGI process (Channels): the /ws routes' upstream.",
+        "http://127.0.0.1:8001",
+        description="Base URL of mainapp's sockets (Channels): the /ws routes' upstream; "
+        "mainapp's own address unless they are deployed apart (Kubernetes: mainapp-ws).",
     )
     gateway_routes_file: Path = Field(
         DEFAULT_ROUTES_FILE, description="TOML route table; defaults to gateway/routes.toml."

@@ -4,8 +4,9 @@ Each line is one atomic conditional update of one product document (the store's 
 orders racing for the last units cannot both get them. There is no multi-document transaction,
 so "all or nothing" is built from those single-document steps: lines are reserved one by one
 and, when one cannot be, the lines already reserved for that order are released again before
-the order is rejected. Reservations are keyed by order id inside each product, so running the
-same order again (a redelivered event) finds its lines already held and reserves nothing twice.
+the order is rejected. Reservations are keyed by order id and product (the store's hold
+documents), so running the same order again (a redelivered event) finds its lines already held
+and reserves nothing twice.
 """
 
 from __future__ import annotations

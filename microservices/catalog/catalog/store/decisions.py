@@ -113,24 +113,19 @@ class DecisionStore:
         had (None: nothing was decided)."""
         deadline = time.monotonic() + self.seconds + 5
         while True:
+            cancelled = {"state": str(State.CANCELLED), "cancelled_at": utcnow()}
             previous = self.collection.find_one_and_update(
-                {"_id": order_id, "state": {"$in": DECIDED}},
-                {"$set": {"state": str(State.CANCELLED), "cancelled_at": utcnow()}},
+                {"_id": order_id, "state": {"$in": DECIDED}}, {"$set": cancelled}
             )
             if previous is not None:
                 return State(previous["state"])
-            if self._insert_once(
-                order_id, {"state": str(State.CANCELLED), "cancelled_at": utcnow()}
-            ):
+            if self._insert_once(order_id, cancelled):
                 return None
             current = self.get(order_id)
             if current is not None and current["state"] == State.CANCELLED:
                 return State.CANCELLED
-            cancelled = {
-                "$set": {"state": str(State.CANCELLED), "cancelled_at": utcnow()},
-                "$unset": {"token": "", "until": ""},
-            }
-            if current is not None and self._take_over(current, cancelled):
+            take_over = {"$set": cancelled, "$unset": {"token": "", "until": ""}}
+            if current is not None and self._take_over(current, take_over):
                 return None  # its holder died; what it held is released by the caller
             if current is not None and current["state"] == State.DECIDING:
                 self._wait(order_id, deadline)
