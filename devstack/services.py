@@ -15,6 +15,10 @@ from pathlib import Path
 from .config import ROOT
 
 PYTHON = sys.executable
+# The services' uvicorn protocol: bounded request heads, slowloris cut-off (msh_common).
+SERVICE_HTTP = "msh_common.http_protocol:ServiceHttpProtocol"
+# gunicorn's threaded worker, its refusals of malformed requests in the JSON error shape.
+SERVICE_WORKER = "msh_common.gunicorn_worker.JsonErrorThreadWorker"
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,8 @@ def mainapp_server(env: Mapping[str, str], mainapp_dir: Path) -> ProcessSpec:
         "mainapp",
         f"""uvicorn mainapp.asgi:application --host 127.0.0.1 --port {port}
         --workers {env.get("MAINAPP_WEB_WORKERS", "1")} --no-access-log --no-proxy-headers
-        --no-server-header --lifespan off --ws-max-size 65536 --timeout-graceful-shutdown 5""",
+        --no-server-header --lifespan off --http {SERVICE_HTTP} --ws-max-size 65536
+        --timeout-graceful-shutdown 5""",
         mainapp_dir,
         port,
     )
@@ -131,7 +136,7 @@ def orders_processes(env: Mapping[str, str]) -> list[ProcessSpec]:
             "orders",
             f"""uvicorn --factory orders.app:create_app --host 127.0.0.1 --port {port}
             --workers {env.get("ORDERS_WEB_WORKERS", "1")} --no-access-log --no-proxy-headers
-            --no-server-header --loop uvloop --http httptools --timeout-graceful-shutdown 5""",
+            --no-server-header --loop uvloop --http {SERVICE_HTTP} --timeout-graceful-shutdown 5""",
             ORDERS_DIR,
             port,
         ),
@@ -155,7 +160,8 @@ def catalog_processes(env: Mapping[str, str]) -> list[ProcessSpec]:
         web_process(
             "catalog",
             f"""gunicorn catalog.app:create_app() --bind 127.0.0.1:{port} --no-control-socket
-            --workers {env.get("CATALOG_WEB_WORKERS", "1")} --worker-class gthread --threads 4
+            --workers {env.get("CATALOG_WEB_WORKERS", "1")} --worker-class {SERVICE_WORKER}
+            --threads 4 --limit-request-field_size 32768 --limit-request-fields 200
             --graceful-timeout 5 --timeout 30""",
             CATALOG_DIR,
             port,

@@ -127,11 +127,13 @@ def _is_json(response: httpx.Response) -> bool:
 # --------------------------------------------------------------------------- oversized headers
 
 
-def raw_request(url: str, headers: list[tuple[str, str]]) -> tuple[int, dict[str, str], bytes]:
-    """GET /api/catalog/products with ``headers``, over a plain socket (httpx would refuse to
-    send what a hostile client sends); the status, headers and body of the answer."""
+def raw_request(
+    url: str, headers: list[tuple[str, str]], path: str = "/api/catalog/products"
+) -> tuple[int, dict[str, str], bytes]:
+    """GET ``path`` with ``headers``, over a plain socket (httpx would refuse to send what a
+    hostile client sends); the status, headers and body of the answer."""
     parts = urlsplit(url)
-    lines = ["GET /api/catalog/products HTTP/1.1", f"Host: {parts.netloc}", "Connection: close"]
+    lines = [f"GET {path} HTTP/1.1", f"Host: {parts.netloc}", "Connection: close"]
     lines += [f"{name}: {value}" for name, value in headers]
     request = ("\r\n".join(lines) + "\r\n\r\n").encode()
     with socket.create_connection((parts.hostname, parts.port), timeout=15) as sock:
@@ -159,3 +161,37 @@ def test_oversized_headers_are_a_json_4xx_at_the_gateway(stack, headers):
     assert status == 431, (status, body[:200])
     assert answer_headers.get("content-type", "").startswith("application/json"), answer_headers
     assert json.loads(body)["error"]["code"]
+
+
+@pytest.mark.parametrize("service", ["mainapp", "catalog", "orders"])
+def test_a_service_refuses_an_oversized_head_sent_straight_to_it(stack, service):
+    """Services do not count on the gateway's caps: each bounds a request head itself."""
+    url = f"http://127.0.0.1:{stack.env[f'{service.upper()}_PORT']}"
+    status, _, body = raw_request(url, [("X-Small", "a" * 1024)], path="/health")
+    assert status == 200, (status, body[:200])
+    status, answer_headers, body = raw_request(url, [("X-Big", "a" * 3 * 1024 * 1024)], "/health")
+    assert status == 431, (status, body[:200])
+    assert answer_headers.get("content-type", "").startswith("application/json"), answer_headers
+    assert json.loads(body)["error"]["code"] == "request_header_fields_too_large"
+
+
+def test_a_header_line_the_gateway_accepts_reaches_the_catalog_behind_it(stack):
+    """The gateway takes header lines up to 16 KiB; gunicorn's default (8190 bytes) would have
+    refused them behind it, so the catalog's limit is raised to the services' 32 KiB."""
+    status, _, body = raw_request(stack.url, [("X-Trace-Note", "a" * 12 * 1024)])
+    assert status == 200, (status, body[:200])
+    assert json.loads(body)["items"]
+
+
+@pytest.mark.parametrize("service", ["mainapp", "catalog", "orders"])
+def test_a_malformed_request_straight_at_a_service_is_a_json_400(stack, service):
+    port = int(stack.env[f"{service.upper()}_PORT"])
+    with socket.create_connection(("127.0.0.1", port), timeout=15) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 "), answer[:300]
+    assert b"application/json" in head.lower(), head
+    assert json.loads(body)["error"]["code"] == "bad_request"
