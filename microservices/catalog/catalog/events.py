@@ -2,7 +2,9 @@
 
 Consumed (queue ``catalog``): ``order.placed`` reserves the order's stock, all or nothing, and
 publishes ``stock.reserved`` or ``stock.rejected``; ``order.cancelled`` releases what the order
-holds. ``user.deleted`` is not subscribed: the catalog keeps no personal data.
+holds. ``user.deleted`` is not subscribed: the catalog keeps no personal data. Their data is read
+through the event contract (:mod:`msh_events.contract`), as every consumer reads it; data that
+breaks it is dead-lettered at once.
 
 Without transactions, each handler is idempotent by construction, so every delivery may run it
 (no processed-event record, see :class:`msh_events.consumer.RecordNothing`): reservations are
@@ -20,64 +22,24 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any, TypeVar
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-from catalog.domain.keys import KEY_PATTERN
 from catalog.domain.reservation import Decision, Line, Rejected, Reserved, reserve_order
 from catalog.settings import SERVICE
 from catalog.store import Store
 from catalog.store.decisions import Hold, State
 from msh_events import Event
 from msh_events.consumer import Handler
-from msh_events.tasks import PermanentError
+from msh_events.contract import OrderCancelled, OrderPlaced, parse
 
 logger = logging.getLogger(__name__)
 
 # Ids of the events announcing a decision: uuid5(order id + event type), stable across re-runs.
 DECISION_NAMESPACE = uuid.UUID("6f1d8a62-3f43-4a8e-9d0c-2f6a1e0c7b15")
-MAX_LINES = 100
-
-OrderId = Annotated[str, Field(pattern=KEY_PATTERN, strict=True)]
-
-
-class InvalidEventData(PermanentError, ValueError):
-    """An event whose data breaks its contract: dead-lettered at once, for a look."""
-
-
-class _OrderLine(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    product_id: Annotated[str, Field(min_length=1, max_length=64, strict=True)]
-    quantity: Annotated[int, Field(ge=1, le=1_000_000, strict=True)]
-
-
-class OrderPlaced(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    order_id: OrderId
-    lines: Annotated[list[_OrderLine], Field(min_length=1, max_length=MAX_LINES)]
-
-
-class OrderCancelled(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    order_id: OrderId
 
 
 def decision_event_id(order_id: str, event_type: str) -> str:
     return str(uuid.uuid5(DECISION_NAMESPACE, f"{order_id}:{event_type}"))
-
-
-ModelT = TypeVar("ModelT", bound=BaseModel)
-
-
-def _parse(model: type[ModelT], event: Event) -> ModelT:
-    try:
-        return model.model_validate(event.data)
-    except ValidationError as exc:
-        raise InvalidEventData(f"{event.type} {event.id}: {exc}") from exc
 
 
 class CatalogEvents:
@@ -94,10 +56,11 @@ class CatalogEvents:
         return {"order.placed": self.order_placed, "order.cancelled": self.order_cancelled}
 
     def order_placed(self, event: Event) -> None:
-        placed = _parse(OrderPlaced, event)
+        placed = parse(OrderPlaced, event)
+        order_id = str(placed.order_id)
         # One delivery decides an order at a time: two order.placed (orders re-publishes stale
         # ones) or a racing order.cancelled never interleave their single-document steps.
-        hold = self.store.decisions.take(placed.order_id)
+        hold = self.store.decisions.take(order_id)
         if hold.decision is not None:
             self._say_again(hold.decision)
             return
@@ -116,12 +79,11 @@ class CatalogEvents:
         self.published([announced])
 
     def _decide(self, hold: Hold, placed: OrderPlaced, event: Event) -> dict[str, Any] | None:
+        order_id = str(placed.order_id)
         lines = [Line(line.product_id, line.quantity) for line in placed.lines]
-        decision = reserve_order(placed.order_id, lines, self.store.stock, first=hold.first)
+        decision = reserve_order(order_id, lines, self.store.stock, first=hold.first)
         state = _state_of(decision)
-        logger.info(
-            "order stock %s", state, extra={"order_id": placed.order_id, "event_id": event.id}
-        )
+        logger.info("order stock %s", state, extra={"order_id": order_id, "event_id": event.id})
         return self.store.decisions.decide(
             hold, state, self._announcement(decision, event), event.id
         )
@@ -142,7 +104,7 @@ class CatalogEvents:
         self.published([announced])
 
     def order_cancelled(self, event: Event) -> None:
-        order_id = _parse(OrderCancelled, event).order_id
+        order_id = str(parse(OrderCancelled, event).order_id)
         previous = self.store.decisions.cancel(order_id)
         released = self.store.stock.release_order(order_id)
         logger.info(
@@ -171,4 +133,4 @@ def _state_of(decision: Decision) -> State:
     return State.REJECTED
 
 
-__all__ = ["CatalogEvents", "InvalidEventData", "decision_event_id"]
+__all__ = ["CatalogEvents", "decision_event_id"]

@@ -11,8 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from catalog.events import CatalogEvents, InvalidEventData, decision_event_id
-from msh_events import Event
+from catalog.events import CatalogEvents, decision_event_id
+from msh_events import Event, InvalidEnvelope
 from msh_events.consumer import IdempotentConsumer, Outcome, RecordNothing
 
 
@@ -24,6 +24,10 @@ def events(store) -> CatalogEvents:
 @pytest.fixture
 def consumer(store, events) -> IdempotentConsumer:
     return IdempotentConsumer(RecordNothing(), events.handlers())
+
+
+# Order ids as orders makes them (UUIDs, the event contract's type).
+ORDER_1, ORDER_2, O1, O2, NEVER_PLACED = (str(uuid.uuid4()) for _ in range(5))
 
 
 def placed(order_id: str, *lines: tuple[str, int]) -> Event:
@@ -67,22 +71,22 @@ def assert_invariant(store) -> None:
 
 def test_an_order_reserves_every_line_and_announces_it(store, consumer, make_product):
     shirt, socks = make_product(stock=5), make_product(stock=5)
-    event = placed("order-1", (shirt["_id"], 2), (socks["_id"], 1))
+    event = placed(ORDER_1, (shirt["_id"], 2), (socks["_id"], 1))
     assert consumer.handle(event) is Outcome.HANDLED
     assert stock(store, shirt["_id"]) == (3, 2, 5)
     assert stock(store, socks["_id"]) == (4, 1, 5)
     [announced] = outbox(store)
     assert announced["type"] == "stock.reserved"
     assert announced["producer"] == "catalog"
-    assert announced["id"] == decision_event_id("order-1", "stock.reserved")
+    assert announced["id"] == decision_event_id(ORDER_1, "stock.reserved")
     assert announced["data"] == {
-        "order_id": "order-1",
+        "order_id": ORDER_1,
         "lines": [
             {"product_id": shirt["_id"], "quantity": 2},
             {"product_id": socks["_id"], "quantity": 1},
         ],
     }
-    decision = store.decisions.get("order-1")
+    decision = store.decisions.get(ORDER_1)
     assert (decision["state"], decision["cause"]) == ("reserved", event.id)
     assert "token" not in decision
     assert_invariant(store)
@@ -90,7 +94,7 @@ def test_an_order_reserves_every_line_and_announces_it(store, consumer, make_pro
 
 def test_fifty_concurrent_orders_race_for_ten_units(store, events, make_product):
     product = make_product(stock=10)
-    orders = [f"order-{n:02d}" for n in range(50)]
+    orders = [str(uuid.UUID(int=n + 1)) for n in range(50)]
     consumer = IdempotentConsumer(RecordNothing(), events.handlers())
     start = threading.Barrier(50)
 
@@ -120,7 +124,7 @@ def test_concurrent_multi_unit_orders_never_oversell(store, events, make_product
 
     def place(n: int) -> None:
         start.wait()
-        consumer.handle(placed(f"mix-{n}", (a["_id"], 1 + n % 3), (b["_id"], 1 + n % 2)))
+        consumer.handle(placed(str(uuid.uuid4()), (a["_id"], 1 + n % 3), (b["_id"], 1 + n % 2)))
 
     with ThreadPoolExecutor(max_workers=30) as pool:
         list(pool.map(place, range(30)))
@@ -140,7 +144,7 @@ def test_concurrent_multi_unit_orders_never_oversell(store, events, make_product
 
 def test_a_duplicate_order_placed_changes_nothing(store, consumer, events, make_product):
     product = make_product(stock=5)
-    event = placed("order-1", (product["_id"], 3))
+    event = placed(ORDER_1, (product["_id"], 3))
     consumer.handle(event)
     store.db.outbox.update_many({}, {"$set": {"state": "sent"}})
     before = (stock(store, product["_id"]), outbox(store))
@@ -154,13 +158,13 @@ def test_a_duplicate_order_placed_changes_nothing(store, consumer, events, make_
 
 def test_an_order_placed_sent_again_gets_the_same_answer_again(store, consumer, make_product):
     product = make_product(stock=1)
-    consumer.handle(placed("order-1", (product["_id"], 1)))
+    consumer.handle(placed(ORDER_1, (product["_id"], 1)))
     store.db.outbox.update_many({}, {"$set": {"state": "sent"}})  # relayed; then lost downstream
     # orders re-publishes order.placed for an order pending too long: a new event, same data
-    consumer.handle(placed("order-1", (product["_id"], 1)))
+    consumer.handle(placed(ORDER_1, (product["_id"], 1)))
     [doc] = store.db.outbox.find()
     assert doc["state"] == "pending"
-    assert doc["envelope"]["id"] == decision_event_id("order-1", "stock.reserved")
+    assert doc["envelope"]["id"] == decision_event_id(ORDER_1, "stock.reserved")
     assert stock(store, product["_id"]) == (0, 1, 1)
 
 
@@ -168,7 +172,7 @@ def test_concurrent_duplicates_of_one_event_apply_it_once(store, events, make_pr
     """Eight deliveries of one order.placed at once (a relay that published it again): the
     order's document lets one decide; the others wait, find the decision and say it again."""
     product = make_product(stock=5)
-    event = placed("order-1", (product["_id"], 2))
+    event = placed(ORDER_1, (product["_id"], 2))
     consumer = IdempotentConsumer(RecordNothing(), events.handlers())
     start = threading.Barrier(8)
 
@@ -182,8 +186,8 @@ def test_concurrent_duplicates_of_one_event_apply_it_once(store, events, make_pr
     assert outcomes == [Outcome.HANDLED] * 8
     assert stock(store, product["_id"]) == (3, 2, 5)
     [announcement] = outbox(store)
-    assert announcement["id"] == decision_event_id("order-1", "stock.reserved")
-    assert store.decisions.get("order-1")["state"] == "reserved"
+    assert announcement["id"] == decision_event_id(ORDER_1, "stock.reserved")
+    assert store.decisions.get(ORDER_1)["state"] == "reserved"
 
 
 def test_a_delivery_that_died_holding_its_order_is_taken_over_when_its_hold_runs_out(
@@ -191,19 +195,19 @@ def test_a_delivery_that_died_holding_its_order_is_taken_over_when_its_hold_runs
 ):
     product = make_product(stock=5)
     store.decisions.seconds = 0.3
-    store.decisions.take("o1")  # took the order, then died
+    store.decisions.take(O1)  # took the order, then died
     started = time.monotonic()
-    assert consumer.handle(placed("o1", (product["_id"], 2))) is Outcome.HANDLED
+    assert consumer.handle(placed(O1, (product["_id"], 2))) is Outcome.HANDLED
     assert time.monotonic() - started >= 0.2
-    assert store.decisions.get("o1")["state"] == "reserved"
+    assert store.decisions.get(O1)["state"] == "reserved"
     assert stock(store, product["_id"]) == (3, 2, 5)
 
-    store.decisions.take("o2")  # and a cancellation takes over the same way
+    store.decisions.take(O2)  # and a cancellation takes over the same way
     started = time.monotonic()
-    assert consumer.handle(cancelled("o2")) is Outcome.HANDLED
+    assert consumer.handle(cancelled(O2)) is Outcome.HANDLED
     assert time.monotonic() - started >= 0.2
-    assert store.decisions.get("o2")["state"] == "cancelled"
-    consumer.handle(placed("o2", (product["_id"], 1)))  # late: reserves nothing
+    assert store.decisions.get(O2)["state"] == "cancelled"
+    consumer.handle(placed(O2, (product["_id"], 1)))  # late: reserves nothing
     assert stock(store, product["_id"]) == (3, 2, 5)
 
 
@@ -217,17 +221,17 @@ def test_events_about_one_order_never_interleave(store, events, make_product):
     def deliver(n: int) -> None:
         start.wait()
         if n < 2:
-            consumer.handle(placed("order-1", (a["_id"], 1), (b["_id"], 1)))
+            consumer.handle(placed(ORDER_1, (a["_id"], 1), (b["_id"], 1)))
         elif n == 2:
             store.stock.receive(b["_id"], 1)
         else:
             time.sleep(0.05)
-            consumer.handle(cancelled("order-1"))
+            consumer.handle(cancelled(ORDER_1))
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         list(pool.map(deliver, range(4)))
-    assert len(outbox(store, "order-1")) <= 1
-    assert store.decisions.get("order-1")["state"] == "cancelled"
+    assert len(outbox(store, ORDER_1)) <= 1
+    assert store.decisions.get(ORDER_1)["state"] == "cancelled"
     assert stock(store, a["_id"]) == (1, 0, 1)
     assert stock(store, b["_id"]) == (1, 0, 1)
     assert_invariant(store)
@@ -235,7 +239,7 @@ def test_events_about_one_order_never_interleave(store, events, make_product):
 
 def test_all_or_nothing_when_the_second_line_cannot_be_reserved(store, consumer, make_product):
     first, second, third = make_product(stock=5), make_product(stock=1), make_product(stock=0)
-    consumer.handle(placed("order-1", (first["_id"], 2), (second["_id"], 2), (third["_id"], 1)))
+    consumer.handle(placed(ORDER_1, (first["_id"], 2), (second["_id"], 2), (third["_id"], 1)))
 
     assert stock(store, first["_id"]) == (5, 0, 5)  # reserved, then released
     assert stock(store, second["_id"]) == (1, 0, 1)
@@ -243,9 +247,9 @@ def test_all_or_nothing_when_the_second_line_cannot_be_reserved(store, consumer,
     assert not store.db.products.find_one({"_id": first["_id"]}).get("pending")
     [announced] = outbox(store)
     assert announced["type"] == "stock.rejected"
-    assert announced["id"] == decision_event_id("order-1", "stock.rejected")
+    assert announced["id"] == decision_event_id(ORDER_1, "stock.rejected")
     assert announced["data"] == {
-        "order_id": "order-1",
+        "order_id": ORDER_1,
         "reasons": [
             {
                 "product_id": second["_id"],
@@ -266,7 +270,7 @@ def test_all_or_nothing_when_the_second_line_cannot_be_reserved(store, consumer,
 
 def test_unknown_and_inactive_products_are_rejected(store, consumer, make_product):
     gone = make_product(stock=5, active=False)
-    consumer.handle(placed("order-1", ("no-such-product", 1), (gone["_id"], 1)))
+    consumer.handle(placed(ORDER_1, ("no-such-product", 1), (gone["_id"], 1)))
     [announced] = outbox(store)
     assert [reason["code"] for reason in announced["data"]["reasons"]] == [
         "unknown_product",
@@ -279,7 +283,7 @@ def test_a_rejected_order_stays_rejected_when_redelivered_after_restock(
     store, events, make_product
 ):
     product = make_product(stock=1)
-    event = placed("order-1", (product["_id"], 2))
+    event = placed(ORDER_1, (product["_id"], 2))
     events.order_placed(event)
     store.stock.receive(product["_id"], 5)
     events.order_placed(event)  # e.g. the worker died before recording it
@@ -289,7 +293,7 @@ def test_a_rejected_order_stays_rejected_when_redelivered_after_restock(
 
 def test_lines_of_one_product_are_reserved_as_one(store, consumer, make_product):
     product = make_product(stock=5)
-    consumer.handle(placed("order-1", (product["_id"], 2), (product["_id"], 3)))
+    consumer.handle(placed(ORDER_1, (product["_id"], 2), (product["_id"], 3)))
     assert stock(store, product["_id"]) == (0, 5, 5)
     assert outbox(store)[0]["data"]["lines"] == [{"product_id": product["_id"], "quantity": 5}]
 
@@ -298,29 +302,29 @@ def test_order_cancelled_releases_exactly_what_the_order_holds_once(
     store, consumer, events, make_product
 ):
     a, b = make_product(stock=5), make_product(stock=5)
-    consumer.handle(placed("order-1", (a["_id"], 2), (b["_id"], 3)))
-    consumer.handle(placed("order-2", (a["_id"], 1)))
-    cancel = cancelled("order-1")
+    consumer.handle(placed(ORDER_1, (a["_id"], 2), (b["_id"], 3)))
+    consumer.handle(placed(ORDER_2, (a["_id"], 1)))
+    cancel = cancelled(ORDER_1)
 
     assert consumer.handle(cancel) is Outcome.HANDLED
     assert stock(store, a["_id"]) == (4, 1, 5)  # order-2 still holds its unit
     assert stock(store, b["_id"]) == (5, 0, 5)
     assert consumer.handle(cancel) is Outcome.HANDLED  # delivered again
-    events.order_cancelled(cancelled("order-1"))  # a second cancellation event
+    events.order_cancelled(cancelled(ORDER_1))  # a second cancellation event
     assert stock(store, a["_id"]) == (4, 1, 5)
     assert stock(store, b["_id"]) == (5, 0, 5)
-    assert store.decisions.get("order-1")["state"] == "cancelled"
+    assert store.decisions.get(ORDER_1)["state"] == "cancelled"
     assert_invariant(store)
 
 
 def test_concurrent_cancellations_release_once(store, consumer, events, make_product):
     product = make_product(stock=5)
-    consumer.handle(placed("order-1", (product["_id"], 4)))
+    consumer.handle(placed(ORDER_1, (product["_id"], 4)))
     start = threading.Barrier(10)
 
     def cancel(_: int) -> None:
         start.wait()
-        events.order_cancelled(cancelled("order-1"))
+        events.order_cancelled(cancelled(ORDER_1))
 
     with ThreadPoolExecutor(max_workers=10) as pool:
         list(pool.map(cancel, range(10)))
@@ -329,16 +333,16 @@ def test_concurrent_cancellations_release_once(store, consumer, events, make_pro
 
 def test_cancelling_an_order_that_holds_nothing_is_a_no_op(store, consumer, make_product):
     product = make_product(stock=1)
-    consumer.handle(placed("order-1", (product["_id"], 5)))  # rejected: holds nothing
-    assert consumer.handle(cancelled("order-1")) is Outcome.HANDLED
-    assert consumer.handle(cancelled("never-placed")) is Outcome.HANDLED
+    consumer.handle(placed(ORDER_1, (product["_id"], 5)))  # rejected: holds nothing
+    assert consumer.handle(cancelled(ORDER_1)) is Outcome.HANDLED
+    assert consumer.handle(cancelled(NEVER_PLACED)) is Outcome.HANDLED
     assert stock(store, product["_id"]) == (1, 0, 1)
 
 
 def test_an_order_cancelled_before_it_was_placed_never_reserves(store, consumer, make_product):
     product = make_product(stock=5)
-    consumer.handle(cancelled("order-1"))  # overtook its order.placed
-    consumer.handle(placed("order-1", (product["_id"], 2)))
+    consumer.handle(cancelled(ORDER_1))  # overtook its order.placed
+    consumer.handle(placed(ORDER_1, (product["_id"], 2)))
     assert stock(store, product["_id"]) == (5, 0, 5)
     assert outbox(store) == []  # nobody waits for an answer about a cancelled order
 
@@ -349,7 +353,7 @@ def test_invariant_after_a_storm_of_orders_cancellations_and_receipts(store, eve
 
     def work(n: int) -> None:
         pid = products[n % 3]["_id"]
-        order = f"storm-{n}"
+        order = str(uuid.uuid4())
         consumer.handle(placed(order, (pid, 1 + n % 2), (products[(n + 1) % 3]["_id"], 1)))
         if n % 3 == 0:
             consumer.handle(cancelled(order))
@@ -371,15 +375,15 @@ def test_events_that_break_the_contract_raise_so_they_are_retried_then_dead_lett
     bad = [
         {"order_id": "has.dot", "lines": [{"product_id": product["_id"], "quantity": 1}]},
         {"order_id": "$where", "lines": [{"product_id": product["_id"], "quantity": 1}]},
-        {"order_id": "o1", "lines": []},
-        {"order_id": "o1", "lines": [{"product_id": {"$gt": ""}, "quantity": 1}]},
-        {"order_id": "o1", "lines": [{"product_id": product["_id"], "quantity": 0}]},
+        {"order_id": O1, "lines": []},
+        {"order_id": O1, "lines": [{"product_id": {"$gt": ""}, "quantity": 1}]},
+        {"order_id": O1, "lines": [{"product_id": product["_id"], "quantity": 0}]},
         {"lines": [{"product_id": product["_id"], "quantity": 1}]},
     ]
     for data in bad:
-        with pytest.raises(InvalidEventData):
+        with pytest.raises(InvalidEnvelope):
             events.order_placed(Event(type="order.placed", producer="orders", data=data))
-    with pytest.raises(InvalidEventData):
+    with pytest.raises(InvalidEnvelope):
         events.order_cancelled(Event(type="order.cancelled", producer="orders", data={}))
 
 
@@ -390,7 +394,7 @@ def test_a_delivery_that_failed_after_reserving_is_retried_at_once_and_reserves_
     the order back, and the retry takes it over at once (not as a first attempt), finds the
     lines held and decides."""
     a, b = make_product(stock=5), make_product(stock=5)
-    event = placed("order-1", (a["_id"], 2), (b["_id"], 1))
+    event = placed(ORDER_1, (a["_id"], 2), (b["_id"], 1))
     decide = store.decisions.decide
 
     def fail_once(*args, **kwargs):
