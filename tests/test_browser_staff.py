@@ -127,9 +127,22 @@ def test_staff_upload_a_picture_and_the_shop_shows_it(stack, client, browser_pag
     page = browser_page()
     log_in(page, stack.env["ADMIN_EMAIL"], stack.env["ADMIN_PASSWORD"])
     page.goto(f"/staff/products/{product['id']}")
+    name = page.get_by_label("Name", exact=True)
+    expect(name).to_have_value(product["name"])
+    name.fill("Stool, renamed before the upload")  # an edit in progress, not saved yet
     page.get_by_label("Upload an image").set_input_files(photo)
     thumbnail = page.get_by_test_id("product-images").get_by_role("img")
     expect(thumbnail).to_have_count(1)
+    # The upload keeps the edit and shows its picture among the form's image paths, so that
+    # saving the form keeps the picture too.
+    expect(name).to_have_value("Stool, renamed before the upload")
+    image_paths = page.get_by_label("Image paths on this site", exact=False)
+    expect(image_paths).to_have_value(re.compile(r"^/api/catalog/images/[0-9a-f]{32}$"))
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_role("status").filter(has_text="Saved.")).to_be_visible()
+    saved = client.get(f"/api/catalog/products/{product['id']}").json()
+    assert saved["name"] == "Stool, renamed before the upload"
+    assert len(saved["images"]) == 1
     expect(thumbnail).to_have_attribute(
         "src", re.compile(r"^/api/catalog/images/[0-9a-f]{32}/thumbnail$")
     )
@@ -143,7 +156,7 @@ def test_staff_upload_a_picture_and_the_shop_shows_it(stack, client, browser_pag
     assert client.get(url, headers={"If-None-Match": served.headers["etag"]}).status_code == 304
 
     page.goto(f"/products/{product['slug']}")
-    picture = page.get_by_role("img", name=product["name"])
+    picture = page.get_by_role("img", name=saved["name"])
     expect(picture).to_have_attribute("src", url)
     expect(picture).to_have_js_property("naturalWidth", 640)
 

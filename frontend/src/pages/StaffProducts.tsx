@@ -1,9 +1,10 @@
-import { useEffect, useState, type FormEvent } from "react";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, call, formatMoney, type Product } from "../api/client";
 import { AttributesEditor, fromRows, toRows, type AttributeRow } from "../components/AttributesEditor";
 import { ProductImages } from "../components/ProductImages";
+import { mergeServerCopy } from "../formMerge";
 import { Button, Card, Empty, ErrorMessage, Field, FormError, Loading, PageTitle, Select, TextArea, fieldErrors } from "../components/ui";
 
 export function StaffProductsPage() {
@@ -132,8 +133,15 @@ export function ProductEditorPage() {
     queryFn: () => call(api.GET("/api/catalog/products/{product_id}", { params: { path: { product_id: id! } } })),
   });
   const categories = useQuery({ queryKey: ["categories"], queryFn: () => call(api.GET("/api/catalog/categories")) });
+  // The last server copy the form was filled from: a newer one (after an upload, a stock
+  // receipt, a save) updates only the fields not edited since (formMerge).
+  const serverCopy = useRef<FormState>(EMPTY);
   useEffect(() => {
-    if (product.data) setForm(stateOf(product.data));
+    if (!product.data) return;
+    const base = serverCopy.current;
+    const next = stateOf(product.data);
+    serverCopy.current = next;
+    setForm((current) => mergeServerCopy(base, current, next));
   }, [product.data]);
 
   const refresh = (saved: Product) => {
@@ -158,6 +166,9 @@ export function ProductEditorPage() {
         : call(api.POST("/api/catalog/products", { body: { ...common, sku: form.sku } }));
     },
     onSuccess: (saved) => {
+      // What was edited is saved: the form shows the server's copy (its normalised values).
+      serverCopy.current = stateOf(saved);
+      setForm(serverCopy.current);
       refresh(saved);
       if (!id) navigate(`/staff/products/${saved.id}`, { replace: true });
     },
