@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
 from msh_events import Event
@@ -52,19 +53,37 @@ class DjangoOutboxStore:
         return int(OutboxEvent.objects.filter(sent_at__isnull=True).count())
 
 
+PROCESSED_COLUMNS = ("event_id", "type", "handled_at")
+
+
+def _record_processed(event: Event) -> bool:
+    """Insert the event's id unless it is there; True if this call inserted it.
+
+    ``ON CONFLICT DO NOTHING`` (as orders' SQLAlchemy store does) rather than the ORM's insert
+    in a savepoint: a concurrent duplicate still waits on the key and then inserts nothing, and
+    each event saves the savepoint's two round trips. The ORM has no insert that says whether a
+    conflict skipped it, hence the one statement of SQL.
+    """
+    meta = ProcessedEvent._meta
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(meta.get_field(name).column) for name in PROCESSED_COLUMNS)
+    # Only the model's own table and column names are formatted in; the values are parameters.
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES (%s, %s, %s) "  # noqa: S608
+        f"ON CONFLICT ({quote(meta.pk.column)}) DO NOTHING"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [uuid.UUID(event.id), event.type, timezone.now()])
+        return bool(cursor.rowcount == 1)
+
+
 class DjangoProcessedEventStore:
     """Inserts the event id first: a concurrent duplicate waits on the key, then is skipped."""
 
     @contextmanager
     def first_time(self, event: Event) -> Iterator[bool]:
         with transaction.atomic():
-            try:
-                with transaction.atomic():
-                    ProcessedEvent.objects.create(event_id=event.id, type=event.type)
-            except IntegrityError:
-                yield False
-                return
-            yield True
+            yield _record_processed(event)
 
 
 class DjangoDeadLetterStore:
