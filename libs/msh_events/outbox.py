@@ -3,10 +3,12 @@
 A producer writes each event into its outbox in the same database transaction as the state
 change that caused it, so an event exists if and only if the change was committed. The relay then
 publishes it and marks it sent: right after the commit, the events the transaction wrote, as they
-are (low latency, and no query to find them again), and on a periodic sweep whatever is still
-pending (anything a crash or a broker outage left behind); :mod:`.relay` runs both. An event may
-be published twice (a crash after publishing, before marking; the sweep meeting an event between
-its commit and its marking); consumers are idempotent, so that is harmless.
+are (low latency, and no query to find them again), marked sent a batch at a time; and on a
+periodic sweep whatever is still pending and at least :data:`SWEEP_MIN_AGE_SECONDS` old
+(anything a crash or a broker outage left behind; younger events are the immediate relay's,
+published and waiting for their batch to be marked); :mod:`.relay` runs both. An event may be
+published twice (a crash after publishing, before marking; an immediate relay stalled past the
+sweep's minimum age); consumers are idempotent, so that is harmless.
 """
 
 from __future__ import annotations
@@ -26,12 +28,20 @@ from .envelope import Event
 
 logger = logging.getLogger(__name__)
 
+# The sweep leaves pending events younger than this to the immediate relay of the process that
+# committed them: it publishes them at once and marks them sent in batches (relay.py), well
+# within this time.
+SWEEP_MIN_AGE_SECONDS = 2.0
+
 
 class OutboxStore(Protocol):
     """Where a service keeps its outbox (a SQL table, a MongoDB collection...)."""
 
-    def claim(self, limit: int) -> AbstractContextManager[Sequence[Event]]:
-        """Yield up to ``limit`` pending events, oldest first, held against other relays.
+    def claim(
+        self, limit: int, *, min_age_seconds: float = 0.0
+    ) -> AbstractContextManager[Sequence[Event]]:
+        """Yield up to ``limit`` pending events at least ``min_age_seconds`` old (by when they
+        were added), oldest first, held against other relays.
 
         On a clean exit of the block they are marked sent; if the block raises they stay
         pending.
@@ -54,16 +64,28 @@ class Publisher(Protocol):
 class OutboxRelay:
     """Moves pending events from an outbox to the broker."""
 
-    def __init__(self, store: OutboxStore, publisher: Publisher, batch_size: int = 100) -> None:
+    def __init__(
+        self,
+        store: OutboxStore,
+        publisher: Publisher,
+        batch_size: int = 100,
+        sweep_min_age_seconds: float = SWEEP_MIN_AGE_SECONDS,
+    ) -> None:
         self.store = store
         self.publisher = publisher
         self.batch_size = batch_size
+        self.sweep_min_age_seconds = sweep_min_age_seconds
 
-    def relay_pending(self) -> int:
-        """Publish every pending event; return how many were published."""
+    def sweep(self) -> int:
+        """The periodic pass: publish what is pending and older than the sweep's minimum age."""
+        return self.relay_pending(self.sweep_min_age_seconds)
+
+    def relay_pending(self, min_age_seconds: float = 0.0) -> int:
+        """Publish every pending event at least ``min_age_seconds`` old; return how many."""
         published = 0
         while True:
-            with self.store.claim(self.batch_size) as events:
+            claim = self.store.claim(self.batch_size, min_age_seconds=min_age_seconds)
+            with claim as events:
                 for event in events:
                     self.publisher.publish(event)
                 published += len(events)
@@ -71,18 +93,15 @@ class OutboxRelay:
             if len(events) < self.batch_size:
                 return published
 
-    def publish_committed(self, events: Sequence[Event]) -> None:
-        """Publish events a transaction has just committed and mark them sent. If publishing
-        fails part way, the rest stay pending for the sweep (and the error propagates)."""
-        published: list[Event] = []
-        try:
-            for event in events:
-                self.publisher.publish(event)
-                published.append(event)
-        finally:
-            if published:
-                self.store.mark_sent([event.id for event in published])
-                _observe_published(published)
+    def publish_committed(self, event: Event) -> None:
+        """Publish one event a transaction has just committed; the caller marks it sent
+        (:meth:`mark_sent`, a batch at a time). If it raises, the event stays pending for the
+        sweep."""
+        self.publisher.publish(event)
+        _observe_published((event,))
+
+    def mark_sent(self, ids: Sequence[str]) -> None:
+        self.store.mark_sent(ids)
 
 
 def log_relay_failure(log: logging.Logger, message: str, *args: object) -> None:
@@ -97,7 +116,7 @@ def log_relay_failure(log: logging.Logger, message: str, *args: object) -> None:
 
 
 def _observe_published(events: Sequence[Event]) -> None:
-    """Count what went out and how long it waited in the outbox (after the marking commit)."""
+    """Count what went out and how long it waited in the outbox."""
     now = datetime.now(UTC)
     for event in events:
         EVENTS_PUBLISHED.labels(event.producer, event.type).inc()

@@ -39,7 +39,7 @@ def test_request_and_publish_metrics() -> None:
         def __init__(self) -> None:
             self.pending = [Event(type="unit.happened", data={}, producer="unit")]
 
-        def claim(self, limit):
+        def claim(self, limit, *, min_age_seconds=0.0):
             from contextlib import contextmanager
 
             @contextmanager

@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from devstack.workers import failing_worker as worker_failing_always
 from msh_events import Event
+from msh_events.outbox import OutboxRelay
 from msh_events.publisher import CeleryPublisher
 from msh_events.relay import BackgroundRelay
 from orders.__main__ import main as cli
@@ -90,6 +91,46 @@ def test_a_commit_hands_its_events_to_the_background_relay_which_sends_and_marks
     [placed] = outbox("order.placed")
     assert placed["data"]["order_id"] == str(order_id)
     assert queued("catalog") == [placed]
+
+
+class CountedMarks(SqlOutboxStore):
+    """The real store, counting its mark-sent writes."""
+
+    marks: list[int]
+
+    def mark_sent(self, ids):
+        self.marks.append(len(ids))
+        super().mark_sent(ids)
+
+
+def test_the_background_relay_sends_at_once_and_marks_a_burst_sent_in_one_write(
+    db, settings, queued, wait_until
+):
+    store = CountedMarks(db)
+    store.marks = []
+    events = service_events(settings, lambda: db)
+    background = BackgroundRelay(OutboxRelay(store, events.publisher()))
+    db.on_outbox_commit = background.kick
+    try:
+        orders = [place(db) for _ in range(20)]
+        wait_until(lambda: len(queued("catalog")) == 20)  # sent as each commit hands them over
+        wait_until(lambda: store.backlog() == 0)
+    finally:
+        background.stop()
+        db.on_outbox_commit = None
+    assert sorted(e["data"]["order_id"] for e in queued("catalog")) == sorted(map(str, orders))
+    assert sum(store.marks) == 20
+    assert len(store.marks) < 20  # batched: far fewer writes than events
+
+
+def test_the_sweep_leaves_young_events_to_the_immediate_relay(db, settings, queued, wait_until):
+    relay = service_events(settings, lambda: db).relay()
+    relay.sweep_min_age_seconds = 0.5
+    place(db)
+    assert relay.sweep() == 0  # just committed: the committing process's relay sends it
+    assert queued("catalog") == []
+    wait_until(lambda: relay.sweep() == 1)  # left pending past the minimum age: the sweep's
+    assert len(queued("catalog")) == 1
 
 
 def test_committed_events_the_broker_refused_stay_pending_for_the_sweep(

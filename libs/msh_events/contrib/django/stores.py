@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 from django.db import close_old_connections, connection, transaction
@@ -33,12 +34,13 @@ class DjangoOutboxStore:
     """Claims pending rows with ``FOR UPDATE SKIP LOCKED`` so concurrent relays never collide."""
 
     @contextmanager
-    def claim(self, limit: int) -> Iterator[Sequence[Event]]:
+    def claim(self, limit: int, *, min_age_seconds: float = 0.0) -> Iterator[Sequence[Event]]:
         fresh_connection()
+        settled = timezone.now() - timedelta(seconds=min_age_seconds)
         with transaction.atomic():
             rows = list(
                 OutboxEvent.objects.select_for_update(skip_locked=True)
-                .filter(sent_at__isnull=True)
+                .filter(sent_at__isnull=True, created_at__lte=settled)
                 .order_by("created_at")[:limit]
             )
             yield [row.to_event() for row in rows]

@@ -6,7 +6,9 @@ An event is added with an upsert on its id, and event ids of the catalog's decis
 from the order id (see :mod:`catalog.events`): a handler that runs again after a crash adds
 nothing new. Relays claim pending events one by one with ``find_one_and_update``, setting a
 lease (``claimed_until``), so concurrent relays never take the same event; a relay that dies
-leaves its lease to run out, and the next sweep takes the event again. Times are epoch seconds
+leaves its lease to run out, and the next sweep takes the event again. The sweep takes only
+events queued (``enqueued_at``: added, or re-sent) a while ago; younger ones are the immediate
+relay's (:data:`msh_events.outbox.SWEEP_MIN_AGE_SECONDS`). Times are epoch seconds
 and states are strings: nx-27017 compares both reliably, unlike dates and nulls.
 """
 
@@ -48,29 +50,32 @@ class MongoOutboxStore:
         self.collection.update_one(
             {"_id": event.id},
             {
-                "$setOnInsert": self._document(event),
-                "$set": {"state": PENDING, "claimed_until": 0.0},
+                "$setOnInsert": self._document(event, enqueued=False),
+                # enqueued again now: the sweep leaves it to the immediate relay a while
+                "$set": {"state": PENDING, "claimed_until": 0.0, "enqueued_at": time.time()},
             },
             upsert=True,
         )
 
     @staticmethod
-    def _document(event: Event) -> dict:
-        return {
-            "type": event.type,
-            "envelope": event.to_dict(),
-            "enqueued_at": time.time(),
-            "created_at": utcnow(),
-        }
+    def _document(event: Event, *, enqueued: bool = True) -> dict:
+        document = {"type": event.type, "envelope": event.to_dict(), "created_at": utcnow()}
+        if enqueued:
+            document["enqueued_at"] = time.time()
+        return document
 
     @contextmanager
-    def claim(self, limit: int) -> Iterator[Sequence[Event]]:
+    def claim(self, limit: int, *, min_age_seconds: float = 0.0) -> Iterator[Sequence[Event]]:
         token = uuid.uuid4().hex
         now = time.time()
         claimed = []
         for _ in range(limit):
             doc = self.collection.find_one_and_update(
-                {"state": PENDING, "claimed_until": {"$lt": now}},
+                {
+                    "state": PENDING,
+                    "claimed_until": {"$lt": now},
+                    "enqueued_at": {"$lte": now - min_age_seconds},
+                },
                 {"$set": {"claimed_until": now + self.claim_seconds, "claim": token}},
                 sort=[("enqueued_at", 1), ("_id", 1)],
                 return_document=ReturnDocument.AFTER,

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -49,11 +50,12 @@ class SqlOutboxStore:
         self.db = db
 
     @contextmanager
-    def claim(self, limit: int) -> Iterator[Sequence[Event]]:
+    def claim(self, limit: int, *, min_age_seconds: float = 0.0) -> Iterator[Sequence[Event]]:
+        settled = func.now() - timedelta(seconds=min_age_seconds)
         with self.db.transaction() as session:
             rows = session.scalars(
                 select(OutboxEvent)
-                .where(OutboxEvent.sent_at.is_(None))
+                .where(OutboxEvent.sent_at.is_(None), OutboxEvent.created_at <= settled)
                 .order_by(OutboxEvent.created_at)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
