@@ -53,6 +53,9 @@ from devstack.stack import PlatformRun
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "chaos.json"
+# How long the catalog's stock may take to agree with the orders once every order has its
+# outcome (the check's bound; it usually agrees within a second).
+STOCK_SETTLE_SECONDS = 30
 LOGS = ROOT / ".run" / "chaos-logs"  # every process's log of the last run, kept for a look
 
 # The drills may exceed the shipped gateway limits with one client address; nothing else changes.
@@ -514,6 +517,23 @@ def wait_for_outcomes(env: dict[str, str], order_ids: list[str], bound: float) -
     return round(time.monotonic() - started, 1)
 
 
+def wait_for_stock_to_settle(
+    stack: ChaosStack, traffic: Traffic, env: dict[str, str], ids: list[str]
+) -> dict[str, dict]:
+    """The orders once the catalog's stock agrees with them (or after STOCK_SETTLE_SECONDS):
+    the last cancellations' releases, and events a fault left to the outbox sweep (which
+    takes them once they are SWEEP_MIN_AGE_SECONDS old), arrive after the orders' outcomes."""
+    started = time.monotonic()
+    while True:
+        orders = read_orders(env, ids)
+        settled = all(line.passed for line in _stock_invariants(stack, traffic, orders))
+        if settled or time.monotonic() - started > STOCK_SETTLE_SECONDS:
+            waited = time.monotonic() - started
+            print(f"  stock agrees with the orders: {settled}, after {waited:.1f} s", flush=True)
+            return orders
+        time.sleep(0.5)
+
+
 def read_orders(env: dict[str, str], order_ids: list[str]) -> dict[str, dict]:
     with psycopg.connect(env["ORDERS_DATABASE_URL"], autocommit=True) as db:
         rows = db.execute(
@@ -631,10 +651,17 @@ def _stock_invariants(stack: ChaosStack, traffic: Traffic, orders: dict[str, dic
         or d.get("pending")
         or d["reserved"] != holding[p]
     ]
+    detail = "; ".join(
+        f"{p}: available {products[p]['available']}, reserved {products[p]['reserved']}, "
+        f"received {products[p]['received']}, held {sum(holds[p].values())}, confirmed "
+        f"{holding[p]}, pending {len(products[p].get('pending') or ())}"
+        for p in broken
+    )
     lines.append(Line(
         "stock invariant", not broken,
         "available + reserved = received, reserved = the confirmed orders' units, for "
-        f"{len(products) - len(broken)} of {len(products)} products",
+        f"{len(products) - len(broken)} of {len(products)} products"
+        + (f" (broken: {detail})" if broken else ""),
     ))  # fmt: skip
     lines.append(Line("every confirmed order holds its reservation", not missing_holds,
                       f"{len(missing_holds)} confirmed orders without their hold"))  # fmt: skip
@@ -822,9 +849,8 @@ def main() -> int:
         print("traffic stopped; waiting for every accepted order's outcome...", flush=True)
         ids = traffic.accepted_ids()
         drain = wait_for_outcomes(env, ids, bound)
-        time.sleep(3)  # cancellations' releases and the last events settle
+        orders = wait_for_stock_to_settle(stack, traffic, env, ids)
         stack.supervise()
-        orders = read_orders(env, ids)
         outcome = {"settle_seconds": settle_seconds(orders)}
         drill_lines = judge_drills(drills, traffic, outcome)
         invariant_lines = judge_invariants(stack, traffic, orders, drain, bound, poison)
