@@ -53,9 +53,9 @@ def test_a_reservation_left_half_done_is_finished_once(store, make_product, died
     assert store.stock.reserve("o1", line) is None  # the redelivery
     assert stock(store, product["_id"]) == (3, 2, 5)
     assert hold(store, "o1", product["_id"])["state"] == HELD
-    if died_after != "recorded":
-        assert pending(store, product["_id"]) == {}
-    assert store.stock.release("o1", product["_id"]) == 2  # a stale marker does not block it
+    assert pending(store, product["_id"]) == {}  # a marker left by step 3's death goes too
+    assert store.stock.inconsistencies() == []
+    assert store.stock.release("o1", product["_id"]) == 2
     assert stock(store, product["_id"]) == (5, 0, 5)
     assert pending(store, product["_id"]) == {}
     assert store.stock.inconsistencies() == []
@@ -75,6 +75,37 @@ def test_a_release_left_half_done_is_finished_once(store, make_product):
     assert hold(store, "o1", product["_id"])["state"] == RELEASED
     assert store.stock.inconsistencies() == []
     assert store.stock.release_order("o1") == {}
+
+
+@pytest.mark.parametrize("first", [True, False])
+def test_a_reservation_whose_marker_outlived_it_is_cleaned_by_the_redelivery(
+    store, make_product, first
+):
+    """Died between step 3's two writes: the hold says held, the product keeps the marker."""
+    product = make_product(stock=5)
+    line = Line(product["_id"], 2)
+    assert store.stock.reserve("o1", line, first=first) is None
+    change = hold(store, "o1", product["_id"])["change"]
+    store.db.products.update_one({"_id": product["_id"]}, {"$set": {"pending.o1": change}})
+    assert store.stock.inconsistencies() != []
+
+    assert store.stock.reserve("o1", line) is None  # the redelivery
+    assert stock(store, product["_id"]) == (3, 2, 5)
+    assert pending(store, product["_id"]) == {}
+    assert store.stock.inconsistencies() == []
+
+
+def test_a_release_whose_marker_outlived_it_is_cleaned_by_the_redelivery(store, make_product):
+    product = make_product(stock=5)
+    store.stock.reserve("o1", Line(product["_id"], 2))
+    assert store.stock.release_order("o1") == {product["_id"]: 2}
+    change = hold(store, "o1", product["_id"])["change"]
+    store.db.products.update_one({"_id": product["_id"]}, {"$set": {"pending.o1": change}})
+
+    assert store.stock.release_order("o1") == {}  # the redelivered order.cancelled
+    assert stock(store, product["_id"]) == (5, 0, 5)
+    assert pending(store, product["_id"]) == {}
+    assert store.stock.inconsistencies() == []
 
 
 @pytest.mark.parametrize("taken", [True, False])

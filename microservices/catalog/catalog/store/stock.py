@@ -21,9 +21,10 @@ counters and removed once the hold document records the change:
 
 A process that dies between steps leaves the hold in ``reserving`` or ``releasing``; whoever
 comes next (the redelivered event) resumes it, and step 2 tells by the marker whether it had
-happened. So ``available + reserved == received`` holds at every moment, ``reserved`` equals the
-held quantities once nothing is under way, and a product's document stays the size of its
-catalogue entry plus the changes in flight.
+happened. One that dies between the two writes of step 3 leaves the marker of a recorded change,
+which the next delivery for the order and product removes. So ``available + reserved ==
+received`` holds at every moment, ``reserved`` equals the held quantities once nothing is under
+way, and a product's document stays the size of its catalogue entry plus the changes in flight.
 """
 
 from __future__ import annotations
@@ -72,7 +73,10 @@ class StockStore:
             return self._reserve_first(order_id, line)
         hold = self._begin_reserving(order_id, line)
         if hold["state"] == HELD:
-            return None  # held by this order already: a redelivered event
+            # held by this order already (a redelivered event); the process that recorded it
+            # may have died before removing the product's marker (step 3)
+            self._clear_marker(hold)
+            return None
         reason = self._take(hold)
         if reason is not None:
             self.holds.delete_one({"_id": hold["_id"], "change": hold["change"]})
@@ -184,11 +188,16 @@ class StockStore:
             return_document=ReturnDocument.AFTER,
         )
         if hold is None:
-            hold = self.holds.find_one({"_id": key, "state": {"$in": [RESERVING, RELEASING]}})
-            if hold is None:
+            hold = self.holds.find_one({"_id": key, "state": {"$in": [*OPEN, RELEASED]}})
+            if hold is None or hold["state"] == HELD:  # none, or held again meanwhile
                 return 0
             if hold["state"] == RESERVING:
                 return self._abandon(hold)
+            if hold["state"] == RELEASED:
+                # released before (a redelivered event); its process may have died before
+                # removing the product's marker (step 3)
+                self._clear_marker(hold)
+                return 0
         quantity = int(hold["quantity"])
         field = pending_field(order_id)
         self.products.find_one_and_update(
@@ -223,15 +232,20 @@ class StockStore:
         )
         if moved is None:
             return False
+        self._clear_marker(hold)
+        return True
+
+    def _clear_marker(self, hold: dict[str, Any]) -> None:
+        """Remove the product's marker of ``hold``'s change, if it is still there."""
         field = pending_field(hold["order_id"])
         self.products.update_one(
             {"_id": hold["product_id"], field: hold["change"]}, {"$unset": {field: ""}}
         )
-        return True
 
     def holders(self, order_id: str) -> list[str]:
-        """Ids of the products that hold stock for ``order_id`` (or are changing it)."""
-        found = self.holds.find({"order_id": order_id, "state": {"$in": OPEN}}, {"product_id": 1})
+        """Ids of the products that hold stock for ``order_id``, are changing it, or released
+        it (a release whose process died before its last step is finished by the next)."""
+        found = self.holds.find({"order_id": order_id}, {"product_id": 1})
         return [doc["product_id"] for doc in found]
 
     def release_order(self, order_id: str) -> dict[str, int]:
