@@ -10,7 +10,11 @@ worker exits instead of reconnecting. ``make chaos`` hit it about one Redis rest
 Nothing needs restoring there: every message a worker takes is also written to Redis's
 ``unacked`` hash, and the visibility-timeout sweep returns it to its queue (the same path that
 recovers a killed worker's messages). So a restore that cannot reach Redis is skipped, logged,
-and the worker goes on to reconnect.
+and the worker goes on to reconnect. The same race meets a task that finishes after its
+channel lost the connection (Redis came back meanwhile): its acknowledgement fails the same way
+(``'NoneType' object has no attribute 'client'``, ``make chaos`` once). It is skipped and
+logged too; the message comes back after the visibility timeout and its consumer, idempotent,
+skips or repeats harmlessly what it did.
 
 kombu builds a new redis-py client for every synchronous command of a channel: each publish,
 and the bookkeeping of each delivery and acknowledgement. redis-py clients are thread-safe and
@@ -24,17 +28,34 @@ from __future__ import annotations
 import logging
 from typing import Any, cast
 
-from kombu.transport import redis
+from kombu.transport import redis, virtual
 
 logger = logging.getLogger(__name__)
 
 
 class QoS(redis.QoS):
+    def _broker_gone(self) -> bool:
+        """The race's mark: the channel has lost its connection (or its client)."""
+        connection = self.channel.connection
+        return connection is None or connection.client is None
+
+    def ack(self, delivery_tag: Any) -> None:
+        try:
+            super().ack(delivery_tag)  # type: ignore[no-untyped-call]
+        except AttributeError:
+            if not self._broker_gone():
+                raise  # not the race: a real bug
+            logger.warning(
+                "broker connection gone before a message was acknowledged; it returns to its "
+                "queue after the visibility timeout, and its consumer skips it"
+            )
+            virtual.QoS.ack(self, delivery_tag)  # type: ignore[no-untyped-call]  # forget it here
+
     def restore_unacked(self, client: Any = None) -> None:
         try:
             super().restore_unacked(client)  # type: ignore[no-untyped-call]
         except AttributeError:
-            if self.channel.connection is not None and self.channel.connection.client is not None:
+            if not self._broker_gone():
                 raise  # not the race: a real bug
             delivered = cast("dict[str, Any]", self._delivered)  # kombu types it as None
             logger.warning(

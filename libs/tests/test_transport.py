@@ -69,6 +69,27 @@ def test_the_race_is_survived_and_the_message_comes_back(redis_url):
         again.ack()
 
 
+def test_an_acknowledgement_after_the_race_is_skipped_and_the_message_comes_back(redis_url):
+    """A task that finished after its channel lost the connection acknowledges on it."""
+    app = make_celery_app("transport-test", redis_url, EventsConfig(visibility_timeout=1))
+    connection = app.connection_for_read()
+    simple = connection.SimpleQueue("race-ack")
+    simple.put({"n": 2})
+    message = simple.get(timeout=5)
+    channel = simple.channel
+    lose_the_client(channel)
+    channel.close()  # the consumer's connection-loss path; the restore is skipped
+    assert channel.connection is None
+    message.ack()  # no exception: the worker goes on
+
+    time.sleep(1.2)  # the visibility timeout passes; a sweep returns the message to its queue
+    with app.connection_for_read() as fresh:
+        fresh.default_channel.qos.restore_visible()
+        again = fresh.SimpleQueue("race-ack").get(timeout=5)
+        assert again.payload == {"n": 2}
+        again.ack()
+
+
 def test_a_channel_keeps_one_client_while_its_pool_stands(redis_url):
     app = make_celery_app("transport-test", redis_url)
     with app.connection_for_write() as connection:
