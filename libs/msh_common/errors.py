@@ -15,6 +15,7 @@ service.
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
@@ -90,6 +91,13 @@ def code_for_status(status: int) -> str:
     except ValueError:
         return "error"
     return re.sub(r"[^a-z0-9]+", "_", phrase).strip("_")
+
+
+def error_json(status: int, message: str) -> bytes:
+    """The error body for ``status`` (its default code) as JSON bytes, for a server writing a
+    response itself, below any framework (a refused request head, a request gunicorn cannot
+    parse)."""
+    return json.dumps(error_body(code_for_status(status), message)).encode()
 
 
 def error_body(code: str, message: str, fields: Fields | None = None) -> dict[str, Any]:

@@ -14,18 +14,17 @@ process once it starts, so the mapping stays gunicorn's and only the body change
 
 from __future__ import annotations
 
-import json
 import socket
 
 from gunicorn import util
 from gunicorn.workers.gthread import ThreadWorker
 
-from msh_common.errors import code_for_status, error_body
+from msh_common.errors import error_json
 
 
 def write_json_error(sock: socket.socket, status_int: int, reason: str, mesg: str) -> None:
     """``gunicorn.util.write_error``'s signature, with a JSON body instead of HTML."""
-    body = json.dumps(error_body(code_for_status(status_int), mesg or reason)).encode()
+    body = error_json(status_int, mesg or reason)
     head = (
         f"HTTP/1.1 {status_int} {reason}\r\n"
         "Connection: close\r\n"

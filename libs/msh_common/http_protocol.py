@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
 import os
 from asyncio import TimerHandle
@@ -47,7 +46,7 @@ import httptools
 from pydantic import BaseModel, ConfigDict, Field
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-from msh_common.errors import code_for_status, error_body
+from msh_common.errors import error_json
 
 logger = logging.getLogger("msh_common.http_protocol")
 
@@ -366,7 +365,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             # The previous (pipelined) response is still being written: no room for ours.
             self.transport.close()
             return
-        body = json.dumps(error_body(code_for_status(status), message)).encode()
+        body = error_json(status, message)
         content = [STATUS_LINE[status]]
         for name, value in self.server_state.default_headers:
             content += [name, b": ", value, b"\r\n"]

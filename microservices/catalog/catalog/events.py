@@ -79,7 +79,7 @@ class CatalogEvents:
         self.published([announced])
 
     def _decide(self, hold: Hold, placed: OrderPlaced, event: Event) -> dict[str, Any] | None:
-        order_id = str(placed.order_id)
+        order_id = hold.order_id
         lines = [Line(line.product_id, line.quantity) for line in placed.lines]
         decision = reserve_order(order_id, lines, self.store.stock, first=hold.first)
         state = _state_of(decision)

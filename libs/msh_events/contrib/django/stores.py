@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -36,13 +37,13 @@ class DjangoOutboxStore:
     @contextmanager
     def claim(self, limit: int, *, min_age_seconds: float = 0.0) -> Iterator[Sequence[Event]]:
         fresh_connection()
-        settled = timezone.now() - timedelta(seconds=min_age_seconds)
-        with transaction.atomic():
-            rows = list(
-                OutboxEvent.objects.select_for_update(skip_locked=True)
-                .filter(sent_at__isnull=True, created_at__lte=settled)
-                .order_by("created_at")[:limit]
+        pending = OutboxEvent.objects.filter(sent_at__isnull=True)
+        if min_age_seconds:
+            pending = pending.filter(
+                created_at__lte=timezone.now() - timedelta(seconds=min_age_seconds)
             )
+        with transaction.atomic():
+            rows = list(pending.select_for_update(skip_locked=True).order_by("created_at")[:limit])
             yield [row.to_event() for row in rows]
             if rows:
                 _mark_sent([row.pk for row in rows])
@@ -66,17 +67,21 @@ def _record_processed(event: Event) -> bool:
     each event saves the savepoint's two round trips. The ORM has no insert that says whether a
     conflict skipped it, hence the one statement of SQL.
     """
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_processed_sql(), [uuid.UUID(event.id), event.type, timezone.now()])
+        return bool(cursor.rowcount == 1)
+
+
+@functools.cache
+def _insert_processed_sql() -> str:
     meta = ProcessedEvent._meta
     quote = connection.ops.quote_name
     columns = ", ".join(quote(meta.get_field(name).column) for name in PROCESSED_COLUMNS)
     # Only the model's own table and column names are formatted in; the values are parameters.
-    sql = (
+    return (
         f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES (%s, %s, %s) "  # noqa: S608
         f"ON CONFLICT ({quote(meta.pk.column)}) DO NOTHING"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [uuid.UUID(event.id), event.type, timezone.now()])
-        return bool(cursor.rowcount == 1)
 
 
 class DjangoProcessedEventStore:

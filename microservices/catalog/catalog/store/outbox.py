@@ -39,7 +39,14 @@ class MongoOutboxStore:
         """Add ``event`` unless an event with its id is there; True if added now."""
         result = self.collection.update_one(
             {"_id": event.id},
-            {"$setOnInsert": {**self._document(event), "state": PENDING, "claimed_until": 0.0}},
+            {
+                "$setOnInsert": {
+                    **self._document(event),
+                    "state": PENDING,
+                    "claimed_until": 0.0,
+                    "enqueued_at": time.time(),
+                }
+            },
             upsert=True,
         )
         return result.upserted_id is not None
@@ -50,7 +57,7 @@ class MongoOutboxStore:
         self.collection.update_one(
             {"_id": event.id},
             {
-                "$setOnInsert": self._document(event, enqueued=False),
+                "$setOnInsert": self._document(event),
                 # enqueued again now: the sweep leaves it to the immediate relay a while
                 "$set": {"state": PENDING, "claimed_until": 0.0, "enqueued_at": time.time()},
             },
@@ -58,24 +65,22 @@ class MongoOutboxStore:
         )
 
     @staticmethod
-    def _document(event: Event, *, enqueued: bool = True) -> dict:
-        document = {"type": event.type, "envelope": event.to_dict(), "created_at": utcnow()}
-        if enqueued:
-            document["enqueued_at"] = time.time()
-        return document
+    def _document(event: Event) -> dict:
+        """The fields an event keeps from its first insert (``enqueued_at`` is set apart: a
+        re-sent event is enqueued again)."""
+        return {"type": event.type, "envelope": event.to_dict(), "created_at": utcnow()}
 
     @contextmanager
     def claim(self, limit: int, *, min_age_seconds: float = 0.0) -> Iterator[Sequence[Event]]:
         token = uuid.uuid4().hex
         now = time.time()
+        claimable: dict = {"state": PENDING, "claimed_until": {"$lt": now}}
+        if min_age_seconds:
+            claimable["enqueued_at"] = {"$lte": now - min_age_seconds}
         claimed = []
         for _ in range(limit):
             doc = self.collection.find_one_and_update(
-                {
-                    "state": PENDING,
-                    "claimed_until": {"$lt": now},
-                    "enqueued_at": {"$lte": now - min_age_seconds},
-                },
+                claimable,
                 {"$set": {"claimed_until": now + self.claim_seconds, "claim": token}},
                 sort=[("enqueued_at", 1), ("_id", 1)],
                 return_document=ReturnDocument.AFTER,

@@ -47,7 +47,6 @@ from .products import PUBLIC_PROJECTION
 ATTEMPTS = 5
 
 RESERVING, HELD, RELEASING, RELEASED = "reserving", "held", "releasing", "released"
-OPEN = [RESERVING, HELD, RELEASING]
 # The change token of a hold's first change (later ones are random): see _reserve_first.
 FIRST = "first"
 
@@ -188,7 +187,7 @@ class StockStore:
             return_document=ReturnDocument.AFTER,
         )
         if hold is None:
-            hold = self.holds.find_one({"_id": key, "state": {"$in": [*OPEN, RELEASED]}})
+            hold = self.holds.find_one({"_id": key})
             if hold is None or hold["state"] == HELD:  # none, or held again meanwhile
                 return 0
             if hold["state"] == RESERVING:

@@ -51,12 +51,13 @@ class SqlOutboxStore:
 
     @contextmanager
     def claim(self, limit: int, *, min_age_seconds: float = 0.0) -> Iterator[Sequence[Event]]:
-        settled = func.now() - timedelta(seconds=min_age_seconds)
+        pending = select(OutboxEvent).where(OutboxEvent.sent_at.is_(None))
+        if min_age_seconds:
+            settled = func.now() - timedelta(seconds=min_age_seconds)
+            pending = pending.where(OutboxEvent.created_at <= settled)
         with self.db.transaction() as session:
             rows = session.scalars(
-                select(OutboxEvent)
-                .where(OutboxEvent.sent_at.is_(None), OutboxEvent.created_at <= settled)
-                .order_by(OutboxEvent.created_at)
+                pending.order_by(OutboxEvent.created_at)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
             ).all()
