@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from msh_events import Event
@@ -22,7 +24,6 @@ from .domain.status import OrderStatus
 from .store import orders as order_store
 from .store.db import Database
 from .store.events import SqlProcessedEventStore, add_to_outbox, handler_session
-from .store.models import Order
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +47,9 @@ def order_placed(order_id: uuid.UUID, lines: list[tuple[str, int]]) -> dict[str,
     }
 
 
-def order_confirmed(order: Order) -> dict[str, Any]:
-    """What the confirmation e-mail needs; mainapp finds the address from ``user_id``."""
+def order_confirmed(order: Row[Any], lines: Sequence[Row[Any]]) -> dict[str, Any]:
+    """What the confirmation e-mail needs; mainapp finds the address from ``user_id``.
+    ``order`` and ``lines`` are rows of the store (``transition``, ``lines_of``)."""
     return {
         "order_id": str(order.id),
         "user_id": str(order.user_id) if order.user_id else None,
@@ -59,9 +61,9 @@ def order_confirmed(order: Order) -> dict[str, Any]:
                 "name": line.name,
                 "quantity": line.quantity,
                 "unit_price": str(line.unit_price),
-                "line_total": str(line.line_total),
+                "line_total": str(line.unit_price * line.quantity),
             }
-            for line in order.lines
+            for line in lines
         ],
     }
 
@@ -77,7 +79,7 @@ def order_cancelled(
     return data
 
 
-def order_rejected(order: Order) -> dict[str, Any]:
+def order_rejected(order: Row[Any]) -> dict[str, Any]:
     """For mainapp: tell the customer, with the catalog's reasons."""
     return {
         "order_id": str(order.id),
@@ -99,7 +101,8 @@ def on_stock_reserved(event: Event) -> None:
     order_id = parse(StockReserved, event).order_id
     order = order_store.transition(session, order_id, OrderStatus.CONFIRMED)
     if order is not None:
-        publish(session, "order.confirmed", order_confirmed(order), event.traceparent)
+        lines = order_store.lines_of(session, order_id)
+        publish(session, "order.confirmed", order_confirmed(order, lines), event.traceparent)
         logger.info("order confirmed", extra={"order_id": str(order_id)})
         return
     status = order_store.current_status(session, order_id)

@@ -258,8 +258,7 @@ def cancel_order(
         oid = order.id  # parsed and checked by visible_order
         if order.status == OrderStatus.CANCELLED:
             return OrderOut.of(order)  # cancelling twice is not an error
-        cancelled = order_store.transition(session, oid, OrderStatus.CANCELLED)
-        if cancelled is None:
+        if order_store.transition(session, oid, OrderStatus.CANCELLED) is None:
             current = order_store.current_status(session, oid)
             raise ApiError(
                 409,
@@ -269,4 +268,5 @@ def cancel_order(
         who = "staff" if caller.is_staff and order.user_id != caller.user_id else "customer"
         cancelled_event = order_cancelled(oid, f"cancelled by the {who}", order.user_id)
         publish(session, "order.cancelled", cancelled_event, traceparent)
-        return OrderOut.of(cancelled)
+        session.refresh(order)
+        return OrderOut.of(order)

@@ -27,10 +27,23 @@ from .models import DeadLetter, OutboxEvent, ProcessedEvent
 _handler_session: ContextVar[Session | None] = ContextVar("orders_handler_session", default=None)
 
 
+# Built once: both run once per event on the saga's path (see store.orders on why Core).
+_INSERT_OUTBOX = insert(OutboxEvent.metadata.tables[OutboxEvent.__tablename__])
+_PROCESSED = ProcessedEvent.metadata.tables[ProcessedEvent.__tablename__]
+_RECORD_PROCESSED = (
+    insert(_PROCESSED)
+    .on_conflict_do_nothing(index_elements=[_PROCESSED.c.event_id])
+    .returning(_PROCESSED.c.event_id)
+)
+
+
 def add_to_outbox(session: Session, event: Event) -> None:
     """Write ``event`` in the session's transaction; the database's relay hook runs after
     commit (the periodic sweep sends it anyway if that fails)."""
-    session.add(OutboxEvent(id=uuid.UUID(event.id), type=event.type, envelope=event.to_dict()))
+    session.execute(
+        _INSERT_OUTBOX,
+        {"id": uuid.UUID(event.id), "type": event.type, "envelope": event.to_dict()},
+    )
     database = session.info.get("database")
     if database is not None and database.on_outbox_commit is not None:
         relay = database.on_outbox_commit
@@ -86,10 +99,7 @@ class SqlProcessedEventStore:
     def first_time(self, event: Event) -> Iterator[bool]:
         with self.db.transaction() as session:
             inserted = session.execute(
-                insert(ProcessedEvent)
-                .values(event_id=uuid.UUID(event.id), type=event.type)
-                .on_conflict_do_nothing(index_elements=[ProcessedEvent.event_id])
-                .returning(ProcessedEvent.event_id)
+                _RECORD_PROCESSED, {"event_id": uuid.UUID(event.id), "type": event.type}
             ).first()
             if inserted is None:
                 yield False

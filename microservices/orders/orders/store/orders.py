@@ -1,14 +1,21 @@
-"""Queries on orders, and the one way an order's status changes: a conditional UPDATE."""
+"""Queries on orders, and the one way an order's status changes: a conditional UPDATE.
+
+The statements of the saga's hot path (placing an order, a status change, its lines) are Core
+statements on the tables, built once: the ORM's entity loading and unit of work, and building a
+statement per call, had cost ~1 ms of CPU per order in each of orders' web and worker
+processes (py-spy, a micro-benchmark: 1.7 ms against 0.7 ms per checkout transaction).
+"""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import Row, Update, bindparam, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -16,6 +23,9 @@ from orders.domain.pricing import PricedOrder
 from orders.domain.status import OrderStatus, allowed_from
 
 from .models import Cart, Order, OrderLine
+
+ORDERS = Order.metadata.tables[Order.__tablename__]
+LINES = OrderLine.metadata.tables[OrderLine.__tablename__]
 
 # When each status was reached
 STATUS_TIMESTAMP = {
@@ -47,6 +57,14 @@ class NewOrder:
     created_at: datetime
 
 
+_INSERT_ORDER = (
+    insert(ORDERS)
+    .on_conflict_do_nothing(index_elements=[ORDERS.c.user_id, ORDERS.c.idempotency_key])
+    .returning(ORDERS.c.created_at)
+)
+_INSERT_LINES = insert(LINES)
+
+
 def insert_order(
     session: Session,
     *,
@@ -60,22 +78,20 @@ def insert_order(
     as ``ON CONFLICT DO NOTHING`` waits for it)."""
     order_id = uuid.uuid4()
     inserted = session.execute(
-        insert(Order)
-        .values(
-            id=order_id,
-            user_id=user_id,
-            currency=priced.currency,
-            total=priced.total,
-            idempotency_key=idempotency_key,
-            request_fingerprint=fingerprint,
-        )
-        .on_conflict_do_nothing(index_elements=[Order.user_id, Order.idempotency_key])
-        .returning(Order.created_at)
+        _INSERT_ORDER,
+        {
+            "id": order_id,
+            "user_id": user_id,
+            "currency": priced.currency,
+            "total": priced.total,
+            "idempotency_key": idempotency_key,
+            "request_fingerprint": fingerprint,
+        },
     ).first()
     if inserted is None:
         return None
     session.execute(
-        insert(OrderLine),
+        _INSERT_LINES,
         [
             {
                 "order_id": order_id,
@@ -114,22 +130,43 @@ def list_orders(
 
 def transition(
     session: Session, order_id: uuid.UUID, target: OrderStatus, **values: Any
-) -> Order | None:
-    """Move the order to ``target`` if, at this instant, its status allows it; else None.
+) -> Row[Any] | None:
+    """Move the order to ``target`` if, at this instant, its status allows it, and return its
+    row as changed (every column of ``orders``, no lines); else None.
 
     ``UPDATE ... WHERE status IN (allowed sources)``: under concurrency PostgreSQL re-checks the
     condition on the row's latest version, so of two racing changes only the legal one wins, and
     a late or duplicated event finds nothing to update. The database trigger refuses anything
-    else anyway.
+    else anyway. An ``Order`` already loaded in ``session`` is not updated: refresh it.
     """
+    statement = _transition_statement(target, tuple(sorted(values)))
+    parameters = {f"new_{column}": value for column, value in values.items()}
+    return session.execute(statement, {"order_id": order_id, **parameters}).first()
+
+
+@functools.cache
+def _transition_statement(target: OrderStatus, columns: tuple[str, ...]) -> Update:
+    """The conditional UPDATE to ``target`` setting ``columns`` too, built once per shape."""
     sources = [status.value for status in allowed_from(target)]
-    return session.scalars(
-        update(Order)
-        .where(Order.id == order_id, Order.status.in_(sources))
-        .values(status=target.value, **{STATUS_TIMESTAMP[target]: func.now()}, **values)
-        .returning(Order),
-        execution_options={"synchronize_session": False, "populate_existing": True},
-    ).first()
+    extra = {column: bindparam(f"new_{column}", type_=ORDERS.c[column].type) for column in columns}
+    return (
+        update(ORDERS)
+        .where(ORDERS.c.id == bindparam("order_id"), ORDERS.c.status.in_(sources))
+        .values(status=target.value, **{STATUS_TIMESTAMP[target]: func.now()}, **extra)
+        .returning(*ORDERS.c)
+    )
+
+
+_LINES_OF = (
+    select(LINES.c.product_id, LINES.c.name, LINES.c.quantity, LINES.c.unit_price)
+    .where(LINES.c.order_id == bindparam("order_id"))
+    .order_by(LINES.c.position)
+)
+
+
+def lines_of(session: Session, order_id: uuid.UUID) -> Sequence[Row[Any]]:
+    """The order's lines in checkout order: product_id, name, quantity, unit_price."""
+    return session.execute(_LINES_OF, {"order_id": order_id}).all()
 
 
 def status_of(
