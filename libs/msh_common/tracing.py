@@ -108,7 +108,7 @@ _INSTRUMENTORS = {
     "celery": ("opentelemetry.instrumentation.celery", "CeleryInstrumentor"),
     "psycopg": ("opentelemetry.instrumentation.psycopg", "PsycopgInstrumentor"),
     "pymongo": ("opentelemetry.instrumentation.pymongo", "PymongoInstrumentor"),
-    "httpx": ("opentelemetry.instrumentation.httpx", "HTTPXClientInstrumentor"),
+    "urllib3": ("opentelemetry.instrumentation.urllib3", "URLLib3Instrumentor"),
 }
 
 

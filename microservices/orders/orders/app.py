@@ -113,7 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.orders_max_body_bytes)
     app.add_middleware(EdgeMiddleware, trusted=TrustedProxies.parse(settings.trusted_proxies))
     install_metrics(app, db)
-    if instrument(SERVICE, "psycopg", "httpx"):  # only when OTEL_EXPORTER_OTLP_ENDPOINT is set
+    if instrument(SERVICE, "psycopg", "urllib3"):  # only when OTEL_EXPORTER_OTLP_ENDPOINT is set
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
         FastAPIInstrumentor.instrument_app(app, excluded_urls="health,metrics")

@@ -308,7 +308,7 @@ def client(app) -> Iterator[TestClient]:
 def client_without_catalog(settings, db) -> Iterator[TestClient]:
     """The same service on the same database, but nothing listens where it looks for the
     catalog. Its circuit opens at the first failure and refuses calls for 3 s. No retries:
-    httpx backs off 0.5 s before the second, and nothing will ever listen there."""
+    nothing will ever listen there."""
     unreachable = Settings(
         **{
             **settings.model_dump(),
