@@ -59,15 +59,18 @@ def password_reset_message(user: User) -> EmailMultiAlternatives:
     )
 
 
-def order_confirmation_message(user: User, order: dict[str, Any]) -> EmailMultiAlternatives:
-    """The ``order.confirmed`` data as an e-mail: lines, prices as the order snapshot says."""
+def order_confirmation_message(
+    email: str, name: str, order: dict[str, Any]
+) -> EmailMultiAlternatives:
+    """The ``order.confirmed`` data as an e-mail to ``email``: lines, prices as the order
+    snapshot says."""
     order_id = str(order["order_id"])
     return _message(
         ORDER_CONFIRMED_SUBJECT,
         "order_confirmed",
-        user.email,
+        email,
         {
-            "name": user.name,
+            "name": name,
             "order_id": order_id,
             "short_id": order_id[:8],
             "lines": order.get("lines") or [],
