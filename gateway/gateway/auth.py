@@ -33,6 +33,7 @@ from msh_auth import (
     Principal,
     RevocationList,
     RevocationUnavailable,
+    VerifiedTokens,
     challenge,
     verify_access_token,
 )
@@ -91,7 +92,9 @@ class EdgeAuthenticator:
     _fetched_at: float = field(init=False, default=float("-inf"))
     _attempted_at: float = field(init=False, default=float("-inf"))
     _fetching: asyncio.Future[None] | None = field(init=False, default=None)
-    _verified: dict[str, tuple[Principal, float]] = field(init=False, default_factory=dict)
+    _verified: VerifiedTokens = field(
+        init=False, default_factory=lambda: VerifiedTokens(_MAX_CACHED_TOKENS)
+    )
 
     async def verify(self, token: str) -> Principal:
         """The principal of a valid, unrevoked access token; raises :class:`AuthError`
@@ -118,9 +121,7 @@ class EdgeAuthenticator:
         """Signature and claims, remembered per token until its ``exp``."""
         remembered = self._verified.get(token)
         if remembered is not None:
-            if remembered[1] > time.time():
-                return remembered[0]
-            del self._verified[token]
+            return remembered
         try:
             kid = token_kid(token)
         except InvalidToken as exc:
@@ -144,11 +145,7 @@ class EdgeAuthenticator:
             raise AuthError(
                 401, "invalid_token", f"Token refused: {exc}.", "invalid_token"
             ) from None
-        if len(self._verified) >= _MAX_CACHED_TOKENS:
-            # Oldest first (dicts keep insertion order); expired ones go on their own.
-            for stale in list(self._verified)[: _MAX_CACHED_TOKENS // 10]:
-                del self._verified[stale]
-        self._verified[token] = (principal, float(principal.claims["exp"]))
+        self._verified.add(token, principal)
         return principal
 
     def _background_refresh(self) -> None:

@@ -5,11 +5,12 @@ mainapp signs access tokens with RS256 and publishes its public keys as a JWKS. 
 :func:`verify_access_token` is the one rule set: RS256 only, the key chosen by ``kid``, ``exp``,
 ``iss`` and ``aud`` checked, required claims present, ``token_type`` is ``access``.
 :class:`JWKSCache` keeps the keys and fetches them again on an unknown ``kid``, at most once per
-``min_refetch_interval``. :class:`RevocationList` (given to ``JWKSCache`` as ``revocations=``)
-refuses tokens of revoked sessions and users, which mainapp records with
-:class:`RevocationWriter` (see :mod:`msh_auth.revocation`). :func:`authenticate` reads the
-``Authorization`` header and maps every failure to the same answer in every service, under one
-realm (:mod:`msh_auth.bearer`).
+``min_refetch_interval``; it remembers the tokens it verified until they expire
+(:class:`VerifiedTokens`, which the gateway uses too). :class:`RevocationList` (given to
+``JWKSCache`` as ``revocations=``) refuses tokens of revoked sessions and users, which mainapp
+records with :class:`RevocationWriter` (see :mod:`msh_auth.revocation`). :func:`authenticate`
+reads the ``Authorization`` header and maps every failure to the same answer in every service,
+under one realm (:mod:`msh_auth.bearer`).
 """
 
 from .bearer import REALM, authenticate, challenge, require_staff, token_of
@@ -21,6 +22,7 @@ from .revocation import (
     RevocationWriter,
 )
 from .tokens import InvalidToken, Principal, verify_access_token
+from .verified import VerifiedTokens
 
 __all__ = [
     "REALM",
@@ -32,6 +34,7 @@ __all__ = [
     "RevocationList",
     "RevocationUnavailable",
     "RevocationWriter",
+    "VerifiedTokens",
     "authenticate",
     "challenge",
     "fetch_jwks",

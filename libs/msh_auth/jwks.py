@@ -14,6 +14,7 @@ import jwt
 
 from .revocation import RevocationList
 from .tokens import InvalidToken, Principal, token_kid, verify_access_token
+from .verified import VerifiedTokens
 
 KeySet = Mapping[str, Any]  # kid -> public key object
 
@@ -40,8 +41,10 @@ def fetch_jwks(url: str, timeout: float = 3.0) -> dict[str, Any]:
 class JWKSCache:
     """Keys kept for ``ttl`` seconds, fetched again at once on an unknown kid, but never more
     often than every ``min_refetch_interval`` seconds (a flood of made-up kids cannot turn into a
-    flood of requests to mainapp). Thread-safe; the fetch function is injected so that async
-    services can refresh it their own way."""
+    flood of requests to mainapp). A token verified once is remembered until it expires
+    (:class:`~msh_auth.verified.VerifiedTokens`), and forgotten when the key set changes.
+    Thread-safe; the fetch function is injected so that async services can refresh it their own
+    way."""
 
     fetch: Callable[[], Mapping[str, Any]]
     _: KW_ONLY
@@ -54,6 +57,10 @@ class JWKSCache:
     _keys: Mapping[str, Any] = field(init=False, default_factory=dict)
     _fetched_at: float = field(init=False, default=float("-inf"))
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+    _verified: VerifiedTokens = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._verified = VerifiedTokens(leeway=self.leeway)
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> JWKSCache:
@@ -78,6 +85,8 @@ class JWKSCache:
             raise
 
     def replace(self, keys: Mapping[str, Any]) -> None:
+        if keys.keys() != self._keys.keys():
+            self._verified.clear()  # a key withdrawn: what it verified is verified no more
         self._keys = dict(keys)
         self._fetched_at = time.monotonic()
 
@@ -85,10 +94,14 @@ class JWKSCache:
         """Verify an access token; raises :class:`InvalidToken` (or the fetch error, when no key
         has ever been fetched). With ``revocations``, a revoked token is refused too and
         :class:`~msh_auth.revocation.RevocationUnavailable` says the list is too stale."""
-        keys = self.keys(token_kid(token))
-        principal = verify_access_token(
-            token, keys, issuer=self.issuer, audience=self.audience, leeway=self.leeway
-        )
+        self.keys()  # fetched again once stale; a changed key set forgets every token
+        principal = self._verified.get(token)
+        if principal is None:
+            keys = self.keys(token_kid(token))
+            principal = verify_access_token(
+                token, keys, issuer=self.issuer, audience=self.audience, leeway=self.leeway
+            )
+            self._verified.add(token, principal)
         if self.revocations is not None:
             self.revocations.check(principal.claims)
         return principal

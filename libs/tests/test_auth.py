@@ -7,7 +7,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from msh_auth import InvalidToken, JWKSCache, verify_access_token
+from msh_auth import InvalidToken, JWKSCache, VerifiedTokens, verify_access_token
 from msh_auth.jwks import parse_jwks
 
 ISS = AUD = "microservicehub"
@@ -123,3 +123,57 @@ def test_the_cache_refetches_on_an_unknown_kid_but_not_more_than_allowed(key):
 def test_private_keys_in_a_jwks_are_ignored(key):
     private_jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key))
     assert parse_jwks({"keys": [{**private_jwk, "kid": "k1"}]}) == {}
+
+
+def test_a_verified_token_is_remembered_until_it_expires(key):
+    fetches = []
+
+    def fetch():
+        fetches.append(1)
+        return parse_jwks({"keys": [jwk_of(key, "k1")]})
+
+    cache = JWKSCache(fetch, issuer=ISS, audience=AUD)
+    short_lived = token(key, exp=int(time.time()) + 2)
+    first = cache.verify(short_lived)
+    assert cache.verify(short_lived) is first  # remembered: the same principal, not re-verified
+    assert len(fetches) == 1
+    time.sleep(max(0.0, first.claims["exp"] - time.time()) + 0.05)
+    with pytest.raises(InvalidToken, match="expired"):
+        cache.verify(short_lived)
+
+
+def test_a_remembered_token_is_refused_once_its_key_is_withdrawn(key):
+    second = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    published = {"keys": [jwk_of(key, "k1")]}
+    cache = JWKSCache(
+        lambda: parse_jwks(published), issuer=ISS, audience=AUD, ttl=0.2, min_refetch_interval=0.1
+    )
+    old = token(key)
+    assert cache.verify(old).user_id == "u1"
+    assert cache.verify(old).user_id == "u1"
+    published["keys"] = [jwk_of(second, "k2")]  # k1 withdrawn (compromised, rotated out)
+    time.sleep(0.25)
+    with pytest.raises(InvalidToken, match="unknown key"):
+        cache.verify(old)
+    assert cache.verify(token(second, kid="k2")).user_id == "u1"
+
+
+def test_only_verified_tokens_are_remembered(key):
+    cache = JWKSCache(lambda: parse_jwks({"keys": [jwk_of(key, "k1")]}), issuer=ISS, audience=AUD)
+    forged = token(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    for _ in range(2):
+        with pytest.raises(InvalidToken, match="invalid"):
+            cache.verify(forged)
+
+
+def test_the_memory_of_verified_tokens_is_bounded_oldest_first(key):
+    tokens = VerifiedTokens(max_tokens=10)
+    keys = {"k1": key.public_key()}
+    minted = [token(key, sub=f"u{n}") for n in range(11)]
+    for tok in minted:
+        tokens.add(tok, verify(tok, keys))
+    assert len(tokens) == 10
+    assert tokens.get(minted[0]) is None  # the oldest went first
+    assert tokens.get(minted[10]).user_id == "u10"
+    tokens.clear()
+    assert len(tokens) == 0 and tokens.get(minted[10]) is None
