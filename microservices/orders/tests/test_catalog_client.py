@@ -7,6 +7,8 @@ a thread (``serve``) that answers what a broken catalog would (5xx, slowly, HTML
 from __future__ import annotations
 
 import json
+import socket
+import threading
 import time
 from decimal import Decimal
 
@@ -185,3 +187,53 @@ def test_products_the_catalog_does_not_have_are_unknown_and_the_rest_still_price
         assert only_unknown["gone"].found is False
         assert asked[2:] == [["gone"]]
         client.close()
+
+
+def test_a_kept_alive_connection_closed_under_a_quote_is_asked_again_on_a_new_one():
+    """The catalog's server ends an idle kept-alive connection just as the next quote goes out
+    on it: the quote reached no one or was answered by no one, and is sent once more."""
+    answer = json.dumps({"lines": [quoted_line("p1", 2), quoted_line("p2", 1)]}).encode()
+    response = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {len(answer)}\r\n\r\n".encode()
+        + answer
+    )
+    requests: list[int] = []  # per request received: the number of its connection
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def read_request(connection: socket.socket) -> bool:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = connection.recv(65536)
+            if not chunk:
+                return False
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = int(
+            next(
+                line.split(b":")[1]
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length")
+            )
+        )
+        while len(body) < length:
+            body += connection.recv(65536)
+        return True
+
+    def serve() -> None:
+        for number in range(2):
+            connection, _ = listener.accept()
+            with connection:
+                while read_request(connection):
+                    requests.append(number)
+                    if number == 0 and len(requests) == 2:
+                        break  # the second request on the first connection: closed unanswered
+                    connection.sendall(response)
+
+    threading.Thread(target=serve, daemon=True).start()
+    client = CatalogClient(f"http://127.0.0.1:{listener.getsockname()[1]}")
+    assert client.quote(LINES, "tok")["p1"].found  # the first connection, kept alive
+    assert client.quote(LINES, "tok")["p2"].found  # closed under it, asked again
+    assert requests == [0, 0, 1]
+    client.close()
+    listener.close()

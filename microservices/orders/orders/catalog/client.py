@@ -103,9 +103,7 @@ class CatalogClient:
             ) from None
         body = {"lines": [{"product_id": ln.product_id, "quantity": ln.quantity} for ln in lines]}
         try:
-            response = self._pool.request(
-                "POST", self._quotes_path, json=body, headers={"Authorization": f"Bearer {bearer}"}
-            )
+            response = self._post_quote(body, bearer)
         except urllib3.exceptions.HTTPError as exc:
             self.breaker.failure()
             logger.warning("catalog quote failed: %r", exc)
@@ -131,6 +129,18 @@ class CatalogClient:
         except (ValueError, KeyError, TypeError, InvalidOperation) as exc:
             logger.error("catalog quote unreadable: %r", exc)
             raise CatalogUnavailable("The catalog answered something unreadable.") from exc
+
+    def _post_quote(self, body: dict[str, Any], bearer: str) -> urllib3.BaseHTTPResponse:
+        """POST the quote request. A quote changes nothing in the catalog, so one whose
+        connection closed under it (the catalog ending a kept-alive connection as it was
+        reused: a race no check before sending can close) is sent once more, on a new
+        connection; a timeout is not."""
+        headers = {"Authorization": f"Bearer {bearer}"}
+        try:
+            return self._pool.request("POST", self._quotes_path, json=body, headers=headers)
+        except urllib3.exceptions.ProtocolError as exc:
+            logger.info("catalog connection closed under a quote, asking again: %r", exc)
+            return self._pool.request("POST", self._quotes_path, json=body, headers=headers)
 
 
 def _error_of(response: urllib3.BaseHTTPResponse) -> dict[str, Any]:
