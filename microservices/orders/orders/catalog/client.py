@@ -71,10 +71,12 @@ class CatalogClient:
         self.breaker = breaker or ThreadSafeCircuitBreaker("catalog")
         base_url = base_url.rstrip("/")
         self._quotes_path = (urllib3.util.parse_url(base_url).path or "") + QUOTES_PATH
-        # 20 connections kept; more are opened when busy, and closed after use.
+        # As many connections kept as the web process runs requests at once (anyio's 40 worker
+        # threads): a busy moment opens none only to drop it after use, which urllib3 logs as
+        # a warning ("Connection pool is full").
         self._pool = urllib3.connection_from_url(
             base_url,
-            maxsize=20,
+            maxsize=40,
             block=False,
             timeout=urllib3.Timeout(connect=timeout, read=timeout),
             retries=urllib3.Retry(
