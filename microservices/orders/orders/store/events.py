@@ -22,14 +22,14 @@ from msh_events import Event
 from msh_events.deadletters import DeadLetter as OperatorView
 
 from .db import Database, on_commit
-from .models import DeadLetter, OutboxEvent, ProcessedEvent
+from .models import DeadLetter, OutboxEvent, ProcessedEvent, table_of
 
 _handler_session: ContextVar[Session | None] = ContextVar("orders_handler_session", default=None)
 
 
 # Built once: both run once per event on the saga's path (see store.orders on why Core).
-_INSERT_OUTBOX = insert(OutboxEvent.metadata.tables[OutboxEvent.__tablename__])
-_PROCESSED = ProcessedEvent.metadata.tables[ProcessedEvent.__tablename__]
+_INSERT_OUTBOX = insert(table_of(OutboxEvent))
+_PROCESSED = table_of(ProcessedEvent)
 _RECORD_PROCESSED = (
     insert(_PROCESSED)
     .on_conflict_do_nothing(index_elements=[_PROCESSED.c.event_id])

@@ -23,6 +23,7 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     String,
+    Table,
     Text,
     UniqueConstraint,
     func,
@@ -46,6 +47,12 @@ class Base(DeclarativeBase):
             "pk": "pk_%(table_name)s",
         }
     )
+
+
+def table_of(model: type[Base]) -> Table:
+    """The model's table, typed as one, for Core statements (``__table__`` is typed as any
+    ``FromClause``)."""
+    return Base.metadata.tables[model.__tablename__]
 
 
 def _now() -> Any:

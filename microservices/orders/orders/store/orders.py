@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session
 from orders.domain.pricing import PricedOrder
 from orders.domain.status import OrderStatus, allowed_from
 
-from .models import Cart, Order, OrderLine
+from .models import Cart, Order, OrderLine, table_of
 
-ORDERS = Order.metadata.tables[Order.__tablename__]
-LINES = OrderLine.metadata.tables[OrderLine.__tablename__]
+ORDERS = table_of(Order)
+LINES = table_of(OrderLine)
 
 # When each status was reached
 STATUS_TIMESTAMP = {
