@@ -96,7 +96,7 @@ def test_order_placed_reserves_stock_and_publishes_stock_reserved(
     try:
         decision = db.order_decisions.find_one({"_id": order_id})
         assert (decision["state"], decision["cause"]) == ("reserved", placed.id)
-        eventually(lambda: db.outbox.find_one({"_id": event["id"]})["state"] == "sent")
+        eventually(lambda: db.order_decisions.find_one({"_id": order_id})["announced"] == "sent")
     finally:
         mongo.close()
 

@@ -36,7 +36,8 @@ def outbox_envelopes(stack) -> list[dict[str, Any]]:
     mongo = MongoClient(stack.env["MONGO_URL"])
     try:
         catalog = mongo[stack.env.get("CATALOG_MONGO_DB", "catalog")]
-        envelopes += [doc["envelope"] for doc in catalog.outbox.find({}, {"envelope": 1})]
+        announced = catalog.order_decisions.find({"event_id": {"$exists": True}}, {"event": 1})
+        envelopes += [doc["event"] for doc in announced]
     finally:
         mongo.close()
     return envelopes

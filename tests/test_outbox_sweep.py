@@ -55,19 +55,22 @@ def test_an_event_left_in_the_catalogs_outbox_is_sent_by_the_catalogs_worker(sta
         data={"order_id": str(uuid.uuid4()), "reasons": []},
         producer="catalog",
     )
+    order_id = event.data["order_id"]
     client = MongoClient(stack.env["MONGO_URL"], tz_aware=True)
     try:
-        outbox = client[stack.env.get("CATALOG_MONGO_DB", "catalog")]["outbox"]
-        outbox.insert_one(
+        # the catalog's outbox: its decisions, each with the event announcing it
+        decisions = client[stack.env.get("CATALOG_MONGO_DB", "catalog")]["order_decisions"]
+        decisions.insert_one(
             {
-                "_id": event.id,
-                "type": event.type,
-                "envelope": event.to_dict(),
-                "state": "pending",
+                "_id": order_id,
+                "state": "rejected",
+                "event": event.to_dict(),
+                "event_id": event.id,
+                "announced": "pending",
                 "claimed_until": 0.0,
                 "enqueued_at": time.time(),
             }
         )
-        eventually(lambda: outbox.find_one({"_id": event.id})["state"] == "sent", timeout=30)
+        eventually(lambda: decisions.find_one({"_id": order_id})["announced"] == "sent", timeout=30)
     finally:
         client.close()

@@ -26,6 +26,9 @@ def setup(settings: Settings, store: Store, args: argparse.Namespace) -> int:
     adopted = store.stock.adopt_embedded_holds()
     if adopted:
         print(f"moved {adopted} hold(s) out of product documents")
+    queued = store.adopt_old_outbox()
+    if queued:
+        print(f"queued {queued} pending event(s) of the old outbox collection on their decisions")
     created = seed_if_empty(store, settings) if not args.no_seed else 0
     print(f"indexes ready; demo seed: {created} product(s) created")
     return 0

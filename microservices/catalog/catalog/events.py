@@ -10,11 +10,12 @@ Without transactions, each handler is idempotent by construction, so every deliv
 (no processed-event record, see :class:`msh_events.consumer.RecordNothing`): reservations are
 keyed by order id, one delivery at a time decides an order and the first decision stands
 (:mod:`catalog.store.decisions`), and the event that announces it has an id derived from the
-order id, so running a handler again publishes the same event, not a second one.
+order id, so running a handler again publishes the same event, not a second one. The decision
+document keeps that event as the catalog's outbox entry (:mod:`catalog.store.outbox`).
 
 Round trips to MongoDB for an order placed: the order taken, three per line (the counters, the
-hold, the marker: :mod:`catalog.store.stock`), the decision, the announcement into the outbox,
-and its marking as sent (shared with the events relayed beside it).
+hold, the marker: :mod:`catalog.store.stock`), the decision with its announcement, and the
+announcement's marking as sent (shared with the events relayed beside it).
 """
 
 from __future__ import annotations
@@ -74,9 +75,7 @@ class CatalogEvents:
         if decision.get("cause") != event.id:
             self._say_again(decision)  # that delivery decided first
             return
-        announced = Event.from_dict(decision["event"])
-        self.store.outbox.add(announced)
-        self.published([announced])
+        self.published([Event.from_dict(decision["event"])])  # its announcement, pending
 
     def _decide(self, hold: Hold, placed: OrderPlaced, event: Event) -> dict[str, Any] | None:
         order_id = hold.order_id
@@ -99,9 +98,8 @@ class CatalogEvents:
                 logger.info("released for a %s order", state, extra={"order_id": order_id})
         if state is State.CANCELLED:
             return  # the order is gone; nobody waits for an answer
-        announced = Event.from_dict(decision["event"])
-        self.store.outbox.resend(announced)
-        self.published([announced])
+        self.store.outbox.resend(order_id)
+        self.published([Event.from_dict(decision["event"])])
 
     def order_cancelled(self, event: Event) -> None:
         order_id = str(parse(OrderCancelled, event).order_id)

@@ -14,6 +14,7 @@ from celery.contrib.testing.worker import start_worker
 
 from catalog.__main__ import main
 from catalog.bus import service_events
+from catalog.store.decisions import State
 from catalog.worker import create_worker_app
 from devstack.waiting import eventually, queued
 from msh_events import Event
@@ -24,18 +25,62 @@ def an_event(n: int = 0) -> Event:
     return Event(type="stock.reserved", producer="catalog", data={"order_id": f"o{n}", "lines": []})
 
 
-def test_adding_an_event_twice_keeps_one(store):
-    event = an_event()
-    assert store.outbox.add(event) is True
-    assert store.outbox.add(event) is False
-    assert store.db.outbox.count_documents({}) == 1
+def decided(store, n: int = 0) -> Event:
+    """Order ``o<n>`` decided: its decision carries its announcement, pending."""
+    event = an_event(n)
+    hold = store.decisions.take(f"o{n}")
+    assert store.decisions.decide(hold, State.RESERVED, event, cause="test") is not None
+    return event
+
+
+def test_a_decision_is_its_own_pending_announcement_until_marked_sent(store):
+    event = decided(store)
+    [doc] = store.db.order_decisions.find()
+    assert (doc["_id"], doc["event_id"], doc["event"]) == ("o0", event.id, event.to_dict())
     assert store.outbox.backlog() == 1
+    with store.outbox.claim(10, min_age_seconds=60) as claimed:
+        assert claimed == []  # the immediate relay's for a while
+    store.outbox.mark_sent([event.id])
+    assert store.outbox.backlog() == 0
+    assert store.outbox.resend("o0") is True  # asked again: pending again, same event
+    with store.outbox.claim(10) as claimed:
+        assert [e.to_dict() for e in claimed] == [event.to_dict()]
+    assert store.outbox.backlog() == 0
+
+
+def test_a_cancelled_order_never_decided_announces_nothing(store):
+    assert store.decisions.cancel("o9") is None
+    assert store.outbox.resend("o9") is False
+    assert store.outbox.resend("unknown") is False
+    assert store.outbox.backlog() == 0
+    with store.outbox.claim(10) as claimed:
+        assert claimed == []
+
+
+def test_setup_queues_what_the_old_outbox_collection_had_pending_and_drops_it(
+    store, settings, monkeypatch, capsys
+):
+    """Versions before the decisions carried their announcements kept them in ``outbox``."""
+    pending, sent = decided(store, 1), decided(store, 2)
+    store.outbox.mark_sent([pending.id, sent.id])
+    store.db.outbox.insert_many(
+        [
+            {"_id": pending.id, "envelope": pending.to_dict(), "state": "pending"},
+            {"_id": sent.id, "envelope": sent.to_dict(), "state": "sent"},
+        ]
+    )
+    monkeypatch.setenv("CATALOG_MONGO_DB", settings.catalog_mongo_db)
+    assert main(["setup", "--no-seed"]) == 0
+    assert "queued 1 pending event(s)" in capsys.readouterr().out
+    assert "outbox" not in store.db.list_collection_names()
+    with store.outbox.claim(10) as claimed:
+        assert [e.id for e in claimed] == [pending.id]
+    assert main(["setup", "--no-seed"]) == 0  # once only
+    assert "queued" not in capsys.readouterr().out
 
 
 def test_the_relay_publishes_to_the_consumer_queues_and_marks_sent(store, settings, broker):
-    events = [an_event(n) for n in range(3)]
-    for event in events:
-        store.outbox.add(event)
+    events = [decided(store, n) for n in range(3)]
     relay = service_events(settings, lambda: store).relay()
     assert relay.relay_pending() == 3
     assert relay.relay_pending() == 0
@@ -45,7 +90,7 @@ def test_the_relay_publishes_to_the_consumer_queues_and_marks_sent(store, settin
 
 
 def test_a_failed_publish_leaves_the_events_pending(store):
-    store.outbox.add(an_event())
+    decided(store)
 
     class BrokerDown:
         def publish(self, event):
@@ -62,7 +107,7 @@ def test_a_failed_publish_leaves_the_events_pending(store):
 
 def test_concurrent_relays_never_claim_the_same_event(store):
     for n in range(40):
-        store.outbox.add(an_event(n))
+        decided(store, n)
     published: list[str] = []
     lock = threading.Lock()
 
@@ -89,7 +134,7 @@ def test_concurrent_relays_never_claim_the_same_event(store):
 
 def test_a_claim_abandoned_by_a_dead_relay_is_taken_again_after_its_lease(store):
     store.outbox.claim_seconds = 0.3
-    store.outbox.add(an_event())
+    decided(store)
     claim = store.outbox.claim(10)
     assert len(claim.__enter__()) == 1  # the relay "dies" holding it
     with store.outbox.claim(10) as claimed:

@@ -51,12 +51,9 @@ def stock(store, product_id: str) -> tuple[int, int, int]:
 
 
 def outbox(store, order_id: str | None = None) -> list[dict]:
-    docs = store.db.outbox.find().sort("enqueued_at", 1)
-    return [
-        doc["envelope"]
-        for doc in docs
-        if order_id is None or doc["envelope"]["data"]["order_id"] == order_id
-    ]
+    """The events the decisions announce (pending or sent), oldest first."""
+    docs = store.db.order_decisions.find({"event_id": {"$exists": True}}).sort("enqueued_at", 1)
+    return [doc["event"] for doc in docs if order_id is None or doc["_id"] == order_id]
 
 
 def holds(store, product_id: str) -> dict[str, int]:
@@ -146,7 +143,7 @@ def test_a_duplicate_order_placed_changes_nothing(store, consumer, events, make_
     product = make_product(stock=5)
     event = placed(ORDER_1, (product["_id"], 3))
     consumer.handle(event)
-    store.db.outbox.update_many({}, {"$set": {"state": "sent"}})
+    store.outbox.mark_sent([e["id"] for e in outbox(store)])
     before = (stock(store, product["_id"]), outbox(store))
 
     assert consumer.handle(event) is Outcome.HANDLED
@@ -159,12 +156,12 @@ def test_a_duplicate_order_placed_changes_nothing(store, consumer, events, make_
 def test_an_order_placed_sent_again_gets_the_same_answer_again(store, consumer, make_product):
     product = make_product(stock=1)
     consumer.handle(placed(ORDER_1, (product["_id"], 1)))
-    store.db.outbox.update_many({}, {"$set": {"state": "sent"}})  # relayed; then lost downstream
+    store.outbox.mark_sent([e["id"] for e in outbox(store)])  # relayed; then lost downstream
     # orders re-publishes order.placed for an order pending too long: a new event, same data
     consumer.handle(placed(ORDER_1, (product["_id"], 1)))
-    [doc] = store.db.outbox.find()
-    assert doc["state"] == "pending"
-    assert doc["envelope"]["id"] == decision_event_id(ORDER_1, "stock.reserved")
+    [doc] = store.db.order_decisions.find()
+    assert doc["announced"] == "pending"
+    assert doc["event"]["id"] == doc["event_id"] == decision_event_id(ORDER_1, "stock.reserved")
     assert stock(store, product["_id"]) == (0, 1, 1)
 
 

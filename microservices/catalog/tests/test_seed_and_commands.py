@@ -59,10 +59,12 @@ def test_check_stock_reports_a_broken_invariant(settings, store, make_product, m
 
 
 def test_relay_once_publishes_what_is_pending(settings, store, broker, monkeypatch, capsys):
+    from catalog.store.decisions import State
     from msh_events import Event
 
     monkeypatch.setenv("CATALOG_MONGO_DB", settings.catalog_mongo_db)
-    store.outbox.add(Event(type="stock.rejected", producer="catalog", data={"order_id": "o"}))
+    rejected = Event(type="stock.rejected", producer="catalog", data={"order_id": "o"})
+    store.decisions.decide(store.decisions.take("o"), State.REJECTED, rejected, cause="test")
     assert main(["relay", "--once"]) == 0
     assert "published 1 event(s)" in capsys.readouterr().out
     assert broker.llen("orders") == 1

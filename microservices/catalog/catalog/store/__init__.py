@@ -16,7 +16,7 @@ from .deadletters import MongoDeadLetterStore
 from .decisions import DecisionStore
 from .images import ImageStore
 from .indexes import ensure_indexes
-from .outbox import MongoOutboxStore
+from .outbox import MongoOutboxStore, adopt_old_outbox
 from .products import ProductStore
 from .stock import StockStore
 
@@ -31,7 +31,8 @@ class Store:
         self.stock = StockStore(db["products"], db["stock_holds"])
         self.categories = CategoryStore(db["categories"])
         self.decisions = DecisionStore(db["order_decisions"], settings.events_claim_seconds)
-        self.outbox = MongoOutboxStore(db["outbox"], settings.outbox_claim_seconds)
+        # the decisions carry the events that announce them
+        self.outbox = MongoOutboxStore(db["order_decisions"], settings.outbox_claim_seconds)
         self.dead_letters = MongoDeadLetterStore(db["dead_letters"])
         self.images = ImageStore(db)
 
@@ -49,6 +50,11 @@ class Store:
 
     def ensure_indexes(self) -> None:
         ensure_indexes(self.db)
+
+    def adopt_old_outbox(self) -> int:
+        """Move what an earlier version's outbox collection still had to send onto the
+        decisions (:func:`.outbox.adopt_old_outbox`); returns how many."""
+        return adopt_old_outbox(self.db["outbox"], self.outbox)
 
     def ping(self) -> None:
         self.client.admin.command("ping")

@@ -2,7 +2,9 @@
 order's hold while a delivery decides it, then the decision.
 
 ``{_id: order id, state: deciding, token, until}`` while held;
-``{_id: order id, state: reserved | rejected | cancelled, event: <envelope>, cause, ...}`` after.
+``{_id: order id, state: reserved | rejected | cancelled, event: <envelope>, cause, ...}`` after,
+the event announcing the decision kept and relayed as the catalog's outbox entry
+(:mod:`catalog.store.outbox`).
 
 Without transactions, this one document is what keeps the outcome stable:
 
@@ -14,8 +16,9 @@ Without transactions, this one document is what keeps the outcome stable:
   have changed since); an ``order.cancelled`` that overtakes its ``order.placed`` leaves a
   ``cancelled`` tombstone, so the late ``order.placed`` reserves nothing.
 
-Taking the order and recording its decision are the document's own writes: deciding an order
-costs two round trips, where a separate lease and decision cost four.
+Taking the order and recording its decision with its announcement are the document's own writes:
+deciding an order costs two round trips, where a separate lease, decision and outbox entry cost
+five.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from pymongo.errors import DuplicateKeyError
 from msh_events import Event
 
 from .documents import utcnow
+from .outbox import announcement
 
 
 class State(StrEnum):
@@ -87,10 +91,11 @@ class DecisionStore:
             self._wait(order_id, deadline)
 
     def decide(self, hold: Hold, state: State, event: Event, cause: str) -> dict[str, Any] | None:
-        """Record the decision and let the order go. Returns the decision that stands: ours,
+        """Record the decision, with ``event`` its pending announcement (:mod:`.outbox`), and let
+        the order go. Returns the decision that stands: ours,
         or, if the hold ran out and another delivery took the order meanwhile, whatever that
         one decided (None while it is still deciding: it answers)."""
-        fields = {"state": str(state), "event": event.to_dict(), "cause": cause}
+        fields = {"state": str(state), "cause": cause, **announcement(event)}
         done = self.collection.update_one(
             {"_id": hold.order_id, "token": hold.token, "state": State.DECIDING},
             {"$set": {**fields, "decided_at": utcnow()}, "$unset": {"token": "", "until": ""}},

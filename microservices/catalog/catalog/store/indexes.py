@@ -27,7 +27,11 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("active", ASCENDING), ("price_minor", ASCENDING)]),
     ],
     "stock_holds": [IndexModel([("order_id", ASCENDING)]), IndexModel([("state", ASCENDING)])],
-    "outbox": [IndexModel([("state", ASCENDING), ("enqueued_at", ASCENDING)])],
+    # the decisions are the outbox too (outbox.py): pending ones by age; marked sent by event id
+    "order_decisions": [
+        IndexModel([("announced", ASCENDING), ("enqueued_at", ASCENDING)]),
+        IndexModel([("event_id", ASCENDING)]),
+    ],
     "dead_letters": [IndexModel([("state", ASCENDING), ("created_at", DESCENDING)])],
 }
 
