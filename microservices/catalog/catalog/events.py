@@ -98,8 +98,9 @@ class CatalogEvents:
                 logger.info("released for a %s order", state, extra={"order_id": order_id})
         if state is State.CANCELLED:
             return  # the order is gone; nobody waits for an answer
-        self.store.outbox.resend(order_id)
-        self.published([Event.from_dict(decision["event"])])
+        announced = Event.from_dict(decision["event"])
+        self.store.outbox.resend(order_id, announced)
+        self.published([announced])
 
     def order_cancelled(self, event: Event) -> None:
         order_id = str(parse(OrderCancelled, event).order_id)

@@ -42,7 +42,7 @@ def test_a_decision_is_its_own_pending_announcement_until_marked_sent(store):
         assert claimed == []  # the immediate relay's for a while
     store.outbox.mark_sent([event.id])
     assert store.outbox.backlog() == 0
-    assert store.outbox.resend("o0") is True  # asked again: pending again, same event
+    assert store.outbox.resend("o0", event) is True  # asked again: pending again, same event
     with store.outbox.claim(10) as claimed:
         assert [e.to_dict() for e in claimed] == [event.to_dict()]
     assert store.outbox.backlog() == 0
@@ -50,11 +50,23 @@ def test_a_decision_is_its_own_pending_announcement_until_marked_sent(store):
 
 def test_a_cancelled_order_never_decided_announces_nothing(store):
     assert store.decisions.cancel("o9") is None
-    assert store.outbox.resend("o9") is False
-    assert store.outbox.resend("unknown") is False
+    assert store.outbox.resend("o9", an_event(9)) is False
+    assert store.outbox.resend("unknown", an_event(8)) is False
     assert store.outbox.backlog() == 0
     with store.outbox.claim(10) as claimed:
         assert claimed == []
+
+
+def test_a_decision_recorded_before_decisions_were_the_outbox_is_announced_again(store):
+    """Such a decision has its event but no announcement fields."""
+    event = decided(store)
+    store.db.order_decisions.update_one(
+        {"_id": "o0"}, {"$unset": {"event_id": "", "announced": "", "enqueued_at": ""}}
+    )
+    assert store.outbox.backlog() == 0
+    assert store.outbox.resend("o0", event) is True
+    with store.outbox.claim(10) as claimed:
+        assert [e.id for e in claimed] == [event.id]
 
 
 def test_setup_queues_what_the_old_outbox_collection_had_pending_and_drops_it(

@@ -52,12 +52,13 @@ class MongoOutboxStore:
         self.collection = collection
         self.claim_seconds = claim_seconds
 
-    def resend(self, document_id: str) -> bool:
-        """Send the announcement of document ``document_id`` once more (same event id:
-        consumers that had it skip it), e.g. when orders asks again about a stale order.
-        False if it has none."""
+    def resend(self, document_id: str, event: Event) -> bool:
+        """Send ``event``, the announcement of document ``document_id``, once more (same event
+        id: consumers that had it skip it), e.g. when orders asks again about a stale order.
+        Written whole, so a decision recorded before decisions were the outbox is announced too.
+        False if the document announces nothing."""
         again = self.collection.update_one(
-            {"_id": document_id, "event_id": {"$exists": True}}, {"$set": queued()}
+            {"_id": document_id, "event": {"$exists": True}}, {"$set": announcement(event)}
         )
         return again.matched_count == 1
 
