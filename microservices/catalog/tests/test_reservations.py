@@ -315,17 +315,27 @@ def test_order_cancelled_releases_exactly_what_the_order_holds_once(
 
 
 def test_concurrent_cancellations_release_once(store, consumer, events, make_product):
-    product = make_product(stock=5)
-    consumer.handle(placed(ORDER_1, (product["_id"], 4)))
-    start = threading.Barrier(10)
+    """Ten deliveries of one cancellation at once, twenty times over: a release another
+    delivery has under way is left to it (one in ten or so was applied twice before)."""
+    for _ in range(20):
+        order_id = str(uuid.uuid4())
+        product = make_product(stock=5)
+        consumer.handle(placed(order_id, (product["_id"], 4)))
+        at_once(10, lambda order_id=order_id: events.order_cancelled(cancelled(order_id)))
+        assert stock(store, product["_id"]) == (5, 0, 5)
+    assert_invariant(store)
 
-    def cancel(_: int) -> None:
+
+def at_once(threads: int, call) -> None:
+    """``call`` in ``threads`` threads released together."""
+    start = threading.Barrier(threads)
+
+    def run(_: int) -> None:
         start.wait()
-        events.order_cancelled(cancelled(ORDER_1))
+        call()
 
-    with ThreadPoolExecutor(max_workers=10) as pool:
-        list(pool.map(cancel, range(10)))
-    assert stock(store, product["_id"]) == (5, 0, 5)
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        list(pool.map(run, range(threads)))
 
 
 def test_cancelling_an_order_that_holds_nothing_is_a_no_op(store, consumer, make_product):

@@ -4,10 +4,21 @@ release leaves it half done, and the next delivery finishes it, never applying i
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from catalog.domain.reservation import Line
-from catalog.store.stock import HELD, RELEASED, RELEASING, RESERVING, _new_hold
+from catalog.store.stock import (
+    HELD,
+    RELEASED,
+    RELEASING,
+    RESERVING,
+    RESUME_RELEASE_AFTER_SECONDS,
+    _new_hold,
+)
 
 
 def stock(store, product_id: str) -> tuple[int, int, int]:
@@ -21,6 +32,11 @@ def hold(store, order_id: str, product_id: str) -> dict | None:
 
 def pending(store, product_id: str) -> dict:
     return store.db.products.find_one({"_id": product_id}).get("pending") or {}
+
+
+def long_ago() -> float:
+    """A release begun this long ago was left by a process that died."""
+    return time.time() - RESUME_RELEASE_AFTER_SECONDS - 1
 
 
 @pytest.mark.parametrize("first", [True, False])
@@ -65,9 +81,12 @@ def test_a_release_left_half_done_is_finished_once(store, make_product):
     product = make_product(stock=5)
     store.stock.reserve("o1", Line(product["_id"], 2))
     assert store.stock.release("o1", product["_id"]) == 2
-    # Died after giving the units back, before recording it: the hold still says releasing.
+    # Died after giving the units back, before recording it: the hold still says releasing,
+    # since long enough that its process cannot be at it any more.
     held = hold(store, "o1", product["_id"])
-    store.db.stock_holds.update_one({"_id": held["_id"]}, {"$set": {"state": RELEASING}})
+    store.db.stock_holds.update_one(
+        {"_id": held["_id"]}, {"$set": {"state": RELEASING, "releasing_since": long_ago()}}
+    )
     store.db.products.update_one({"_id": product["_id"]}, {"$set": {"pending.o1": held["change"]}})
 
     assert store.stock.release_order("o1") == {product["_id"]: 2}  # resumed, not repeated
@@ -75,6 +94,57 @@ def test_a_release_left_half_done_is_finished_once(store, make_product):
     assert hold(store, "o1", product["_id"])["state"] == RELEASED
     assert store.stock.inconsistencies() == []
     assert store.stock.release_order("o1") == {}
+
+
+def begun_release(store, product_id: str, *, given_back: bool) -> dict:
+    """Order o1's hold of ``product_id`` as another process's release leaves it: ``releasing``
+    since now, and the units given back under its marker if ``given_back``."""
+    held = hold(store, "o1", product_id)
+    releasing = {"state": RELEASING, "change": "c1", "releasing_since": time.time()}
+    store.db.stock_holds.update_one({"_id": held["_id"]}, {"$set": releasing})
+    if given_back:
+        store.db.products.update_one(
+            {"_id": product_id},
+            {"$inc": {"available": 2, "reserved": -2}, "$set": {"pending.o1": "c1"}},
+        )
+    return {**held, **releasing}
+
+
+def test_a_release_under_way_is_waited_for_not_done_again(store, make_product):
+    """Two cancellations of one order at once: the second finds the first's release under way.
+    Done again just as the first records it and removes its marker, the units would be given
+    back twice; it waits for the first instead."""
+    product = make_product(stock=5)
+    store.stock.reserve("o1", Line(product["_id"], 2))
+    begun = begun_release(store, product["_id"], given_back=True)
+    first = threading.Timer(0.3, store.stock._finish, args=(begun, RELEASING, RELEASED))
+    first.start()
+
+    started = time.monotonic()
+    assert store.stock.release("o1", product["_id"]) == 0  # the first one gave them back
+    assert 0.25 < time.monotonic() - started < RESUME_RELEASE_AFTER_SECONDS
+    first.join()
+    assert stock(store, product["_id"]) == (5, 0, 5)
+    assert hold(store, "o1", product["_id"])["state"] == RELEASED
+    assert store.stock.inconsistencies() == []
+
+
+@pytest.mark.parametrize("given_back", [False, True])
+def test_a_release_whose_process_died_is_finished_once_by_one_taker(
+    store, make_product, given_back
+):
+    product = make_product(stock=5)
+    store.stock.reserve("o1", Line(product["_id"], 2))
+    begun_release(store, product["_id"], given_back=given_back)
+    store.stock.resume_release_after = 0.3  # under way this long: its process died
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        released = list(pool.map(lambda _: store.stock.release("o1", product["_id"]), range(4)))
+    assert sorted(released) == [0, 0, 0, 2]
+    assert stock(store, product["_id"]) == (5, 0, 5)
+    assert hold(store, "o1", product["_id"])["state"] == RELEASED
+    assert pending(store, product["_id"]) == {}
+    assert store.stock.inconsistencies() == []
 
 
 @pytest.mark.parametrize("first", [True, False])

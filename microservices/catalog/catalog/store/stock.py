@@ -21,14 +21,19 @@ counters and removed once the hold document records the change:
 
 A process that dies between steps leaves the hold in ``reserving`` or ``releasing``; whoever
 comes next (the redelivered event) resumes it, and step 2 tells by the marker whether it had
-happened. One that dies between the two writes of step 3 leaves the marker of a recorded change,
-which the next delivery for the order and product removes. So ``available + reserved ==
+happened. A release is waited for while it is under way, and resumed (by one taker) only once
+it has been under way for :data:`RESUME_RELEASE_AFTER_SECONDS`: cancellations of one order are
+not serialised by its decision, and one resumed while its own process is still at it could be
+applied twice. One
+that dies between the two writes of step 3 leaves the marker of a recorded change, which the
+next delivery for the order and product removes. So ``available + reserved ==
 received`` holds at every moment, ``reserved`` equals the held quantities once nothing is under
 way, and a product's document stays the size of its catalogue entry plus the changes in flight.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -49,6 +54,13 @@ ATTEMPTS = 5
 RESERVING, HELD, RELEASING, RELEASED = "reserving", "held", "releasing", "released"
 # The change token of a hold's first change (later ones are random): see _reserve_first.
 FIRST = "first"
+# A release found under way is another process's to finish, unless it began this long ago
+# (that process died): resumed while its process is still at it, it could be applied twice, the
+# marker being gone once the hold records the change. As long as an order's decision is held
+# (DecisionStore's seconds).
+RESUME_RELEASE_AFTER_SECONDS = 30.0
+RELEASE_POLL_SECONDS = 0.05  # how often a release under way is looked at again
+_ABSENT = {"$exists": False}
 
 
 def hold_id(order_id: str, product_id: str) -> str:
@@ -60,9 +72,15 @@ def pending_field(order_id: str) -> str:
 
 
 class StockStore:
-    def __init__(self, products: Collection, holds: Collection) -> None:
+    def __init__(
+        self,
+        products: Collection,
+        holds: Collection,
+        resume_release_after: float = RESUME_RELEASE_AFTER_SECONDS,
+    ) -> None:
         self.products = products
         self.holds = holds
+        self.resume_release_after = resume_release_after
 
     # -- reserving
 
@@ -181,13 +199,14 @@ class StockStore:
     def release(self, order_id: str, product_id: str) -> int:
         """Give back what ``order_id`` holds of one product, once; returns the quantity."""
         key = hold_id(order_id, product_id)
+        releasing = {"state": RELEASING, "change": uuid.uuid4().hex, "releasing_since": time.time()}
         hold = self.holds.find_one_and_update(
             {"_id": key, "state": HELD},
-            {"$set": {"state": RELEASING, "change": uuid.uuid4().hex, "updated_at": utcnow()}},
+            {"$set": {**releasing, "updated_at": utcnow()}},
             return_document=ReturnDocument.AFTER,
         )
         if hold is None:
-            hold = self.holds.find_one({"_id": key})
+            hold = self._once_no_release_is_under_way(self.holds.find_one({"_id": key}))
             if hold is None or hold["state"] == HELD:  # none, or held again meanwhile
                 return 0
             if hold["state"] == RESERVING:
@@ -197,6 +216,7 @@ class StockStore:
                 # removing the product's marker (step 3)
                 self._clear_marker(hold)
                 return 0
+            # releasing, left by a process that died: ours to finish now
         quantity = int(hold["quantity"])
         field = pending_field(order_id)
         self.products.find_one_and_update(
@@ -209,6 +229,25 @@ class StockStore:
         )
         self._finish(hold, RELEASING, RELEASED)
         return quantity
+
+    def _once_no_release_is_under_way(self, hold: dict[str, Any] | None) -> dict[str, Any] | None:
+        """``hold`` once no other process is releasing it: a release under way is waited for
+        until it is recorded, or until it has been under way so long that its process must have
+        died; then this call takes it over (one taker only) and gets it back ``releasing``."""
+        while hold is not None and hold["state"] == RELEASING:
+            since = hold.get("releasing_since")  # absent: begun by an earlier version
+            if time.time() - (since or 0.0) >= self.resume_release_after:
+                began = {"releasing_since": since} if since else {"releasing_since": _ABSENT}
+                taken = self.holds.find_one_and_update(
+                    {"_id": hold["_id"], "state": RELEASING, "change": hold["change"], **began},
+                    {"$set": {"releasing_since": time.time()}},
+                    return_document=ReturnDocument.AFTER,
+                )
+                if taken is not None:
+                    return taken
+            time.sleep(RELEASE_POLL_SECONDS)
+            hold = self.holds.find_one({"_id": hold["_id"]})
+        return hold
 
     def _abandon(self, hold: dict[str, Any]) -> int:
         """A reservation its deliverer left half done: give back what it took, if anything."""
