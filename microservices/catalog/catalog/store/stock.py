@@ -24,9 +24,8 @@ comes next (the redelivered event) resumes it, and step 2 tells by the marker wh
 happened. A release is waited for while it is under way, and resumed (by one taker) only once
 it has been under way for :data:`RESUME_RELEASE_AFTER_SECONDS`: cancellations of one order are
 not serialised by its decision, and one resumed while its own process is still at it could be
-applied twice. One
-that dies between the two writes of step 3 leaves the marker of a recorded change, which the
-next delivery for the order and product removes. So ``available + reserved ==
+applied twice. One that dies between the two writes of step 3 leaves the marker of a recorded
+change, which the next delivery for the order and product removes. So ``available + reserved ==
 received`` holds at every moment, ``reserved`` equals the held quantities once nothing is under
 way, and a product's document stays the size of its catalogue entry plus the changes in flight.
 """
