@@ -36,15 +36,16 @@ PENDING = "pending"
 SENT = "sent"
 
 
-def queued() -> dict[str, Any]:
-    """The fields that (re)queue a document's announcement for the relays."""
-    return {"announced": PENDING, "claimed_until": 0.0, "enqueued_at": time.time()}
-
-
 def announcement(event: Event) -> dict[str, Any]:
-    """The fields that make ``event`` a document's pending announcement, written in the same
-    update as the change it announces."""
-    return {"event": event.to_dict(), "event_id": event.id, **queued()}
+    """The fields that make ``event`` a document's pending announcement (queued for the relays
+    now), written in the same update as the change it announces."""
+    return {
+        "event": event.to_dict(),
+        "event_id": event.id,
+        "announced": PENDING,
+        "claimed_until": 0.0,
+        "enqueued_at": time.time(),
+    }
 
 
 class MongoOutboxStore:
@@ -81,20 +82,18 @@ class MongoOutboxStore:
             if doc is None:
                 break
             claimed.append(doc)
-        ids = [doc["_id"] for doc in claimed]
+        events = [Event.from_dict(doc["event"]) for doc in claimed]
         try:
-            yield [Event.from_dict(doc["event"]) for doc in claimed]
+            yield events
         except BaseException:
             # Give them back at once rather than when the lease runs out.
+            ids = [doc["_id"] for doc in claimed]
             self.collection.update_many(
                 {"_id": {"$in": ids}, "claim": token}, {"$set": {"claimed_until": 0.0}}
             )
             raise
-        if ids:
-            self.collection.update_many(
-                {"_id": {"$in": ids}, "announced": PENDING},
-                {"$set": {"announced": SENT, "announced_at": utcnow()}},
-            )
+        if events:
+            self.mark_sent([event.id for event in events])
 
     def mark_sent(self, ids: Sequence[str]) -> None:
         """Mark the announcements with these event ids sent."""
