@@ -181,8 +181,7 @@ class EdgeAuthenticator:
         if not keys:
             logger.warning("the JWKS at %s has no usable RS256 key", self.jwks_url)
             return
-        if keys.keys() != self._keys.keys():
+        if self._verified.rekeyed(self._keys, keys):
             logger.info("JWKS keys now %s", sorted(keys))
-            self._verified.clear()
         self._keys = keys
         self._fetched_at = time.monotonic()

@@ -85,8 +85,7 @@ class JWKSCache:
             raise
 
     def replace(self, keys: Mapping[str, Any]) -> None:
-        if keys.keys() != self._keys.keys():
-            self._verified.clear()  # a key withdrawn: what it verified is verified no more
+        self._verified.rekeyed(self._keys, keys)
         self._keys = dict(keys)
         self._fetched_at = time.monotonic()
 

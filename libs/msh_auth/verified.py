@@ -11,6 +11,8 @@ keys it was verified with (the caller forgets everything when its key set change
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from typing import Any
 
 from .tokens import Principal
 
@@ -50,8 +52,17 @@ class VerifiedTokens:
         self._tokens[token] = (principal, float(principal.claims["exp"]) + self.leeway)
 
     def clear(self) -> None:
-        """Forget every token (the keys they were verified with changed)."""
+        """Forget every token."""
         self._tokens.clear()
+
+    def rekeyed(self, before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
+        """The key set (kid -> key) goes from ``before`` to ``after``: if its kids changed, a key
+        may have been withdrawn and what it verified is verified no more, so every token is
+        forgotten. True if so."""
+        if after.keys() == before.keys():
+            return False
+        self.clear()
+        return True
 
     def __len__(self) -> int:
         return len(self._tokens)

@@ -177,3 +177,14 @@ def test_the_memory_of_verified_tokens_is_bounded_oldest_first(key):
     assert tokens.get(minted[10]).user_id == "u10"
     tokens.clear()
     assert len(tokens) == 0 and tokens.get(minted[10]) is None
+
+
+def test_the_memory_is_kept_while_the_kids_stay_and_forgotten_when_they_change(key):
+    tokens = VerifiedTokens()
+    keys = {"k1": key.public_key()}
+    remembered = token(key)
+    tokens.add(remembered, verify(remembered, keys))
+    assert tokens.rekeyed(keys, dict(keys)) is False  # fetched again, the same keys
+    assert tokens.get(remembered) is not None
+    assert tokens.rekeyed(keys, {"k2": key.public_key()}) is True  # k1 withdrawn
+    assert tokens.get(remembered) is None
